@@ -1,0 +1,12 @@
+//! Cross-crate integration tests of the workspace; the library itself is empty.
+//!
+//! The tests live in `tests/tests/`:
+//!
+//! - `w3c_conformance.rs` runs the W3C XML Conformance Test Suite (vendored in
+//!   `tests/xmlconf/`) through `xmpp_proto::xml::StreamReader`, whole and in
+//!   1-byte chunks, and checks every outcome against the restricted-XML
+//!   profile (see `docs/conformance.md`);
+//! - `xml_check_cli.rs` runs the `xml-check` example of `xmpp-proto` as a
+//!   black box.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
