@@ -101,7 +101,11 @@ impl Builder {
         out: &mut impl FnMut(StreamEvent),
     ) -> Result<(), BuildError> {
         match token {
-            Token::ElementStart { prefix, local, span } => {
+            Token::ElementStart {
+                prefix,
+                local,
+                span,
+            } => {
                 let at = span.start();
                 let (prefix, local) = qname(frag, prefix, local, at + 1)?;
                 if self.phase != Phase::Prolog && self.phase != Phase::Root {
@@ -133,8 +137,8 @@ impl Builder {
                 {
                     return Err((XmlErrorKind::DuplicateAttribute, at));
                 }
-                let value = escape::attr(frag, value.as_str())
-                    .map_err(|(k, o)| (k, value.start() + o))?;
+                let value =
+                    escape::attr(frag, value.as_str()).map_err(|(k, o)| (k, value.start() + o))?;
                 self.attrs.push(RawAttr {
                     prefix,
                     local,
@@ -219,7 +223,7 @@ impl Builder {
         let mut attrs = Vec::with_capacity(plain);
         let mut own_lang = None;
         for a in self.attrs.drain(..) {
-            if (&*a.prefix == "" && &*a.local == "xmlns") || &*a.prefix == "xmlns" {
+            if (a.prefix.is_empty() && &*a.local == "xmlns") || &*a.prefix == "xmlns" {
                 continue;
             }
             let ans = if a.prefix.is_empty() {

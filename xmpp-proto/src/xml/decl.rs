@@ -31,7 +31,8 @@ pub(crate) fn is_valid(decl: &str) -> bool {
             return false;
         }
     }
-    p.s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    p.s.bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
 }
 
 struct Parser<'a> {
@@ -64,14 +65,18 @@ mod tests {
     #[test]
     fn declarations() {
         assert!(is_valid("<?xml version='1.0'?>"));
-        assert!(is_valid("<?xml version=\"1.0\" encoding=\"utf-8\" standalone='yes' ?>"));
+        assert!(is_valid(
+            "<?xml version=\"1.0\" encoding=\"utf-8\" standalone='yes' ?>"
+        ));
         assert!(is_valid("<?xml\nversion = '1.1'\tencoding='UTF-8'?>"));
         assert!(!is_valid("<?xml encoding='UTF-8'?>"));
         assert!(!is_valid("<?xml version='1.0' encoding='ISO-8859-1'?>"));
         assert!(!is_valid("<?xml version='2.0'?>"));
         assert!(!is_valid("<?xml version='1.0'encoding='UTF-8'?>"));
         assert!(!is_valid("<?xml version='1.0' standalone='maybe'?>"));
-        assert!(!is_valid("<?xml version='1.0' standalone='yes' encoding='UTF-8'?>"));
+        assert!(!is_valid(
+            "<?xml version='1.0' standalone='yes' encoding='UTF-8'?>"
+        ));
         assert!(!is_valid("<?xml version='1.0' foo='bar'?>"));
     }
 }

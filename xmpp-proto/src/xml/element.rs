@@ -56,7 +56,7 @@ pub enum Node {
 }
 
 /// An XML element with its attributes and children.
-#[derive(Clone, Debug, Eq, Hash)]
+#[derive(Clone, Debug, Eq)]
 pub struct Element {
     name: Name,
     attrs: Vec<Attribute>,
@@ -72,9 +72,20 @@ impl PartialEq for Element {
     }
 }
 
+impl std::hash::Hash for Element {
+    /// Hashes what [`PartialEq`] compares: name, attributes and children.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+        self.attrs.hash(state);
+        self.children.hash(state);
+    }
+}
+
 /// A name that cannot be written as XML (empty, bad characters, a colon).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a valid XML local name (NCName): use letters, digits, '-', '.', '_' and no colon")]
+#[error(
+    "{0:?} is not a valid XML local name (NCName): use letters, digits, '-', '.', '_' and no colon"
+)]
 pub struct InvalidName(pub String);
 
 impl Element {
@@ -99,7 +110,12 @@ impl Element {
         if !is_ncname(&local) {
             return Err(InvalidName(local.to_string()));
         }
-        Ok(Self::from_parts(Name::new(ns, local), Vec::new(), Vec::new(), None))
+        Ok(Self::from_parts(
+            Name::new(ns, local),
+            Vec::new(),
+            Vec::new(),
+            None,
+        ))
     }
 
     /// Assembles an element from parts without validating names (the reader

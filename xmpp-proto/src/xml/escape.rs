@@ -64,7 +64,11 @@ fn unescape(src: &str, first: usize, attr: bool, refs: bool) -> Result<String, E
             b'\r' => {
                 out.push_str(&src[run..i]);
                 out.push(if attr { ' ' } else { '\n' });
-                i += if bytes.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
+                i += if bytes.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
                 run = i;
             }
             b'\t' | b'\n' if attr => {
@@ -108,7 +112,9 @@ fn reference(r: &[u8]) -> Result<(char, usize), XmlErrorKind> {
 fn bare_or_undefined(after_amp: &[u8]) -> XmlErrorKind {
     let name_len = after_amp
         .iter()
-        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':') || **b >= 0x80)
+        .take_while(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':') || **b >= 0x80
+        })
         .count();
     if name_len > 0 && after_amp.get(name_len) == Some(&b';') {
         XmlErrorKind::UndefinedEntity
@@ -217,7 +223,10 @@ mod tests {
         assert_eq!(t("&#xFFFE;"), Err((XmlErrorKind::InvalidCharRef, 0)));
         assert_eq!(t("&#xD800;"), Err((XmlErrorKind::InvalidCharRef, 0)));
         assert_eq!(t("&#x110000;"), Err((XmlErrorKind::InvalidCharRef, 0)));
-        assert_eq!(t("&#99999999999999;"), Err((XmlErrorKind::InvalidCharRef, 0)));
+        assert_eq!(
+            t("&#99999999999999;"),
+            Err((XmlErrorKind::InvalidCharRef, 0))
+        );
         assert_eq!(t("&#;"), Err((XmlErrorKind::InvalidCharRef, 0)));
         assert_eq!(t("&#x;"), Err((XmlErrorKind::InvalidCharRef, 0)));
         assert_eq!(t("&amp"), Err((XmlErrorKind::InvalidMarkupChar, 0)));

@@ -21,3 +21,6 @@ pub use error::{XmlError, XmlErrorKind};
 pub use limits::ReaderLimits;
 pub use reader::{StreamEvent, StreamReader};
 pub use writer::{write_stream_open, NS_STREAMS, STREAM_CLOSE};
+
+#[cfg(test)]
+mod tests;

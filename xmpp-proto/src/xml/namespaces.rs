@@ -24,7 +24,11 @@ impl Scopes {
     }
 
     /// Declares `prefix` (empty for the default namespace) as `uri`.
-    pub(crate) fn declare(&mut self, prefix: ByteString, uri: ByteString) -> Result<(), XmlErrorKind> {
+    pub(crate) fn declare(
+        &mut self,
+        prefix: ByteString,
+        uri: ByteString,
+    ) -> Result<(), XmlErrorKind> {
         let reserved = XmlErrorKind::ReservedNamespace;
         match &*prefix {
             "xmlns" => return Err(reserved),
@@ -69,7 +73,8 @@ mod tests {
         assert_eq!(&*s.resolve("").unwrap(), "");
         let m = s.mark();
         s.declare(bs(""), bs("jabber:client")).unwrap();
-        s.declare(bs("stream"), bs("http://etherx.jabber.org/streams")).unwrap();
+        s.declare(bs("stream"), bs("http://etherx.jabber.org/streams"))
+            .unwrap();
         assert_eq!(&*s.resolve("").unwrap(), "jabber:client");
         let m2 = s.mark();
         s.declare(bs(""), bs("")).unwrap();

@@ -302,9 +302,6 @@ mod tests {
     fn token_limit() {
         let mut s = Scanner::new();
         s.scan(b"<a>0123456789", None, 8);
-        assert_eq!(
-            s.error(),
-            Some(&(XmlErrorKind::BufferFull { limit: 8 }, 3))
-        );
+        assert_eq!(s.error(), Some(&(XmlErrorKind::BufferFull { limit: 8 }, 3)));
     }
 }

@@ -18,7 +18,8 @@ impl Element {
     pub fn to_xml(&self) -> String {
         let mut out = Vec::new();
         self.write_xml(&mut out);
-        String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
     /// Appends the standalone serialization (see [`Element::to_xml`]) to `out`.
@@ -54,7 +55,12 @@ pub fn write_stream_open(out: &mut Vec<u8>, default_ns: &str, attrs: &[(&str, &s
 }
 
 /// `prefixes` holds the (namespace, prefix) pairs declared by ancestors.
-fn write_element(e: &Element, out: &mut Vec<u8>, default_ns: &str, prefixes: &mut Vec<(String, String)>) {
+fn write_element(
+    e: &Element,
+    out: &mut Vec<u8>,
+    default_ns: &str,
+    prefixes: &mut Vec<(String, String)>,
+) {
     let mark = prefixes.len();
     out.push(b'<');
     out.extend_from_slice(e.local_name().as_bytes());
