@@ -12,7 +12,15 @@ use xmpp_proto::xml::Element;
 fn xml_check(args: &[&str], input: &str) -> Output {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut child = Command::new(env!("CARGO"))
-        .args(["run", "-q", "-p", "xmpp-proto", "--example", "xml-check", "--"])
+        .args([
+            "run",
+            "-q",
+            "-p",
+            "xmpp-proto",
+            "--example",
+            "xml-check",
+            "--",
+        ])
         .args(args)
         .current_dir(workspace)
         .stdin(Stdio::piped())

@@ -96,12 +96,19 @@ fn print_events(reader: &mut StreamReader, out: &mut impl Write) -> io::Result<b
         let line = match event {
             Ok(StreamEvent::Header(header)) => header_json(&header),
             Ok(StreamEvent::Element(element)) => {
-                format!(r#"{{"event":"element","xml":{}}}"#, json_str(&element.to_xml()))
+                format!(
+                    r#"{{"event":"element","xml":{}}}"#,
+                    json_str(&element.to_xml())
+                )
             }
             Ok(StreamEvent::End) => r#"{"event":"end"}"#.to_owned(),
             Err(e) => {
                 let kind = json_str(e.kind.as_str());
-                writeln!(out, r#"{{"event":"error","kind":{kind},"offset":{}}}"#, e.offset)?;
+                writeln!(
+                    out,
+                    r#"{{"event":"error","kind":{kind},"offset":{}}}"#,
+                    e.offset
+                )?;
                 return Ok(false);
             }
         };

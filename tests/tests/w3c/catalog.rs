@@ -59,7 +59,10 @@ pub fn load_cases() -> Vec<Case> {
         );
     }
     let mut cases = Vec::new();
-    for catalog in catalogs.iter().filter(|c| !EXCLUDED_CATALOGS.contains(&c.as_str())) {
+    for catalog in catalogs
+        .iter()
+        .filter(|c| !EXCLUDED_CATALOGS.contains(&c.as_str()))
+    {
         load_catalog(&root, catalog, &mut cases);
     }
     cases
@@ -112,7 +115,12 @@ fn load_catalog(root: &Path, catalog: &str, cases: &mut Vec<Case>) {
         let uri = attr("URI").unwrap_or_else(|| panic!("{catalog}: case {id} has no URI"));
         let rel = dir.join(uri);
         let rel_path = rel.to_string_lossy().replace('\\', "/");
-        cases.push(Case { id, ty, path: root.join(&rel), rel_path });
+        cases.push(Case {
+            id,
+            ty,
+            path: root.join(&rel),
+            rel_path,
+        });
     }
 }
 

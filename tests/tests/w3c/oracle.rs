@@ -49,8 +49,7 @@ pub fn has_doctype(bytes: &[u8]) -> bool {
 
 /// Splits off the XML declaration (`<?xml` + whitespace … `?>`) at the start.
 fn split_declaration(text: &str) -> (&str, &str) {
-    let is_decl = text.starts_with("<?xml")
-        && text[5..].starts_with(|c: char| matches!(c, ' ' | '\t' | '\r' | '\n'));
+    let is_decl = text.starts_with("<?xml") && text[5..].starts_with([' ', '\t', '\r', '\n']);
     match text.find("?>") {
         Some(end) if is_decl => (&text[..end + 2], &text[end + 2..]),
         _ => ("", text),
@@ -62,7 +61,7 @@ fn pseudo_attribute<'a>(decl: &'a str, name: &str) -> Option<&'a str> {
     let after = decl.split_once(name)?.1.trim_start();
     let after = after.strip_prefix('=')?.trim_start();
     let quote = after.chars().next()?;
-    after[1..].split(quote).next()
+    after[quote.len_utf8()..].split(quote).next()
 }
 
 /// The first DTD, comment or processing instruction outside CDATA sections.
@@ -104,7 +103,10 @@ fn lexical_namespace_error(body: &str) -> Option<String> {
             return Some(format!("element name {name:?} is not a QName"));
         }
         rest = after;
-        while !is_end {
+        if is_end {
+            continue;
+        }
+        loop {
             rest = rest.trim_start();
             if rest.is_empty() || rest.starts_with(['/', '>']) {
                 break;
