@@ -1,0 +1,160 @@
+//! The driving vocabulary: what the driver feeds in ([`Input`]), what it
+//! drains ([`Output`]), and the application's news ([`Event`]).
+
+use std::time::Instant;
+
+use crate::sasl::{ChannelBinding, Mechanism, ScramKeys};
+use crate::stanza::{FullJid, Iq, Message, Presence, StanzaError};
+use crate::xml::Element;
+
+use super::error::DisconnectReason;
+
+/// Input from the driver. Every variant carries the current time.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Input<'a> {
+    /// Bytes read from the transport (decrypted, when TLS is on).
+    Received(Instant, &'a [u8]),
+    /// The TLS handshake the core asked for ([`Output::StartTls`]), or the
+    /// direct-TLS handshake of [`TlsPolicy::DirectTls`](crate::TlsPolicy::DirectTls),
+    /// completed. `ChannelBinding` is what the TLS layer can export
+    /// (tls-exporter for TLS 1.3, tls-unique for 1.2, tls-server-end-point), if any.
+    TlsEstablished(Instant, Option<ChannelBinding>),
+    /// A deadline from [`Output::Timeout`] passed (or any time check).
+    Timeout(Instant),
+    /// The transport closed (EOF or error).
+    TransportClosed(Instant),
+}
+
+/// Bytes to write to the transport, all of them, in one write.
+#[must_use]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// The bytes (everything queued since the last transmit).
+    pub bytes: Vec<u8>,
+}
+
+/// What the driver must do next. Drain with
+/// [`Client::poll_output`](crate::Client::poll_output) until `Timeout`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Output {
+    /// Write these bytes to the transport, in one write.
+    Transmit(Transmit),
+    /// Start TLS on the transport now, verifying the certificate for
+    /// `server_name` (the JID's domain). Discard any bytes read but not yet
+    /// fed; feed [`Input::TlsEstablished`] when the handshake completes.
+    StartTls {
+        /// The name the certificate must be valid for.
+        server_name: String,
+    },
+    /// Close the transport: the session is over (an [`Event::Disconnected`]
+    /// says why).
+    CloseTransport,
+    /// News for the application.
+    Event(Event),
+    /// Nothing more to do now. Call back with [`Input::Timeout`] at this
+    /// instant (`None`: no deadline), or earlier with new input.
+    Timeout(Option<Instant>),
+}
+
+/// Why an IQ request produced no result.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IqFailure {
+    /// The entity answered with an error.
+    #[error("the entity answered with an error: {0}")]
+    Error(StanzaError),
+    /// No answer before the deadline.
+    #[error("no answer before the deadline")]
+    Timeout,
+    /// The session ended before an answer came.
+    #[error("the session ended before an answer came")]
+    Disconnected,
+}
+
+/// A category of refused input: the session goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WarningKind {
+    /// An IQ response whose id matches a request but whose sender is not the
+    /// entity the request went to (IQ response spoofing); it was ignored.
+    SpoofedIqResponse,
+    /// An IQ response with an id we never used (or already answered).
+    UnknownIqResponse,
+    /// A stanza with an invalid `from`/`to` or malformed structure; dropped.
+    InvalidStanza,
+    /// Channel binding was guessed and refused; logged in without -PLUS.
+    ChannelBindingFallback,
+    /// Input arrived when the session could not use it (e.g. bytes while
+    /// TLS was being set up).
+    UnexpectedInput,
+    /// A module refused something (see the module's documentation).
+    Module,
+}
+
+impl WarningKind {
+    /// Kebab-case name for logs and JSON (`"spoofed-iq-response"`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            WarningKind::SpoofedIqResponse => "spoofed-iq-response",
+            WarningKind::UnknownIqResponse => "unknown-iq-response",
+            WarningKind::InvalidStanza => "invalid-stanza",
+            WarningKind::ChannelBindingFallback => "channel-binding-fallback",
+            WarningKind::UnexpectedInput => "unexpected-input",
+            WarningKind::Module => "module",
+        }
+    }
+}
+
+/// Something the server or a contact sent was refused; the session goes on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    /// The category.
+    pub kind: WarningKind,
+    /// What happened, for people (never contains secrets).
+    pub message: String,
+}
+
+/// News for the application.
+#[derive(Debug)]
+#[non_exhaustive]
+#[rustfmt::skip]
+pub enum Event {
+    // ===== session =====
+    /// Logged in and bound: stanzas can flow.
+    Online {
+        /// The full JID the server bound.
+        jid: FullJid,
+        /// Whether the stream is encrypted.
+        tls: bool,
+        /// The SASL mechanism used.
+        mechanism: Mechanism,
+        /// Whether a previous session was resumed (XEP-0198).
+        resumed: bool,
+    },
+    /// After a SCRAM login: the salted keys, to store instead of the password.
+    ScramKeys(ScramKeys),
+    /// The session ended. Exactly once; the core does nothing afterwards.
+    Disconnected {
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// Refused input; the session goes on.
+    Warning(Warning),
+
+    // ===== stanzas =====
+    /// A message no module consumed.
+    Message(Message),
+    /// A presence no module consumed.
+    Presence(Presence),
+    /// The answer to an IQ sent with [`Client::send_iq`](crate::Client::send_iq).
+    IqResponse {
+        /// The request's id.
+        id: String,
+        /// The result IQ, or why there is none.
+        result: Result<Iq, IqFailure>,
+    },
+    /// A top-level element that is not a stanza (the raw-element escape hatch).
+    Nonza(Element),
+}

@@ -1,0 +1,114 @@
+//! Everything that leaves the client: the write buffer (one flush = one
+//! transmit), stanza ids from the seeded entropy, and the IQ requests in flight.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::entropy::Entropy;
+use crate::iq_tracker::IqTracker;
+use crate::stanza::{Iq, Stanza, NS_CLIENT};
+use crate::xml::Element;
+
+use super::SendError;
+
+/// Who waits for an IQ response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IqOwner {
+    /// The application ([`Event::IqResponse`](crate::Event::IqResponse)).
+    App,
+    /// A registered module, by index.
+    Module(usize),
+    /// The idle-check ping of the connection itself.
+    KeepalivePing,
+}
+
+/// The outgoing side of a session.
+#[derive(Debug)]
+pub(crate) struct Outbox {
+    buf: Vec<u8>,
+    pub(crate) entropy: Entropy,
+    pub(crate) tracker: IqTracker,
+    pub(crate) owners: HashMap<String, IqOwner>,
+    iq_timeout: Duration,
+    /// Something was queued since the last keepalive check.
+    pub(crate) wrote: bool,
+    /// Stanzas may be written (the session is online).
+    pub(crate) open: bool,
+}
+
+impl Outbox {
+    pub(crate) fn new(entropy: Entropy, tracker: IqTracker, iq_timeout: Duration) -> Self {
+        Outbox {
+            buf: Vec::with_capacity(4096),
+            entropy,
+            tracker,
+            owners: HashMap::new(),
+            iq_timeout,
+            wrote: false,
+            open: false,
+        }
+    }
+
+    /// Queues raw bytes (stream headers, the closing tag, keepalives).
+    pub(crate) fn write_raw(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+        self.wrote = true;
+    }
+
+    /// Queues an element as a child of our `jabber:client` stream.
+    pub(crate) fn write_element(&mut self, e: &Element) {
+        e.write_in_stream(&mut self.buf, NS_CLIENT);
+        self.wrote = true;
+    }
+
+    /// Queues a stanza, giving it an id if it has none.
+    pub(crate) fn send_stanza(&mut self, stanza: Stanza) {
+        let mut e = Element::from(stanza);
+        if e.attr("id").is_none() {
+            let id = self.entropy.id();
+            e.set_attr("id", id);
+        }
+        self.write_element(&e);
+    }
+
+    /// Queues an IQ request and tracks it; returns its id.
+    pub(crate) fn send_tracked_iq(
+        &mut self,
+        now: Instant,
+        mut iq: Iq,
+        owner: IqOwner,
+    ) -> Result<String, SendError> {
+        if !iq.is_request() {
+            return Err(SendError::NotARequest);
+        }
+        if iq.id.is_empty() {
+            iq.id = self.entropy.id();
+        }
+        let id = iq.id.clone();
+        self.tracker
+            .register(id.clone(), iq.to.clone(), now + self.iq_timeout)
+            .map_err(SendError::Iq)?;
+        self.owners.insert(id.clone(), owner);
+        self.write_element(&Element::from(Stanza::Iq(iq)));
+        Ok(id)
+    }
+
+    /// A fresh id.
+    pub(crate) fn new_id(&mut self) -> String {
+        self.entropy.id()
+    }
+
+    /// Everything queued since the last call.
+    pub(crate) fn take(&mut self) -> Option<Vec<u8>> {
+        if self.buf.is_empty() {
+            None
+        } else {
+            Some(std::mem::replace(&mut self.buf, Vec::with_capacity(4096)))
+        }
+    }
+
+    /// Drops queued bytes (the transport is gone).
+    pub(crate) fn clear(&mut self) {
+        self.buf.clear();
+    }
+}
