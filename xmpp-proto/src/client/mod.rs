@@ -1,0 +1,448 @@
+//! The client connection: one sans-IO state machine per session.
+//!
+//! Rules (as h11's `_state.py` states its own):
+//! 1. Every state transition of the session lives in this module: `mod.rs`
+//!    (inputs, outputs, teardown), `negotiate.rs` (stream, TLS, SASL, bind)
+//!    and `online.rs` (routing). Modules never change the session state.
+//! 2. The client never blocks, never reads a clock, never draws randomness:
+//!    time comes with every [`Input`], entropy from [`Config::seed`].
+//! 3. Output is queued; [`Client::poll_output`] drains it in a fixed order:
+//!    bytes to write, start TLS, close the transport, events, next deadline.
+//!    Everything queued between two polls leaves in one transmit (one write,
+//!    so a login is not slowed by Nagle/delayed-ACK stalls).
+//! 4. The first fatal condition wins: it is reported once as
+//!    [`Event::Disconnected`], after which input is ignored.
+
+mod config;
+mod error;
+mod event;
+mod features;
+mod module;
+mod negotiate;
+mod online;
+mod outbox;
+mod timer;
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+pub use config::{Config, ConfigBuilder, Timeouts, TlsPolicy};
+pub use error::{DisconnectReason, StreamError, StreamErrorCondition};
+pub use event::{Event, Input, IqFailure, Output, Transmit, Warning, WarningKind};
+pub use features::StreamFeatures;
+pub use module::{from_own_account, Handled, Module, ModuleContext};
+pub use online::NS_PING;
+
+use crate::entropy::Entropy;
+use crate::iq_tracker::{IqTracker, TrackerError};
+use crate::sasl::{ChannelBinding, Mechanism};
+use crate::stanza::{FullJid, Iq, Stanza};
+use crate::xml::{Element, StreamReader};
+
+use negotiate::State;
+use outbox::{IqOwner, Outbox};
+use timer::{Timer, TimerTable};
+
+/// A command that could not be carried out. Never caused by what the
+/// server sent: only by calling the API in the wrong state or with a bad value.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// Stanzas can only be sent once the session is online.
+    #[error("the session is not online: wait for Event::Online before sending stanzas")]
+    NotOnline,
+    /// `send_iq` takes a get or set request.
+    #[error("send_iq takes an IQ of type get or set; send results with send()")]
+    NotARequest,
+    /// The IQ could not be tracked (duplicate id, too many in flight).
+    #[error("cannot track the IQ: {0}")]
+    Iq(TrackerError),
+}
+
+/// A client session. See the crate documentation for the driver loop.
+///
+/// Methods come in four groups (as quinn-proto's `Connection`):
+/// - getters: [`state_name`](Self::state_name), [`bound_jid`](Self::bound_jid),
+///   [`is_online`](Self::is_online), [`next_deadline`](Self::next_deadline);
+/// - input: [`handle_input`](Self::handle_input);
+/// - commands: [`send`](Self::send), [`send_iq`](Self::send_iq), [`send_raw`](Self::send_raw),
+///   [`close`](Self::close), [`register`](Self::register);
+/// - output: [`poll_output`](Self::poll_output).
+pub struct Client {
+    config: Config,
+    state: State,
+    reader: StreamReader,
+    outbox: Outbox,
+    events: VecDeque<Event>,
+    timers: TimerTable,
+    modules: Vec<Box<dyn Module>>,
+    start_tls: bool,
+    close_transport: bool,
+    tls: bool,
+    channel_binding: Option<ChannelBinding>,
+    mechanism: Option<Mechanism>,
+    bound: Option<FullJid>,
+    /// Set once `Event::Disconnected` was queued.
+    ended: bool,
+    now: Instant,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("jid", &self.config.jid)
+            .field("state", &self.state_name())
+            .field("tls", &self.tls)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A new session. With STARTTLS policies the stream header is queued at
+    /// once; with [`TlsPolicy::DirectTls`] the client waits for
+    /// [`Input::TlsEstablished`].
+    pub fn new(config: Config, now: Instant) -> Self {
+        let mut entropy = Entropy::new(config.seed);
+        // Ids and nonces draw from separate streams, so a nonce never
+        // depends on how many ids were drawn before.
+        let mut id_seed = [0u8; 32];
+        entropy.fill(&mut id_seed);
+        let tracker = IqTracker::with_max_pending(config.max_pending_iqs);
+        let outbox = Outbox::new(Entropy::new(id_seed), tracker, config.timeouts.iq);
+        let mut timers = TimerTable::default();
+        timers.set(Timer::Connect, now + config.timeouts.connect);
+        let direct = config.tls == TlsPolicy::DirectTls;
+        let mut client = Client {
+            reader: StreamReader::new(config.limits),
+            state: State::initial(entropy, direct),
+            outbox,
+            events: VecDeque::new(),
+            timers,
+            modules: Vec::new(),
+            start_tls: false,
+            close_transport: false,
+            tls: false,
+            channel_binding: None,
+            mechanism: None,
+            bound: None,
+            ended: false,
+            now,
+            config,
+        };
+        if !direct {
+            client.open_stream();
+        }
+        client
+    }
+
+    /// Registers a module; modules see stanzas in registration order.
+    pub fn register(&mut self, module: impl Module) {
+        self.modules.push(Box::new(module));
+    }
+
+    /// The registered module of type `T`.
+    pub fn module<T: Module>(&self) -> Option<&T> {
+        self.modules
+            .iter()
+            .find_map(|m| m.as_any().downcast_ref::<T>())
+    }
+
+    /// The registered module of type `T`, mutably.
+    pub fn module_mut<T: Module>(&mut self) -> Option<&mut T> {
+        self.modules
+            .iter_mut()
+            .find_map(|m| m.as_any_mut().downcast_mut::<T>())
+    }
+
+    /// Feeds input. Never fails: problems become events.
+    pub fn handle_input(&mut self, input: Input<'_>) {
+        if self.ended {
+            return;
+        }
+        match input {
+            Input::Received(now, data) => {
+                self.now = now;
+                self.received(data);
+            }
+            Input::TlsEstablished(now, cb) => {
+                self.now = now;
+                self.tls_established(cb);
+            }
+            Input::Timeout(now) => {
+                self.now = now;
+                self.timeout();
+            }
+            Input::TransportClosed(now) => {
+                self.now = now;
+                // Nothing can be written any more.
+                self.outbox.clear();
+                let reason = if self.state.is_closing() {
+                    DisconnectReason::Closed
+                } else {
+                    DisconnectReason::TransportClosed
+                };
+                self.end(reason);
+            }
+        }
+        self.arm_session_timers();
+    }
+
+    /// The next thing the driver must do. Call until it returns
+    /// [`Output::Timeout`].
+    pub fn poll_output(&mut self) -> Output {
+        if let Some(bytes) = self.outbox.take() {
+            return Output::Transmit(Transmit { bytes });
+        }
+        if self.start_tls {
+            self.start_tls = false;
+            return Output::StartTls {
+                server_name: self.config.jid.domain().to_string(),
+            };
+        }
+        if self.close_transport {
+            self.close_transport = false;
+            return Output::CloseTransport;
+        }
+        if let Some(e) = self.events.pop_front() {
+            return Output::Event(e);
+        }
+        Output::Timeout(self.next_deadline())
+    }
+
+    /// The earliest deadline (also the value of the final [`Output::Timeout`]).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        if self.ended {
+            return None;
+        }
+        let iq = if self.outbox.open {
+            self.outbox.tracker.poll_timeout()
+        } else {
+            None
+        };
+        match (self.timers.next(), iq) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Sends a stanza (an id is added when it has none).
+    pub fn send(&mut self, stanza: impl Into<Stanza>) -> Result<(), SendError> {
+        if !self.is_online() {
+            return Err(SendError::NotOnline);
+        }
+        self.outbox.send_stanza(stanza.into());
+        self.arm_session_timers();
+        Ok(())
+    }
+
+    /// Sends an IQ get/set and tracks it: its answer arrives as
+    /// [`Event::IqResponse`] with the returned id, and only if it comes from
+    /// the address the request went to. An empty id is replaced by a fresh one.
+    pub fn send_iq(&mut self, now: Instant, iq: Iq) -> Result<String, SendError> {
+        if !self.is_online() {
+            return Err(SendError::NotOnline);
+        }
+        self.now = now;
+        let id = self.outbox.send_tracked_iq(now, iq, IqOwner::App)?;
+        self.arm_session_timers();
+        Ok(id)
+    }
+
+    /// Sends an element as is (the escape hatch for what is not modelled).
+    pub fn send_raw(&mut self, element: &Element) -> Result<(), SendError> {
+        if !self.is_online() {
+            return Err(SendError::NotOnline);
+        }
+        self.outbox.write_element(element);
+        self.arm_session_timers();
+        Ok(())
+    }
+
+    /// Closes the stream cleanly: sends `</stream:stream>`, waits (bounded by
+    /// [`Timeouts::close`]) for the server's, then asks to close the transport.
+    pub fn close(&mut self) {
+        if self.ended || self.state.is_closing() {
+            return;
+        }
+        if !self.state.reads_stream() {
+            // Nothing was said on a stream yet (e.g. waiting for TLS).
+            return self.end(DisconnectReason::Closed);
+        }
+        self.outbox.open = false;
+        self.outbox.write_raw(crate::xml::STREAM_CLOSE);
+        self.state = State::Closing;
+        self.timers = TimerTable::default();
+        self.timers
+            .set(Timer::Close, self.now + self.config.timeouts.close);
+    }
+
+    /// Our bound full JID, once online.
+    pub fn bound_jid(&self) -> Option<&FullJid> {
+        self.bound.as_ref()
+    }
+
+    /// True while stanzas can be sent.
+    pub fn is_online(&self) -> bool {
+        self.outbox.open && !self.ended
+    }
+
+    /// The state's name, for logs (`"awaiting-features"`).
+    pub fn state_name(&self) -> &'static str {
+        if self.ended {
+            "closed"
+        } else {
+            self.state.name()
+        }
+    }
+
+    fn received(&mut self, data: &[u8]) {
+        if !self.state.reads_stream() {
+            if !data.is_empty() {
+                self.warn(
+                    WarningKind::UnexpectedInput,
+                    format!(
+                        "{} bytes received while {}; discarded",
+                        data.len(),
+                        self.state.name()
+                    ),
+                );
+            }
+            return;
+        }
+        self.reader.feed(data);
+        if self.outbox.open {
+            self.timers
+                .set(Timer::Idle, self.now + self.config.timeouts.idle);
+        }
+        while let Some(item) = self.reader.next_event() {
+            match item {
+                Ok(event) => {
+                    if !self.stream_event(event) {
+                        // The reader was replaced (TLS or SASL restart) or
+                        // the session ended: the rest of this read is discarded.
+                        break;
+                    }
+                }
+                Err(e) => {
+                    self.fail_xml(e);
+                    break;
+                }
+            }
+            if self.ended {
+                break;
+            }
+        }
+    }
+
+    fn timeout(&mut self) {
+        for t in self.timers.expired(self.now) {
+            match t {
+                Timer::Connect => {
+                    if !self.outbox.open {
+                        self.fail(DisconnectReason::Timeout(
+                            "the login did not complete in time",
+                        ));
+                    }
+                }
+                Timer::Close => self.end(DisconnectReason::Closed),
+                Timer::Keepalive => {
+                    if self.outbox.open {
+                        // RFC 6120 §4.6.1: whitespace keeps NATs and the server's idle timer happy.
+                        self.outbox.write_raw(b" ");
+                    }
+                }
+                Timer::Idle => self.idle_ping(),
+            }
+            if self.ended {
+                return;
+            }
+        }
+        if self.outbox.open {
+            self.expire_iqs();
+        }
+    }
+
+    /// (Re)arms keepalive after output; called after each input and command.
+    fn arm_session_timers(&mut self) {
+        if self.ended || !self.outbox.open {
+            return;
+        }
+        if std::mem::take(&mut self.outbox.wrote) || self.timers.get(Timer::Keepalive).is_none() {
+            self.timers
+                .set(Timer::Keepalive, self.now + self.config.timeouts.keepalive);
+        }
+        if self.timers.get(Timer::Idle).is_none() {
+            self.timers
+                .set(Timer::Idle, self.now + self.config.timeouts.idle);
+        }
+    }
+
+    /// Queues our stream header (RFC 6120 §4.7) and starts a fresh reader.
+    fn open_stream(&mut self) {
+        let domain = self.config.jid.domain().to_string();
+        let from = self.config.jid.to_string();
+        let mut attrs = vec![("to", domain.as_str()), ("version", "1.0")];
+        // §4.7.1: include `from` only once the stream is encrypted.
+        if self.tls {
+            attrs.push(("from", from.as_str()));
+        }
+        attrs.push(("xml:lang", self.config.lang.as_str()));
+        let mut out = Vec::new();
+        crate::xml::write_stream_open(&mut out, crate::stanza::NS_CLIENT, &attrs);
+        self.outbox.write_raw(&out);
+        self.reader = StreamReader::new(self.config.limits);
+    }
+
+    fn warn(&mut self, kind: WarningKind, message: String) {
+        self.events
+            .push_back(Event::Warning(Warning { kind, message }));
+    }
+
+    /// Ends the session because of `reason`, sending `</stream:stream>`
+    /// first when the stream is still up.
+    fn fail(&mut self, reason: DisconnectReason) {
+        if self.ended {
+            return;
+        }
+        if self.state.reads_stream() && !self.state.is_closing() {
+            self.outbox.write_raw(crate::xml::STREAM_CLOSE);
+        }
+        self.end(reason);
+    }
+
+    /// Sends a stream error for invalid XML from the server, then ends.
+    fn fail_xml(&mut self, e: crate::xml::XmlError) {
+        let condition = if e.kind.is_limit() {
+            "policy-violation"
+        } else if e.kind.is_restricted_xml() {
+            "restricted-xml"
+        } else {
+            "not-well-formed"
+        };
+        let mut out = b"<stream:error>".to_vec();
+        Element::new(features::NS_STREAM_ERRORS, condition).write_xml(&mut out);
+        out.extend_from_slice(b"</stream:error>");
+        self.outbox.write_raw(&out);
+        self.fail(DisconnectReason::InvalidXml(e));
+    }
+
+    /// The session is over: one `Disconnected` event, close the transport,
+    /// answer everything pending.
+    fn end(&mut self, reason: DisconnectReason) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        self.outbox.open = false;
+        self.state = State::Closed;
+        self.timers = TimerTable::default();
+        self.close_transport = true;
+        for id in self.outbox.tracker.cancel_all() {
+            self.iq_done(id, Err(IqFailure::Disconnected));
+        }
+        for m in &mut self.modules {
+            m.offline();
+        }
+        self.events.push_back(Event::Disconnected { reason });
+    }
+}
