@@ -1,0 +1,167 @@
+//! A transcript harness: the test plays the server byte for byte.
+//!
+//! `s.server("<bytes/>")` feeds what the server sends; `s.sent()` returns
+//! what the client wrote since the last call; `s.events` collects events;
+//! `s.advance(d)` moves virtual time and fires deadlines.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use xmpp_proto::sasl::{ChannelBinding, Credentials};
+use xmpp_proto::testing::{bind_reply, features_sasl, server_header, FEATURES_BIND, FEATURES_STARTTLS};
+use xmpp_proto::{Client, Config, ConfigBuilder, DisconnectReason, Event, Input, Output};
+
+use super::scram_server::{Hash, ScramServer};
+
+pub const DOMAIN: &str = "example.com";
+pub const JID: &str = "juliet@example.com";
+pub const PASSWORD: &str = "pencil";
+
+pub fn config() -> ConfigBuilder {
+    Config::builder(
+        JID.parse().expect("jid"),
+        Credentials::Password(PASSWORD.into()),
+        [7; 32],
+    )
+}
+
+pub struct Session {
+    pub client: Client,
+    pub now: Instant,
+    pub events: Vec<Event>,
+    pub unread: String,
+    pub start_tls: Vec<String>,
+    pub close_transport: bool,
+    /// How many times the client's output had to reach the server before
+    /// the next server flight: counted by `round_trip()`.
+    pub flushes: usize,
+    pub deadline: Option<Instant>,
+}
+
+impl Session {
+    pub fn new(config: Config) -> Self {
+        let now = Instant::now();
+        let mut s = Session {
+            client: Client::new(config, now),
+            now,
+            events: Vec::new(),
+            unread: String::new(),
+            start_tls: Vec::new(),
+            close_transport: false,
+            flushes: 0,
+            deadline: None,
+        };
+        s.drain();
+        s
+    }
+
+    /// Polls until `Timeout`, collecting everything.
+    pub fn drain(&mut self) {
+        loop {
+            match self.client.poll_output() {
+                Output::Transmit(t) => {
+                    self.flushes += 1;
+                    self.unread.push_str(&String::from_utf8(t.bytes).expect("client writes UTF-8"));
+                }
+                Output::StartTls { server_name } => self.start_tls.push(server_name),
+                Output::CloseTransport => self.close_transport = true,
+                Output::Event(e) => self.events.push(e),
+                Output::Timeout(t) => {
+                    self.deadline = t;
+                    return;
+                }
+                other => panic!("unexpected output {other:?}"),
+            }
+        }
+    }
+
+    /// What the client wrote since the last call.
+    pub fn sent(&mut self) -> String {
+        self.drain();
+        std::mem::take(&mut self.unread)
+    }
+
+    /// The server sends `xml`.
+    pub fn server(&mut self, xml: &str) {
+        self.client.handle_input(Input::Received(self.now, xml.as_bytes()));
+        self.drain();
+    }
+
+    /// The driver reports the TLS handshake done.
+    pub fn tls_up(&mut self, cb: Option<ChannelBinding>) {
+        self.client.handle_input(Input::TlsEstablished(self.now, cb));
+        self.drain();
+    }
+
+    /// Virtual time passes; deadlines fire.
+    pub fn advance(&mut self, d: Duration) {
+        self.now += d;
+        self.client.handle_input(Input::Timeout(self.now));
+        self.drain();
+    }
+
+    pub fn take_events(&mut self) -> Vec<Event> {
+        self.drain();
+        std::mem::take(&mut self.events)
+    }
+
+    pub fn disconnect_reason(&self) -> Option<&DisconnectReason> {
+        self.events.iter().find_map(|e| match e {
+            Event::Disconnected { reason } => Some(reason),
+            _ => None,
+        })
+    }
+
+    pub fn is_online(&self) -> bool {
+        self.events.iter().any(|e| matches!(e, Event::Online { .. }))
+    }
+
+    /// STARTTLS up to the SASL features (offering `mechanisms`, plus the
+    /// extra feature XML), with the given channel binding from "TLS".
+    pub fn starttls_to_sasl(&mut self, mechanisms: &[&str], extra: &str, cb: Option<ChannelBinding>) {
+        assert!(self.sent().contains("<stream:stream"));
+        self.server(&(server_header(DOMAIN, "s1") + FEATURES_STARTTLS));
+        assert!(self.sent().contains("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"));
+        self.server("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+        assert_eq!(self.start_tls, [DOMAIN]);
+        self.tls_up(cb);
+        let header = self.sent();
+        assert!(header.contains(" from='juliet@example.com'"), "{header}");
+        let features = features_sasl(mechanisms).replace("</stream:features>", &format!("{extra}</stream:features>"));
+        self.server(&(server_header(DOMAIN, "s2") + &features));
+    }
+
+    /// The SCRAM exchange with `scram`, through to `<success/>`.
+    pub fn scram(&mut self, scram: &mut ScramServer) -> String {
+        let auth = self.sent();
+        self.server(&scram.challenge(&auth));
+        let response = self.sent();
+        if response.is_empty() {
+            return String::new();
+        }
+        let outcome = scram.outcome(&response);
+        self.server(&outcome);
+        outcome
+    }
+
+    /// The restarted stream and bind, after `<success/>`.
+    pub fn bind(&mut self, resource: &str) {
+        let restart = self.sent();
+        assert!(restart.contains("<stream:stream"), "{restart}");
+        assert!(restart.contains("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'"), "pipelined bind: {restart}");
+        let jid = format!("{JID}/{resource}");
+        self.server(&(server_header(DOMAIN, "s3") + FEATURES_BIND + &bind_reply(&restart, &jid)));
+    }
+
+    /// A complete STARTTLS + SCRAM-SHA-1 login.
+    pub fn login(config: Config) -> Self {
+        let mut s = Session::new(config);
+        s.starttls_to_sasl(&["SCRAM-SHA-1", "PLAIN"], "", None);
+        let mut scram = ScramServer::new(Hash::Sha1, PASSWORD);
+        s.scram(&mut scram);
+        s.bind("balcony");
+        assert!(s.is_online(), "not online: {:?}", s.events);
+        s.events.clear();
+        s
+    }
+}
