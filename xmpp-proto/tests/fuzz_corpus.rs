@@ -34,40 +34,70 @@ const HOSTILE_KINDS: &[(&str, &[&str])] = &[
     ("hostile-billion-laughs.xml", &["doctype"]),
     ("hostile-doctype-entities.xml", &["doctype"]),
     ("hostile-xxe-external-entity.xml", &["doctype"]),
-    ("hostile-doctype-inside-stream.xml", &["doctype", "unknown-markup"]),
+    (
+        "hostile-doctype-inside-stream.xml",
+        &["doctype", "unknown-markup"],
+    ),
     ("hostile-undefined-entity.xml", &["undefined-entity"]),
     ("hostile-deep-nesting-10000.xml", &["too-deep"]),
     ("hostile-truncated-utf8.xml", &["invalid-utf8"]),
-    ("hostile-truncated-utf8-at-eof.xml", &["invalid-utf8", "unexpected-eof"]),
+    (
+        "hostile-truncated-utf8-at-eof.xml",
+        &["invalid-utf8", "unexpected-eof"],
+    ),
     ("hostile-overlong-utf8.xml", &["invalid-utf8"]),
     ("hostile-overlong-utf8-lt.xml", &["invalid-utf8"]),
     ("hostile-surrogate-utf8.xml", &["invalid-utf8"]),
     ("hostile-charref-zero.xml", &["invalid-char-ref"]),
     ("hostile-charref-fffe.xml", &["invalid-char-ref"]),
     ("hostile-charref-surrogate.xml", &["invalid-char-ref"]),
-    ("hostile-charref-surrogate-decimal-attr.xml", &["invalid-char-ref"]),
+    (
+        "hostile-charref-surrogate-decimal-attr.xml",
+        &["invalid-char-ref"],
+    ),
     ("hostile-charref-too-big.xml", &["invalid-char-ref"]),
     ("hostile-control-char.xml", &["invalid-char"]),
     ("hostile-unbound-prefix.xml", &["unbound-prefix"]),
     ("hostile-unbound-attr-prefix.xml", &["unbound-prefix"]),
     ("hostile-duplicate-attribute.xml", &["duplicate-attribute"]),
-    ("hostile-duplicate-expanded-attribute.xml", &["duplicate-attribute"]),
+    (
+        "hostile-duplicate-expanded-attribute.xml",
+        &["duplicate-attribute"],
+    ),
     ("hostile-comment.xml", &["comment"]),
     ("hostile-comment-before-root.xml", &["comment"]),
-    ("hostile-processing-instruction.xml", &["processing-instruction"]),
-    ("hostile-endless-text.xml", &["buffer-full", "unexpected-eof"]),
-    ("hostile-endless-attribute.xml", &["buffer-full", "stanza-too-large", "unexpected-eof"]),
+    (
+        "hostile-processing-instruction.xml",
+        &["processing-instruction"],
+    ),
+    (
+        "hostile-endless-text.xml",
+        &["buffer-full", "unexpected-eof"],
+    ),
+    (
+        "hostile-endless-attribute.xml",
+        &["buffer-full", "stanza-too-large", "unexpected-eof"],
+    ),
     ("hostile-mismatched-tag.xml", &["mismatched-tag"]),
     ("hostile-cdata-end-in-text.xml", &["invalid-markup-char"]),
-    ("hostile-bare-ampersand.xml", &["invalid-markup-char", "syntax"]),
-    ("hostile-lt-in-attribute.xml", &["invalid-markup-char", "syntax"]),
+    (
+        "hostile-bare-ampersand.xml",
+        &["invalid-markup-char", "syntax"],
+    ),
+    (
+        "hostile-lt-in-attribute.xml",
+        &["invalid-markup-char", "syntax"],
+    ),
     ("hostile-latin1-declaration.xml", &["bad-declaration"]),
     ("hostile-second-root.xml", &["content-outside-root"]),
     ("hostile-text-after-end.xml", &["content-outside-root"]),
     ("hostile-rebind-xml-prefix.xml", &["reserved-namespace"]),
     ("hostile-empty-prefixed-ns.xml", &["reserved-namespace"]),
     ("hostile-truncated-stream.xml", &["unexpected-eof"]),
-    ("hostile-utf16-bom.xml", &["invalid-utf8", "bad-declaration", "syntax"]),
+    (
+        "hostile-utf16-bom.xml",
+        &["invalid-utf8", "bad-declaration", "syntax"],
+    ),
     ("hostile-many-attributes.xml", &["too-many-attributes"]),
 ];
 
@@ -80,7 +110,11 @@ fn replay_seed_corpus() {
         .filter(|p| p.is_file())
         .collect();
     files.sort();
-    assert!(files.len() >= 12, "seed corpus too small: {} files", files.len());
+    assert!(
+        files.len() >= 12,
+        "seed corpus too small: {} files",
+        files.len()
+    );
 
     let (mut valid, mut hostile) = (0, 0);
     for path in &files {
@@ -98,6 +132,15 @@ fn replay_seed_corpus() {
             Err(_) => panic!("seed {name} failed the differential check (see the panic above)"),
         };
 
+        eprintln!(
+            "{name}: {} events, {} stanzas, error {}",
+            default.events.len(),
+            default.stanzas(),
+            default
+                .error
+                .as_ref()
+                .map_or("none".to_string(), |e| format!("{} at {}", e.kind.as_str(), e.offset))
+        );
         if name.starts_with("valid-") {
             valid += 1;
             assert!(
@@ -108,10 +151,12 @@ fn replay_seed_corpus() {
             );
         } else if name.starts_with("hostile-") {
             hostile += 1;
-            let err = default
-                .error
-                .as_ref()
-                .unwrap_or_else(|| panic!("{name} must end in an error, got {} events and no error", default.events.len()));
+            let err = default.error.as_ref().unwrap_or_else(|| {
+                panic!(
+                    "{name} must end in an error, got {} events and no error",
+                    default.events.len()
+                )
+            });
             if let Some((_, kinds)) = HOSTILE_KINDS.iter().find(|(n, _)| *n == name) {
                 assert!(
                     kinds.contains(&err.kind.as_str()),
@@ -185,13 +230,34 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
     let closed = |body: &str| format!("{HDR}{body}</stream:stream>").into_bytes();
 
     // --- generated, realistic
-    add("valid-gen-messages.xml", corpus::with_footer(corpus::messages(25).0));
-    add("valid-gen-plain-messages.xml", corpus::with_footer(corpus::plain_messages(20).0));
-    add("valid-gen-roster.xml", corpus::with_footer(corpus::roster(40).0));
-    add("valid-gen-presences.xml", corpus::with_footer(corpus::presences(25).0));
-    add("valid-gen-mam.xml", corpus::with_footer(corpus::mam_pages(2, 5).0));
-    add("valid-gen-vcard.xml", corpus::with_footer(corpus::vcard(6 * 1024).0));
-    add("valid-gen-mixed.xml", corpus::with_footer(corpus::mixed_small().0));
+    add(
+        "valid-gen-messages.xml",
+        corpus::with_footer(corpus::messages(25).0),
+    );
+    add(
+        "valid-gen-plain-messages.xml",
+        corpus::with_footer(corpus::plain_messages(20).0),
+    );
+    add(
+        "valid-gen-roster.xml",
+        corpus::with_footer(corpus::roster(40).0),
+    );
+    add(
+        "valid-gen-presences.xml",
+        corpus::with_footer(corpus::presences(25).0),
+    );
+    add(
+        "valid-gen-mam.xml",
+        corpus::with_footer(corpus::mam_pages(2, 5).0),
+    );
+    add(
+        "valid-gen-vcard.xml",
+        corpus::with_footer(corpus::vcard(6 * 1024).0),
+    );
+    add(
+        "valid-gen-mixed.xml",
+        corpus::with_footer(corpus::mixed_small().0),
+    );
     // Same, but the peer never closed the stream (ends in unexpected-eof).
     add("open-gen-messages.xml", corpus::messages(5).0);
     // A seed in the explicit-split-points format (see decode_fuzz_input).
@@ -223,14 +289,22 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
              <iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>",
         ),
     );
-    add("valid-empty-stream.xml", format!("{HDR}</stream:stream>").into_bytes());
+    add(
+        "valid-empty-stream.xml",
+        format!("{HDR}</stream:stream>").into_bytes(),
+    );
     add(
         "valid-self-closing-root.xml",
-        b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'/>".to_vec(),
+        b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'/>"
+            .to_vec(),
     );
     add(
         "valid-bom-and-text-in-root.xml",
-        [&b"\xEF\xBB\xBF"[..], &closed("keepalive text is dropped <presence/> more &amp; text\n")].concat(),
+        [
+            &b"\xEF\xBB\xBF"[..],
+            &closed("keepalive text is dropped <presence/> more &amp; text\n"),
+        ]
+        .concat(),
     );
     add(
         "valid-stream-error.xml",
@@ -250,8 +324,10 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
             "<!ENTITY lol{i} \"&lol{p};&lol{p};&lol{p};&lol{p};&lol{p};&lol{p};&lol{p};&lol{p};&lol{p};&lol{p};\">"
         ));
     }
-    laughs.push_str("]><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>\
-                     <message><body>&lol9;</body></message></stream:stream>");
+    laughs.push_str(
+        "]><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>\
+                     <message><body>&lol9;</body></message></stream:stream>",
+    );
     add("hostile-billion-laughs.xml", laughs.into_bytes());
     add(
         "hostile-doctype-entities.xml",
@@ -281,7 +357,11 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
     );
     add(
         "hostile-truncated-utf8.xml",
-        [&stream("<message><body>caf")[..], b"\xC3 and \xE6\xBC</body></message>"].concat(),
+        [
+            &stream("<message><body>caf")[..],
+            b"\xC3 and \xE6\xBC</body></message>",
+        ]
+        .concat(),
     );
     add(
         "hostile-truncated-utf8-at-eof.xml",
@@ -289,36 +369,72 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
     );
     add(
         "hostile-overlong-utf8.xml",
-        [&stream("<message><body>..")[..], b"\xC0\xAF\xE0\x80\xAF etc</body></message>"].concat(),
+        [
+            &stream("<message><body>..")[..],
+            b"\xC0\xAF\xE0\x80\xAF etc</body></message>",
+        ]
+        .concat(),
     );
     add(
         "hostile-overlong-utf8-lt.xml",
-        [&stream("<message><body>")[..], b"\xC0\xBCscript\xC0\xBE</body></message>"].concat(),
+        [
+            &stream("<message><body>")[..],
+            b"\xC0\xBCscript\xC0\xBE</body></message>",
+        ]
+        .concat(),
     );
     add(
         "hostile-surrogate-utf8.xml",
-        [&stream("<message><body>")[..], b"\xED\xA0\x80</body></message>"].concat(),
+        [
+            &stream("<message><body>")[..],
+            b"\xED\xA0\x80</body></message>",
+        ]
+        .concat(),
     );
-    add("hostile-charref-zero.xml", stream("<message><body>nul &#0; here</body></message>"));
-    add("hostile-charref-fffe.xml", stream("<message><body>&#xFFFE;</body></message>"));
-    add("hostile-charref-surrogate.xml", stream("<message><body>&#xD83D;&#xDE00;</body></message>"));
+    add(
+        "hostile-charref-zero.xml",
+        stream("<message><body>nul &#0; here</body></message>"),
+    );
+    add(
+        "hostile-charref-fffe.xml",
+        stream("<message><body>&#xFFFE;</body></message>"),
+    );
+    add(
+        "hostile-charref-surrogate.xml",
+        stream("<message><body>&#xD83D;&#xDE00;</body></message>"),
+    );
     add(
         "hostile-charref-surrogate-decimal-attr.xml",
         stream("<message id='&#55296;'><body>x</body></message>"),
     );
-    add("hostile-charref-too-big.xml", stream("<message><body>&#x110000;</body></message>"));
+    add(
+        "hostile-charref-too-big.xml",
+        stream("<message><body>&#x110000;</body></message>"),
+    );
     add(
         "hostile-control-char.xml",
         [&stream("<message><body>bell")[..], b"\x07</body></message>"].concat(),
     );
-    add("hostile-unbound-prefix.xml", stream("<message><foo:bar/></message>"));
-    add("hostile-unbound-attr-prefix.xml", stream("<message foo:to='x'/>"));
-    add("hostile-duplicate-attribute.xml", stream("<message to='a@b' to='c@d'/>"));
+    add(
+        "hostile-unbound-prefix.xml",
+        stream("<message><foo:bar/></message>"),
+    );
+    add(
+        "hostile-unbound-attr-prefix.xml",
+        stream("<message foo:to='x'/>"),
+    );
+    add(
+        "hostile-duplicate-attribute.xml",
+        stream("<message to='a@b' to='c@d'/>"),
+    );
     add(
         "hostile-duplicate-expanded-attribute.xml",
         stream("<message xmlns:a='urn:x' xmlns:b='urn:x' a:t='1' b:t='2'/>"),
     );
-    add("hostile-comment.xml", stream("<message><!-- hi --><body/></message>"));
+    add(
+        "hostile-comment.xml",
+        stream("<message><!-- hi --><body/></message>"),
+    );
     add(
         "hostile-comment-before-root.xml",
         b"<?xml version='1.0'?><!-- hello --><stream:stream xmlns='jabber:client' \
@@ -337,9 +453,18 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
         "hostile-endless-attribute.xml",
         stream(&format!("<message id='{}", "x".repeat(60_000))),
     );
-    add("hostile-mismatched-tag.xml", stream("<message><body>hi</message></body>"));
-    add("hostile-cdata-end-in-text.xml", stream("<message><body>a ]]> b</body></message>"));
-    add("hostile-bare-ampersand.xml", stream("<message><body>fish & chips</body></message>"));
+    add(
+        "hostile-mismatched-tag.xml",
+        stream("<message><body>hi</message></body>"),
+    );
+    add(
+        "hostile-cdata-end-in-text.xml",
+        stream("<message><body>a ]]> b</body></message>"),
+    );
+    add(
+        "hostile-bare-ampersand.xml",
+        stream("<message><body>fish & chips</body></message>"),
+    );
     add("hostile-lt-in-attribute.xml", stream("<message id='a<b'/>"));
     add(
         "hostile-latin1-declaration.xml",
@@ -347,14 +472,26 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
           xmlns:stream='http://etherx.jabber.org/streams'><message><body>caf\xE9</body></message>"
             .to_vec(),
     );
-    add("hostile-second-root.xml", format!("{HDR}</stream:stream><a/>").into_bytes());
-    add("hostile-text-after-end.xml", format!("{HDR}</stream:stream>trailing").into_bytes());
+    add(
+        "hostile-second-root.xml",
+        format!("{HDR}</stream:stream><a/>").into_bytes(),
+    );
+    add(
+        "hostile-text-after-end.xml",
+        format!("{HDR}</stream:stream>trailing").into_bytes(),
+    );
     add(
         "hostile-rebind-xml-prefix.xml",
         stream("<message xmlns:xml='urn:not-xml'/>"),
     );
-    add("hostile-empty-prefixed-ns.xml", stream("<message xmlns:p=''/>"));
-    add("hostile-truncated-stream.xml", stream("<message to='a@b'><body>cut off mid-sta"));
+    add(
+        "hostile-empty-prefixed-ns.xml",
+        stream("<message xmlns:p=''/>"),
+    );
+    add(
+        "hostile-truncated-stream.xml",
+        stream("<message to='a@b'><body>cut off mid-sta"),
+    );
     add(
         "hostile-utf16-bom.xml",
         "<stream:stream/>"
@@ -366,6 +503,9 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
             }),
     );
     let attrs: String = (0..2000).map(|i| format!(" a{i}='v'")).collect();
-    add("hostile-many-attributes.xml", stream(&format!("<message{attrs}/>")));
+    add(
+        "hostile-many-attributes.xml",
+        stream(&format!("<message{attrs}/>")),
+    );
     s
 }
