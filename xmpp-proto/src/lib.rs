@@ -1,40 +1,98 @@
 //! # xmpp-proto: a sans-IO XMPP client core
 //!
 //! Bytes in, events and bytes out. This crate never touches a socket, a
-//! clock, a thread or a random source: the adapters (`xmpp-io-tokio`,
-//! `xmpp-io-blocking`) move bytes and time between the network and this
-//! core, which makes every protocol path testable with byte slices.
+//! clock, a thread or a random source: a driver (the `xmpp-io-tokio` and
+//! `xmpp-io-blocking` adapters, or your own loop) moves bytes and time
+//! between the network and a [`Client`], which makes every protocol path
+//! testable with byte slices and virtual time.
 //!
-//! Today it holds the XML layer every received byte passes through first:
-//! an incremental stream reader under RFC 6120's restricted-XML profile and
-//! the element writer.
+//! ## The driver loop
+//!
+//! Feed input with [`Client::handle_input`]; drain [`Client::poll_output`]
+//! until it returns [`Output::Timeout`]; wait for the socket or that
+//! deadline; repeat. Here the "network" is an in-memory scripted server:
 //!
 //! ```
-//! use xmpp_proto::xml::{Element, StreamEvent, StreamReader};
+//! use std::time::Instant;
+//! use xmpp_proto::{Client, Config, Event, Input, Mechanism, Output};
+//! use xmpp_proto::sasl::Credentials;
+//! use xmpp_proto::stanza::Message;
+//! use xmpp_proto::testing::ScriptedServer;
 //!
-//! let mut reader = StreamReader::new(Default::default());
-//! for chunk in [&b"<stream:stream xmlns='jabber:client' xmlns:stream='http://ether"[..],
-//!               b"x.jabber.org/streams'><message to='a@b'><body>h\xC3", b"\xA9</body></message>"] {
-//!     reader.feed(chunk);
-//! }
-//! let mut stanzas = Vec::new();
-//! while let Some(event) = reader.next_event() {
-//!     if let StreamEvent::Element(e) = event.expect("well-formed") {
-//!         stanzas.push(e);
+//! let jid = "juliet@example.com".parse().unwrap();
+//! let seed = [7u8; 32]; // in a real driver: 32 bytes from the OS (getrandom)
+//! let config = Config::builder(jid, Credentials::Password("secret".into()), seed)
+//!     .mechanisms(&[Mechanism::Plain]) // the scripted server speaks PLAIN
+//!     .build();
+//! let mut server = ScriptedServer::login_plain("example.com", "juliet", "balcony");
+//! let mut client = Client::new(config, Instant::now());
+//! let mut inbox: Vec<u8> = Vec::new(); // bytes "read from the socket"
+//!
+//! for _round in 0..20 {
+//!     let now = Instant::now();
+//!     if !inbox.is_empty() {
+//!         client.handle_input(Input::Received(now, &inbox));
+//!         inbox.clear();
+//!     }
+//!     loop {
+//!         match client.poll_output() {
+//!             // One write per transmit: the whole flush at once.
+//!             Output::Transmit(t) => inbox.extend(server.receive(&t.bytes)),
+//!             // A real driver runs the TLS handshake here, verifying the
+//!             // certificate for `server_name`, then reports it done.
+//!             Output::StartTls { server_name } => {
+//!                 assert_eq!(server_name, "example.com");
+//!                 client.handle_input(Input::TlsEstablished(now, None));
+//!             }
+//!             Output::Event(Event::Online { jid, .. }) => {
+//!                 assert_eq!(jid.to_string(), "juliet@example.com/balcony");
+//!                 let to: xmpp_proto::stanza::Jid = "romeo@example.net".parse().unwrap();
+//!                 client.send(Message::chat(to, "Wherefore art thou?")).unwrap();
+//!             }
+//!             Output::Event(_) => {}
+//!             Output::CloseTransport => return,
+//!             // Nothing more now: sleep until the deadline or until the
+//!             // socket is readable, then feed Input::Timeout / Received.
+//!             Output::Timeout(_deadline) => break,
+//!             _ => {}
+//!         }
 //!     }
 //! }
-//! let body = stanzas[0].child("jabber:client", "body").unwrap();
-//! assert_eq!(&*body.text(), "hé");
-//!
-//! let reply = Element::new("jabber:client", "message")
-//!     .with_attr("to", "a@b")
-//!     .with_child(Element::new("jabber:client", "body").with_text("1 < 2"));
-//! let mut out = Vec::new();
-//! reply.write_in_stream(&mut out, "jabber:client");
-//! assert_eq!(out, b"<message to='a@b'><body>1 &lt; 2</body></message>");
+//! assert!(server.sent_by_client.last().unwrap().contains("Wherefore art thou?"));
 //! ```
+//!
+//! ## Layers
+//!
+//! - [`xml`]: the incremental stream reader (RFC 6120 restricted XML) and writer;
+//! - [`Client`]: stream negotiation, STARTTLS handoff, SASL ([`sasl`]),
+//!   resource binding, routing, IQ tracking ([`iq_tracker`]), timers;
+//! - [`stanza`]: typed `Message`, `Presence`, `Iq` with JIDs;
+//! - [`Module`]: how extensions plug in;
+//! - [`testing`]: the scripted server used above, for your own tests.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
+mod client;
+mod entropy;
+pub mod iq_tracker;
+pub mod sasl;
+pub mod stanza;
+pub mod testing;
 pub mod xml;
+
+pub use client::{
+    from_own_account, Client, Config, ConfigBuilder, DisconnectReason, Event, Handled, Input,
+    IqFailure, Module, ModuleContext, Output, SendError, StreamError, StreamErrorCondition,
+    StreamFeatures, Timeouts, TlsPolicy, Transmit, Warning, WarningKind,
+};
+pub use sasl::Mechanism;
+
+/// XML namespaces of the protocols this crate speaks.
+pub mod ns {
+    pub use crate::client::{
+        NS_BIND, NS_PING, NS_SASL, NS_SASL_CB, NS_SESSION, NS_SM, NS_STREAM_ERRORS, NS_TLS,
+    };
+    pub use crate::stanza::{NS_CLIENT, NS_STANZAS};
+    pub use crate::xml::{NS_STREAMS, NS_XML};
+}

@@ -66,7 +66,8 @@ pub const FEATURES_BIND: &str =
 
 /// `<stream:features>` offering these SASL mechanisms.
 pub fn features_sasl(mechanisms: &[&str]) -> String {
-    let mut s = String::from("<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>");
+    let mut s =
+        String::from("<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>");
     for m in mechanisms {
         s.push_str(&format!("<mechanism>{m}</mechanism>"));
     }
@@ -119,8 +120,14 @@ impl ScriptedServer {
         let domain_ = domain.to_string();
         let bound = format!("{user}@{domain}/{resource}");
         ScriptedServer::default()
-            .then("<stream:stream", server_header(domain, "s1") + FEATURES_STARTTLS)
-            .then("<starttls", "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+            .then(
+                "<stream:stream",
+                server_header(domain, "s1") + FEATURES_STARTTLS,
+            )
+            .then(
+                "<starttls",
+                "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>",
+            )
             .then(
                 "<stream:stream",
                 server_header(domain, "s2") + &features_sasl(&["PLAIN"]),

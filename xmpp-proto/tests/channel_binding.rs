@@ -28,7 +28,16 @@ fn mechanism_of(s: &Session) -> Option<Mechanism> {
 #[test]
 fn binds_with_tls_exporter_when_advertised() {
     let mut s = Session::new(config().build());
-    s.starttls_to_sasl(&["SCRAM-SHA-1", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS"], CB_TYPES, Some(exporter()));
+    s.starttls_to_sasl(
+        &[
+            "SCRAM-SHA-1",
+            "SCRAM-SHA-1-PLUS",
+            "SCRAM-SHA-256",
+            "SCRAM-SHA-256-PLUS",
+        ],
+        CB_TYPES,
+        Some(exporter()),
+    );
     let mut scram = ScramServer::new(Hash::Sha256, PASSWORD);
     let auth = s.sent();
     assert!(auth.contains("mechanism='SCRAM-SHA-256-PLUS'"), "{auth}");
@@ -38,7 +47,10 @@ fn binds_with_tls_exporter_when_advertised() {
     s.server(&scram.outcome(&resp));
     let mut expected = b"p=tls-exporter,,".to_vec();
     expected.extend_from_slice(&[0xAB; 32]);
-    assert_eq!(scram.cbind_input, expected, "c= carries the GS2 header and the binding data");
+    assert_eq!(
+        scram.cbind_input, expected,
+        "c= carries the GS2 header and the binding data"
+    );
     s.bind("r");
     assert_eq!(mechanism_of(&s), Some(Mechanism::ScramSha256Plus));
 }
@@ -78,7 +90,13 @@ fn guessed_binding_type_refused_falls_back_once_and_gets_online() {
     s.server(&plus.challenge(&auth));
     s.sent();
     s.server("<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/></failure>");
-    assert!(s.events.iter().any(|e| matches!(e, Event::Warning(w) if w.kind == WarningKind::ChannelBindingFallback)), "{:?}", s.events);
+    assert!(
+        s.events.iter().any(
+            |e| matches!(e, Event::Warning(w) if w.kind == WarningKind::ChannelBindingFallback)
+        ),
+        "{:?}",
+        s.events
+    );
     assert!(s.disconnect_reason().is_none());
     let mut scram = ScramServer::new(Hash::Sha1, PASSWORD);
     let auth2 = s.sent();
@@ -101,5 +119,12 @@ fn a_second_failure_after_fallback_is_final() {
     s.server("<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/></failure>");
     s.sent();
     s.server("<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/></failure>");
-    assert!(matches!(s.disconnect_reason(), Some(xmpp_proto::DisconnectReason::AuthFailed(_))), "{:?}", s.events);
+    assert!(
+        matches!(
+            s.disconnect_reason(),
+            Some(xmpp_proto::DisconnectReason::AuthFailed(_))
+        ),
+        "{:?}",
+        s.events
+    );
 }

@@ -23,6 +23,9 @@ fn direct_tls_login_takes_four_round_trips() {
     let mut scram = ScramServer::new(Hash::Sha1, PASSWORD);
     s.scram(&mut scram);
     s.bind("r");
-    assert!(s.events.iter().any(|e| matches!(e, Event::Online { tls: true, .. })));
+    assert!(s
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Online { tls: true, .. })));
     assert_eq!(s.flushes, 4);
 }

@@ -139,7 +139,11 @@ fn replay_seed_corpus() {
             default
                 .error
                 .as_ref()
-                .map_or("none".to_string(), |e| format!("{} at {}", e.kind.as_str(), e.offset))
+                .map_or("none".to_string(), |e| format!(
+                    "{} at {}",
+                    e.kind.as_str(),
+                    e.offset
+                ))
         );
         if name.starts_with("valid-") {
             valid += 1;

@@ -16,7 +16,10 @@ use xmpp_proto::xml::Element;
 use xmpp_proto::{Event, IqFailure, WarningKind};
 
 fn warnings(s: &Session, kind: WarningKind) -> usize {
-    s.events.iter().filter(|e| matches!(e, Event::Warning(w) if w.kind == kind)).count()
+    s.events
+        .iter()
+        .filter(|e| matches!(e, Event::Warning(w) if w.kind == kind))
+        .count()
 }
 
 fn responses(s: &Session) -> Vec<(String, bool)> {
@@ -37,9 +40,14 @@ fn version_query() -> Element {
 fn response_from_the_queried_entity_is_accepted() {
     let mut s = Session::login(config().build());
     let romeo: Jid = "romeo@example.net/orchard".parse().unwrap();
-    let id = s.client.send_iq(s.now, Iq::get(Some(romeo), "v1", version_query())).unwrap();
+    let id = s
+        .client
+        .send_iq(s.now, Iq::get(Some(romeo), "v1", version_query()))
+        .unwrap();
     assert_eq!(id, "v1");
-    assert!(s.sent().contains("<iq to='romeo@example.net/orchard' id='v1' type='get'>"));
+    assert!(s
+        .sent()
+        .contains("<iq to='romeo@example.net/orchard' id='v1' type='get'>"));
     s.server("<iq from='romeo@example.net/orchard' to='juliet@example.com/balcony' id='v1' type='result'><query xmlns='jabber:iq:version'><name>x</name></query></iq>");
     assert_eq!(responses(&s), [("v1".to_string(), true)]);
 }
@@ -48,7 +56,9 @@ fn response_from_the_queried_entity_is_accepted() {
 fn spoofed_response_is_refused_and_the_request_stays_pending() {
     let mut s = Session::login(config().build());
     let romeo: Jid = "romeo@example.net/orchard".parse().unwrap();
-    s.client.send_iq(s.now, Iq::get(Some(romeo), "v1", version_query())).unwrap();
+    s.client
+        .send_iq(s.now, Iq::get(Some(romeo), "v1", version_query()))
+        .unwrap();
     s.sent();
     // Mallory guesses the id.
     s.server("<iq from='mallory@evil.example/x' id='v1' type='result'/>");
@@ -58,7 +68,10 @@ fn spoofed_response_is_refused_and_the_request_stays_pending() {
     assert!(responses(&s).is_empty());
     s.server("<iq from='romeo@example.net/orchard' id='v1' type='error'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>");
     let got = s.events.iter().find_map(|e| match e {
-        Event::IqResponse { result: Err(IqFailure::Error(err)), .. } => Some(err.condition.name()),
+        Event::IqResponse {
+            result: Err(IqFailure::Error(err)),
+            ..
+        } => Some(err.condition.name()),
         _ => None,
     });
     assert_eq!(got, Some("item-not-found"));
@@ -67,11 +80,26 @@ fn spoofed_response_is_refused_and_the_request_stays_pending() {
 #[test]
 fn request_to_our_account_accepts_the_server_answering() {
     let mut s = Session::login(config().build());
-    s.client.send_iq(s.now, Iq::get(None, "r1", Element::new("jabber:iq:roster", "query"))).unwrap();
+    s.client
+        .send_iq(
+            s.now,
+            Iq::get(None, "r1", Element::new("jabber:iq:roster", "query")),
+        )
+        .unwrap();
     s.server("<iq id='r1' type='result'/>");
-    s.client.send_iq(s.now, Iq::get(None, "r2", Element::new("jabber:iq:roster", "query"))).unwrap();
+    s.client
+        .send_iq(
+            s.now,
+            Iq::get(None, "r2", Element::new("jabber:iq:roster", "query")),
+        )
+        .unwrap();
     s.server("<iq from='juliet@example.com' id='r2' type='result'/>");
-    s.client.send_iq(s.now, Iq::get(None, "r3", Element::new("jabber:iq:roster", "query"))).unwrap();
+    s.client
+        .send_iq(
+            s.now,
+            Iq::get(None, "r3", Element::new("jabber:iq:roster", "query")),
+        )
+        .unwrap();
     s.server("<iq from='romeo@example.net' id='r3' type='result'/>");
     assert_eq!(responses(&s), [("r1".into(), true), ("r2".into(), true)]);
     assert_eq!(warnings(&s, WarningKind::SpoofedIqResponse), 1);
@@ -90,13 +118,21 @@ fn unknown_response_ids_are_ignored_never_answered() {
 fn requests_time_out() {
     let mut s = Session::login(config().build());
     let romeo: Jid = "romeo@example.net/orchard".parse().unwrap();
-    s.client.send_iq(s.now, Iq::get(Some(romeo), "t1", version_query())).unwrap();
+    s.client
+        .send_iq(s.now, Iq::get(Some(romeo), "t1", version_query()))
+        .unwrap();
     assert!(s.deadline.is_some());
     s.advance(Duration::from_secs(31));
-    assert!(s.events.iter().any(|e| matches!(e, Event::IqResponse { id, result: Err(IqFailure::Timeout) } if id == "t1")));
+    assert!(s.events.iter().any(
+        |e| matches!(e, Event::IqResponse { id, result: Err(IqFailure::Timeout) } if id == "t1")
+    ));
     s.events.clear();
     s.server("<iq from='romeo@example.net/orchard' id='t1' type='result'/>");
-    assert_eq!(warnings(&s, WarningKind::UnknownIqResponse), 1, "a late answer is not delivered");
+    assert_eq!(
+        warnings(&s, WarningKind::UnknownIqResponse),
+        1,
+        "a late answer is not delivered"
+    );
 }
 
 #[test]
@@ -104,8 +140,16 @@ fn unhandled_requests_get_service_unavailable() {
     let mut s = Session::login(config().build());
     s.server("<iq from='romeo@example.net/orchard' to='juliet@example.com/balcony' id='q1' type='get'><query xmlns='urn:example:unknown'/></iq>");
     let reply = s.sent();
-    assert!(reply.contains("to='romeo@example.net/orchard'") && reply.contains("id='q1'") && reply.contains("type='error'"), "{reply}");
-    assert!(reply.contains("<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"), "{reply}");
+    assert!(
+        reply.contains("to='romeo@example.net/orchard'")
+            && reply.contains("id='q1'")
+            && reply.contains("type='error'"),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"),
+        "{reply}"
+    );
 }
 
 #[test]
@@ -113,16 +157,26 @@ fn pings_are_answered() {
     let mut s = Session::login(config().build());
     s.server("<iq from='example.com' to='juliet@example.com/balcony' id='p1' type='get'><ping xmlns='urn:xmpp:ping'/></iq>");
     let reply = s.sent();
-    assert!(reply.contains("id='p1'") && reply.contains("type='result'"), "{reply}");
+    assert!(
+        reply.contains("id='p1'") && reply.contains("type='result'"),
+        "{reply}"
+    );
 }
 
 #[test]
 fn stanzas_with_invalid_addresses_are_dropped_with_a_warning() {
     let mut s = Session::login(config().build());
     s.server("<message from='a@b@c' to='juliet@example.com'><body>x</body></message>");
-    s.server("<message from='romeo@example.net' to='someone@else.example'><body>x</body></message>");
+    s.server(
+        "<message from='romeo@example.net' to='someone@else.example'><body>x</body></message>",
+    );
     s.server("<iq from='@example.com' id='x' type='get'><query xmlns='jabber:iq:version'/></iq>");
-    assert_eq!(warnings(&s, WarningKind::InvalidStanza), 3, "{:?}", s.events);
+    assert_eq!(
+        warnings(&s, WarningKind::InvalidStanza),
+        3,
+        "{:?}",
+        s.events
+    );
     assert!(!s.events.iter().any(|e| matches!(e, Event::Message(_))));
     assert_eq!(s.sent(), "");
 }

@@ -26,12 +26,22 @@ fn scram_sha1_over_starttls_is_online_after_six_round_trips() {
     s.bind("balcony");
     assert!(s.is_online());
     let online = s.events.iter().find_map(|e| match e {
-        Event::Online { jid, tls, mechanism, resumed } => Some((jid.to_string(), *tls, *mechanism, *resumed)),
+        Event::Online {
+            jid,
+            tls,
+            mechanism,
+            resumed,
+        } => Some((jid.to_string(), *tls, *mechanism, *resumed)),
         _ => None,
     });
     assert_eq!(
         online,
-        Some(("juliet@example.com/balcony".into(), true, Mechanism::ScramSha1, false))
+        Some((
+            "juliet@example.com/balcony".into(),
+            true,
+            Mechanism::ScramSha1,
+            false
+        ))
     );
     // The client's flushes are the round trips: each one waited for the server.
     assert_eq!(s.flushes, 6, "round trips of a STARTTLS + SCRAM login");

@@ -299,10 +299,16 @@ impl Writer {
                 '\t' | '\n' | '\r' => self.char_ref(c),
                 // ...so a space may be written as any literal whitespace,
                 // including a CRLF pair (one line end, one space).
+                // (A literal LF right after a lone CR would join it into one
+                // CRLF line end, so never write one there.)
                 ' ' if self.rng.chance(30) => {
                     let w = ["\t", "\n", "\r", "\r\n"];
                     let w = w[self.rng.below(w.len())];
-                    self.out.push_str(w);
+                    if w == "\n" && self.out.ends_with('\r') {
+                        self.out.push(' ');
+                    } else {
+                        self.out.push_str(w);
+                    }
                 }
                 '>' if self.rng.chance(50) => self.out.push_str("&gt;"),
                 c if self.rng.chance(8) => self.char_ref(c),
@@ -340,6 +346,9 @@ impl Writer {
                         self.out.push_str("&gt;")
                     }
                     '\r' => self.char_ref(c),
+                    // A literal LF right after a lone CR would join it into
+                    // one CRLF line end.
+                    '\n' if self.out.ends_with('\r') => self.char_ref(c),
                     // A line feed may be written as any line end (CRLF or a
                     // lone CR), which the reader normalizes to LF.
                     '\n' if self.rng.chance(40) => {

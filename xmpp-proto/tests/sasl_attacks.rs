@@ -38,23 +38,38 @@ fn wrong_password_is_an_authentication_failure_with_the_servers_text() {
 #[test]
 fn wrong_server_signature_is_rejected_and_the_session_closed() {
     let mut s = run(Tamper::WrongSignature, PASSWORD);
-    assert!(matches!(
-        s.disconnect_reason(),
-        Some(DisconnectReason::AuthRejected(SaslError::ServerSignatureMismatch))
-    ), "{:?}", s.events);
+    assert!(
+        matches!(
+            s.disconnect_reason(),
+            Some(DisconnectReason::AuthRejected(
+                SaslError::ServerSignatureMismatch
+            ))
+        ),
+        "{:?}",
+        s.events
+    );
     assert!(!s.is_online());
     assert!(s.close_transport);
     let after = s.sent();
-    assert!(!after.contains("<bind"), "no bind after a bad signature: {after}");
+    assert!(
+        !after.contains("<bind"),
+        "no bind after a bad signature: {after}"
+    );
 }
 
 #[test]
 fn success_without_server_signature_is_rejected() {
     let s = run(Tamper::NoSignature, PASSWORD);
-    assert!(matches!(
-        s.disconnect_reason(),
-        Some(DisconnectReason::AuthRejected(SaslError::MissingServerSignature))
-    ), "{:?}", s.events);
+    assert!(
+        matches!(
+            s.disconnect_reason(),
+            Some(DisconnectReason::AuthRejected(
+                SaslError::MissingServerSignature
+            ))
+        ),
+        "{:?}",
+        s.events
+    );
 }
 
 #[test]
@@ -66,11 +81,18 @@ fn server_nonce_not_extending_ours_is_rejected_before_any_proof() {
     let auth = s.sent();
     s.server(&scram.challenge(&auth));
     let after = s.sent();
-    assert!(!after.contains("<response"), "no proof for a foreign nonce: {after}");
-    assert!(matches!(
-        s.disconnect_reason(),
-        Some(DisconnectReason::AuthRejected(SaslError::NonceMismatch))
-    ), "{:?}", s.events);
+    assert!(
+        !after.contains("<response"),
+        "no proof for a foreign nonce: {after}"
+    );
+    assert!(
+        matches!(
+            s.disconnect_reason(),
+            Some(DisconnectReason::AuthRejected(SaslError::NonceMismatch))
+        ),
+        "{:?}",
+        s.events
+    );
 }
 
 #[test]
@@ -82,10 +104,14 @@ fn absurd_iteration_count_fails_fast() {
     scram.tamper = Tamper::HugeIterations;
     let auth = s.sent();
     s.server(&scram.challenge(&auth));
-    assert!(matches!(
-        s.disconnect_reason(),
-        Some(DisconnectReason::AuthRejected(_))
-    ), "{:?}", s.events);
+    assert!(
+        matches!(
+            s.disconnect_reason(),
+            Some(DisconnectReason::AuthRejected(_))
+        ),
+        "{:?}",
+        s.events
+    );
 }
 
 #[test]
@@ -94,10 +120,14 @@ fn success_before_the_challenge_is_rejected() {
     s.starttls_to_sasl(&["SCRAM-SHA-1"], "", None);
     s.sent();
     s.server("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
-    assert!(matches!(
-        s.disconnect_reason(),
-        Some(DisconnectReason::AuthRejected(_))
-    ), "{:?}", s.events);
+    assert!(
+        matches!(
+            s.disconnect_reason(),
+            Some(DisconnectReason::AuthRejected(_))
+        ),
+        "{:?}",
+        s.events
+    );
     assert!(!s.is_online());
 }
 
@@ -107,10 +137,14 @@ fn garbage_sasl_payload_is_a_protocol_violation() {
     s.starttls_to_sasl(&["SCRAM-SHA-1"], "", None);
     s.sent();
     s.server("<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>!!!not base64!!!</challenge>");
-    assert!(matches!(
-        s.disconnect_reason(),
-        Some(DisconnectReason::ProtocolViolation(_))
-    ), "{:?}", s.events);
+    assert!(
+        matches!(
+            s.disconnect_reason(),
+            Some(DisconnectReason::ProtocolViolation(_))
+        ),
+        "{:?}",
+        s.events
+    );
 }
 
 #[test]
@@ -124,13 +158,18 @@ fn downgrade_protection_hash_mismatch_is_detected() {
     let honest = "PLAIN\u{1e}SCRAM-SHA-1\u{1e}SCRAM-SHA-256\u{1e}SCRAM-SHA-256-PLUS";
     let h = sasl::common::scram::Sha256::hash(honest.as_bytes());
     use sasl::common::scram::ScramProvider as _;
-    scram.server_first_extra = format!(",h={}", base64::engine::general_purpose::STANDARD.encode(h));
+    scram.server_first_extra =
+        format!(",h={}", base64::engine::general_purpose::STANDARD.encode(h));
     let auth = s.sent();
     s.server(&scram.challenge(&auth));
-    assert!(matches!(
-        s.disconnect_reason(),
-        Some(DisconnectReason::AuthRejected(SaslError::DowngradeDetected))
-    ), "{:?}", s.events);
+    assert!(
+        matches!(
+            s.disconnect_reason(),
+            Some(DisconnectReason::AuthRejected(SaslError::DowngradeDetected))
+        ),
+        "{:?}",
+        s.events
+    );
 }
 
 #[test]
@@ -142,7 +181,8 @@ fn downgrade_protection_hash_match_logs_in() {
     let mut scram = ScramServer::new(Hash::Sha256, PASSWORD);
     let list = "SCRAM-SHA-1\u{1e}SCRAM-SHA-256";
     let h = sasl::common::scram::Sha256::hash(list.as_bytes());
-    scram.server_first_extra = format!(",h={}", base64::engine::general_purpose::STANDARD.encode(h));
+    scram.server_first_extra =
+        format!(",h={}", base64::engine::general_purpose::STANDARD.encode(h));
     s.scram(&mut scram);
     s.bind("r");
     assert!(s.is_online(), "{:?}", s.events);

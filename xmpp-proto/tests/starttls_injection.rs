@@ -32,8 +32,14 @@ fn bytes_after_proceed_in_the_same_read_are_discarded() {
     assert!(s.events.is_empty(), "{:?}", s.events);
     s.tls_up(None);
     let header = s.sent();
-    assert!(header.starts_with("<?xml version='1.0'?><stream:stream"), "{header}");
-    assert!(!header.contains("<auth"), "the injected features were never read: {header}");
+    assert!(
+        header.starts_with("<?xml version='1.0'?><stream:stream"),
+        "{header}"
+    );
+    assert!(
+        !header.contains("<auth"),
+        "the injected features were never read: {header}"
+    );
     // The real server's features after TLS decide the mechanism.
     s.server(&(server_header(DOMAIN, "s2") + &features_sasl(&["SCRAM-SHA-1", "PLAIN"])));
     let auth = s.sent();
@@ -55,6 +61,8 @@ fn bytes_while_tls_is_being_set_up_are_refused_with_a_warning() {
     s.sent();
     s.server("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
     s.server("<message><body>plaintext</body></message>");
-    assert!(s.events.iter().any(|e| matches!(e, Event::Warning(w) if w.kind == xmpp_proto::WarningKind::UnexpectedInput)));
+    assert!(s.events.iter().any(
+        |e| matches!(e, Event::Warning(w) if w.kind == xmpp_proto::WarningKind::UnexpectedInput)
+    ));
     assert!(!s.events.iter().any(|e| matches!(e, Event::Message(_))));
 }

@@ -14,7 +14,10 @@ use xmpp_proto::xml::XmlErrorKind;
 use xmpp_proto::{DisconnectReason, Event, Input, StreamErrorCondition};
 
 fn disconnects(s: &Session) -> usize {
-    s.events.iter().filter(|e| matches!(e, Event::Disconnected { .. })).count()
+    s.events
+        .iter()
+        .filter(|e| matches!(e, Event::Disconnected { .. }))
+        .count()
 }
 
 #[test]
@@ -25,7 +28,10 @@ fn see_other_host_is_reported_not_followed() {
         + "<stream:error><see-other-host xmlns='urn:ietf:params:xml:ns:xmpp-streams'>[2001:db8::1]:5222</see-other-host></stream:error>"));
     match s.disconnect_reason() {
         Some(DisconnectReason::StreamError(e)) => {
-            assert_eq!(e.condition, StreamErrorCondition::SeeOtherHost("[2001:db8::1]:5222".into()));
+            assert_eq!(
+                e.condition,
+                StreamErrorCondition::SeeOtherHost("[2001:db8::1]:5222".into())
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -51,18 +57,39 @@ fn stream_error_carries_the_servers_text() {
 #[test]
 fn every_stream_error_condition_is_typed() {
     for name in [
-        "bad-format", "bad-namespace-prefix", "conflict", "connection-timeout", "host-gone",
-        "host-unknown", "improper-addressing", "internal-server-error", "invalid-from",
-        "invalid-namespace", "invalid-xml", "not-authorized", "not-well-formed",
-        "policy-violation", "remote-connection-failed", "reset", "resource-constraint",
-        "restricted-xml", "see-other-host", "system-shutdown", "undefined-condition",
-        "unsupported-encoding", "unsupported-feature", "unsupported-stanza-type",
+        "bad-format",
+        "bad-namespace-prefix",
+        "conflict",
+        "connection-timeout",
+        "host-gone",
+        "host-unknown",
+        "improper-addressing",
+        "internal-server-error",
+        "invalid-from",
+        "invalid-namespace",
+        "invalid-xml",
+        "not-authorized",
+        "not-well-formed",
+        "policy-violation",
+        "remote-connection-failed",
+        "reset",
+        "resource-constraint",
+        "restricted-xml",
+        "see-other-host",
+        "system-shutdown",
+        "undefined-condition",
+        "unsupported-encoding",
+        "unsupported-feature",
+        "unsupported-stanza-type",
         "unsupported-version",
     ] {
         let c = StreamErrorCondition::from_name(name, "x");
         assert_eq!(c.as_str(), name);
     }
-    assert_eq!(StreamErrorCondition::from_name("made-up", ""), StreamErrorCondition::UndefinedCondition);
+    assert_eq!(
+        StreamErrorCondition::from_name("made-up", ""),
+        StreamErrorCondition::UndefinedCondition
+    );
 }
 
 #[test]
@@ -95,7 +122,10 @@ fn client_close_waits_for_the_servers_close() {
     s.client.close();
     assert_eq!(s.sent(), "</stream:stream>");
     assert!(!s.close_transport);
-    assert!(s.client.send(xmpp_proto::stanza::Presence::available()).is_err());
+    assert!(s
+        .client
+        .send(xmpp_proto::stanza::Presence::available())
+        .is_err());
     s.server("</stream:stream>");
     assert!(s.close_transport);
     assert_eq!(s.disconnect_reason(), Some(&DisconnectReason::Closed));
@@ -117,7 +147,10 @@ fn server_close_is_answered_and_reported_once() {
     let mut s = Session::login(config().build());
     s.server("</stream:stream>");
     assert_eq!(s.sent(), "</stream:stream>");
-    assert_eq!(s.disconnect_reason(), Some(&DisconnectReason::ClosedByServer));
+    assert_eq!(
+        s.disconnect_reason(),
+        Some(&DisconnectReason::ClosedByServer)
+    );
     s.server("<message/>");
     s.client.handle_input(Input::TransportClosed(s.now));
     s.drain();
@@ -127,12 +160,19 @@ fn server_close_is_answered_and_reported_once() {
 #[test]
 fn transport_loss_ends_the_session_and_fails_pending_iqs() {
     let mut s = Session::login(config().build());
-    let iq = xmpp_proto::stanza::Iq::get(None, "", xmpp_proto::xml::Element::new("jabber:iq:roster", "query"));
+    let iq = xmpp_proto::stanza::Iq::get(
+        None,
+        "",
+        xmpp_proto::xml::Element::new("jabber:iq:roster", "query"),
+    );
     let id = s.client.send_iq(s.now, iq).expect("online");
     s.client.handle_input(Input::TransportClosed(s.now));
     s.drain();
     assert!(s.events.iter().any(|e| matches!(e, Event::IqResponse { id: i, result: Err(xmpp_proto::IqFailure::Disconnected) } if *i == id)));
-    assert_eq!(s.disconnect_reason(), Some(&DisconnectReason::TransportClosed));
+    assert_eq!(
+        s.disconnect_reason(),
+        Some(&DisconnectReason::TransportClosed)
+    );
 }
 
 #[test]
@@ -140,5 +180,8 @@ fn login_must_finish_in_time() {
     let mut s = Session::new(config().build());
     s.sent();
     s.advance(Duration::from_secs(31));
-    assert!(matches!(s.disconnect_reason(), Some(DisconnectReason::Timeout(_))));
+    assert!(matches!(
+        s.disconnect_reason(),
+        Some(DisconnectReason::Timeout(_))
+    ));
 }

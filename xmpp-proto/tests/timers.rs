@@ -55,7 +55,11 @@ fn unanswered_ping_ends_the_session() {
     s.advance(Duration::from_secs(90));
     assert!(s.sent().contains("urn:xmpp:ping"));
     s.advance(Duration::from_secs(21));
-    assert!(matches!(s.disconnect_reason(), Some(DisconnectReason::Timeout(_))), "{:?}", s.events);
+    assert!(
+        matches!(s.disconnect_reason(), Some(DisconnectReason::Timeout(_))),
+        "{:?}",
+        s.events
+    );
     assert!(s.close_transport);
 }
 

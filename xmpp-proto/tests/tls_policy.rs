@@ -43,12 +43,18 @@ fn plain_is_refused_without_tls_even_when_plaintext_is_allowed() {
     s.server(&(server_header(DOMAIN, "s1") + &features_sasl(&["PLAIN"])));
     let sent = s.sent();
     assert!(!sent.contains("<auth"), "{sent}");
-    assert!(matches!(s.disconnect_reason(), Some(DisconnectReason::NoMechanism { .. })));
+    assert!(matches!(
+        s.disconnect_reason(),
+        Some(DisconnectReason::NoMechanism { .. })
+    ));
 }
 
 #[test]
 fn plaintext_session_with_scram_when_explicitly_allowed() {
-    let cfg = config().tls(TlsPolicy::AllowPlaintext).mechanisms(&[Mechanism::ScramSha1]).build();
+    let cfg = config()
+        .tls(TlsPolicy::AllowPlaintext)
+        .mechanisms(&[Mechanism::ScramSha1])
+        .build();
     let mut s = Session::new(cfg);
     s.sent();
     s.server(&(server_header(DOMAIN, "s1") + &features_sasl(&["SCRAM-SHA-1"])));

@@ -126,7 +126,7 @@ fn load_catalog(root: &Path, catalog: &str, cases: &mut Vec<Case>) {
 
 /// Whether a case applies to an XML 1.0 5th edition, namespace-aware processor.
 fn applies(test: roxmltree::Node) -> bool {
-    let has = |attr: &str, pred: &dyn Fn(&str) -> bool| test.attribute(attr).map_or(true, pred);
+    let has = |attr: &str, pred: &dyn Fn(&str) -> bool| test.attribute(attr).is_none_or(pred);
     let version_ok = has("VERSION", &|v| v.split_whitespace().any(|v| v == "1.0"));
     let edition_ok = has("EDITION", &|e| e.split_whitespace().any(|e| e == "5"));
     let namespace_ok = test.attribute("NAMESPACE") != Some("no");

@@ -54,9 +54,7 @@ impl Rng {
     /// `len` lowercase hex digits.
     pub fn hex(&mut self, len: usize) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        (0..len)
-            .map(|_| HEX[self.below(16)] as char)
-            .collect()
+        (0..len).map(|_| HEX[self.below(16)] as char).collect()
     }
 
     /// `len` characters from an id-safe alphabet.
@@ -252,7 +250,10 @@ fn chat_message(rng: &mut Rng, out: &mut String, xmlns: bool, rich: bool) {
             out.push_str("<markable xmlns='urn:xmpp:chat-markers:0'/>");
         }
         if rng.chance(40) {
-            out.push_str(&format!("<origin-id xmlns='urn:xmpp:sid:0' id='{}'/>", rng.token(20)));
+            out.push_str(&format!(
+                "<origin-id xmlns='urn:xmpp:sid:0' id='{}'/>",
+                rng.token(20)
+            ));
         }
         if rng.chance(60) {
             out.push_str(&format!(
@@ -389,7 +390,10 @@ pub fn presences(n: usize) -> (Vec<u8>, usize) {
             }
             out.push_str("</x></presence>");
         } else {
-            out.push_str(&format!("<presence from='{}' to='{me}'", full_jid(&mut rng)));
+            out.push_str(&format!(
+                "<presence from='{}' to='{me}'",
+                full_jid(&mut rng)
+            ));
             if rng.chance(10) {
                 out.push_str(" type='unavailable'/>");
                 continue;

@@ -185,7 +185,9 @@ pub enum DisconnectReason {
         offered: Vec<String>,
     },
     /// TLS is required but the server did not offer STARTTLS; no credential was sent.
-    #[error("the server does not offer STARTTLS and plaintext is not allowed; no credential was sent")]
+    #[error(
+        "the server does not offer STARTTLS and plaintext is not allowed; no credential was sent"
+    )]
     TlsRequired,
     /// The server refused STARTTLS (`<failure/>` in the TLS namespace).
     #[error("the server refused STARTTLS")]

@@ -38,6 +38,8 @@ pub struct Transmit {
 /// [`Client::poll_output`](crate::Client::poll_output) until `Timeout`.
 #[derive(Debug)]
 #[non_exhaustive]
+// Events are moved out once per poll; boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 pub enum Output {
     /// Write these bytes to the transport, in one write.
     Transmit(Transmit),

@@ -29,7 +29,9 @@ use std::time::Instant;
 pub use config::{Config, ConfigBuilder, Timeouts, TlsPolicy};
 pub use error::{DisconnectReason, StreamError, StreamErrorCondition};
 pub use event::{Event, Input, IqFailure, Output, Transmit, Warning, WarningKind};
-pub use features::StreamFeatures;
+pub use features::{
+    StreamFeatures, NS_BIND, NS_SASL, NS_SASL_CB, NS_SESSION, NS_SM, NS_STREAM_ERRORS, NS_TLS,
+};
 pub use module::{from_own_account, Handled, Module, ModuleContext};
 pub use online::NS_PING;
 

@@ -22,9 +22,7 @@ use crate::xml::{Element, StreamEvent, NS_STREAMS};
 
 use super::error::{DisconnectReason, StreamError, StreamErrorCondition};
 use super::event::{Event, WarningKind};
-use super::features::{
-    StreamFeatures, NS_BIND, NS_SASL, NS_SESSION, NS_STREAM_ERRORS, NS_TLS,
-};
+use super::features::{StreamFeatures, NS_BIND, NS_SASL, NS_SESSION, NS_STREAM_ERRORS, NS_TLS};
 use super::{Client, Timer, TlsPolicy};
 
 /// The session's state, named by what it awaits.
@@ -179,7 +177,10 @@ impl Client {
             let text = element
                 .child(NS_STREAM_ERRORS, "text")
                 .map(|t| t.text().to_string());
-            self.fail(DisconnectReason::StreamError(StreamError { condition, text }));
+            self.fail(DisconnectReason::StreamError(StreamError {
+                condition,
+                text,
+            }));
             return false;
         }
         let state = std::mem::replace(&mut self.state, State::Closed);
@@ -331,8 +332,8 @@ impl Client {
             }
         };
         let initial = sasl.initial_response();
-        let auth = sasl_element("auth", Some(&initial))
-            .with_attr("mechanism", selection.mechanism.name());
+        let auth =
+            sasl_element("auth", Some(&initial)).with_attr("mechanism", selection.mechanism.name());
         self.outbox.write_element(&auth);
         self.state = State::Authenticating(Box::new(Auth {
             neg,
@@ -396,7 +397,10 @@ impl Client {
                     .unwrap_or_default();
                 let text = element.child(NS_SASL, "text").map(|t| t.text().to_string());
                 let failure = SaslFailure::new(&condition, text.as_deref());
-                if auth.selection.cb_guessed && !auth.neg.avoid_plus {
+                if auth.selection.cb_guessed
+                    && !auth.neg.avoid_plus
+                    && self.config.sasl.allow_cb_fallback
+                {
                     self.warn(
                         WarningKind::ChannelBindingFallback,
                         format!(
@@ -486,7 +490,10 @@ impl Client {
             let condition = element
                 .child(NS_CLIENT, "error")
                 .and_then(|e| condition_of(e, crate::stanza::NS_STANZAS))
-                .map_or_else(|| "undefined-condition".into(), |c| c.local_name().to_string());
+                .map_or_else(
+                    || "undefined-condition".into(),
+                    |c| c.local_name().to_string(),
+                );
             return self.fail(DisconnectReason::BindFailed(condition));
         }
         let jid = element

@@ -69,8 +69,7 @@ impl Client {
             Stanza::Iq(iq) => {
                 // RFC 6120 §8.4: an unhandled request gets service-unavailable.
                 let err = StanzaError::new(ErrorType::Cancel, DefinedCondition::ServiceUnavailable);
-                self.outbox
-                    .send_stanza(Stanza::Iq(Iq::error_for(&iq, err)));
+                self.outbox.send_stanza(Stanza::Iq(Iq::error_for(&iq, err)));
             }
             Stanza::Message(m) => self.events.push_back(Event::Message(m)),
             Stanza::Presence(p) => self.events.push_back(Event::Presence(p)),
@@ -186,7 +185,10 @@ fn is_ping(iq: &Iq) -> bool {
 
 /// A stanza for us names our bare JID or our full JID (RFC 6120 §10.5).
 fn addressed_to_us(to: &Jid, own: &FullJid) -> bool {
-    to.to_bare() == own.to_bare() && to.resource().is_none_or(|r| r.as_str() == own.resource().as_str())
+    to.to_bare() == own.to_bare()
+        && to
+            .resource()
+            .is_none_or(|r| r.as_str() == own.resource().as_str())
 }
 
 fn show(j: Option<&Jid>) -> String {

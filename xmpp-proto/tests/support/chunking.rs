@@ -42,7 +42,9 @@ pub struct Outcome {
     pub events: Vec<Event>,
     /// The error that ended the stream, if any (always after all events).
     pub error: Option<XmlError>,
-    /// `bytes_consumed()` after `finish` and draining.
+    /// `bytes_consumed()` after `finish` and draining, when the stream did
+    /// not fail; 0 after an error (how far the reader got before it stopped
+    /// depends on how much had been fed, so it is not compared).
     pub bytes_consumed: u64,
 }
 
@@ -106,12 +108,12 @@ impl Limits {
 
     /// The `ReaderLimits` with these numbers.
     pub fn to_reader(self) -> ReaderLimits {
-        let mut l = ReaderLimits::default();
-        l.max_stanza_size = self.max_stanza_size;
-        l.max_depth = self.max_depth;
-        l.max_attributes = self.max_attributes;
-        l.max_buffered = self.max_buffered;
-        l
+        ReaderLimits {
+            max_stanza_size: self.max_stanza_size,
+            max_depth: self.max_depth,
+            max_attributes: self.max_attributes,
+            max_buffered: self.max_buffered,
+        }
     }
 }
 
@@ -165,7 +167,11 @@ pub fn run<'a>(chunks: impl IntoIterator<Item = &'a [u8]>, limits: Limits) -> Ou
     }
     reader.finish();
     drain(&mut reader, &mut out);
-    out.bytes_consumed = reader.bytes_consumed();
+    out.bytes_consumed = if out.error.is_none() {
+        reader.bytes_consumed()
+    } else {
+        0
+    };
 
     if !out.events.is_empty() {
         assert!(

@@ -8,7 +8,9 @@
 use std::time::{Duration, Instant};
 
 use xmpp_proto::sasl::{ChannelBinding, Credentials};
-use xmpp_proto::testing::{bind_reply, features_sasl, server_header, FEATURES_BIND, FEATURES_STARTTLS};
+use xmpp_proto::testing::{
+    bind_reply, features_sasl, server_header, FEATURES_BIND, FEATURES_STARTTLS,
+};
 use xmpp_proto::{Client, Config, ConfigBuilder, DisconnectReason, Event, Input, Output};
 
 use super::scram_server::{Hash, ScramServer};
@@ -61,7 +63,8 @@ impl Session {
             match self.client.poll_output() {
                 Output::Transmit(t) => {
                     self.flushes += 1;
-                    self.unread.push_str(&String::from_utf8(t.bytes).expect("client writes UTF-8"));
+                    self.unread
+                        .push_str(&String::from_utf8(t.bytes).expect("client writes UTF-8"));
                 }
                 Output::StartTls { server_name } => self.start_tls.push(server_name),
                 Output::CloseTransport => self.close_transport = true,
@@ -83,13 +86,15 @@ impl Session {
 
     /// The server sends `xml`.
     pub fn server(&mut self, xml: &str) {
-        self.client.handle_input(Input::Received(self.now, xml.as_bytes()));
+        self.client
+            .handle_input(Input::Received(self.now, xml.as_bytes()));
         self.drain();
     }
 
     /// The driver reports the TLS handshake done.
     pub fn tls_up(&mut self, cb: Option<ChannelBinding>) {
-        self.client.handle_input(Input::TlsEstablished(self.now, cb));
+        self.client
+            .handle_input(Input::TlsEstablished(self.now, cb));
         self.drain();
     }
 
@@ -113,21 +118,31 @@ impl Session {
     }
 
     pub fn is_online(&self) -> bool {
-        self.events.iter().any(|e| matches!(e, Event::Online { .. }))
+        self.events
+            .iter()
+            .any(|e| matches!(e, Event::Online { .. }))
     }
 
     /// STARTTLS up to the SASL features (offering `mechanisms`, plus the
     /// extra feature XML), with the given channel binding from "TLS".
-    pub fn starttls_to_sasl(&mut self, mechanisms: &[&str], extra: &str, cb: Option<ChannelBinding>) {
+    pub fn starttls_to_sasl(
+        &mut self,
+        mechanisms: &[&str],
+        extra: &str,
+        cb: Option<ChannelBinding>,
+    ) {
         assert!(self.sent().contains("<stream:stream"));
         self.server(&(server_header(DOMAIN, "s1") + FEATURES_STARTTLS));
-        assert!(self.sent().contains("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"));
+        assert!(self
+            .sent()
+            .contains("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"));
         self.server("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
         assert_eq!(self.start_tls, [DOMAIN]);
         self.tls_up(cb);
         let header = self.sent();
         assert!(header.contains(" from='juliet@example.com'"), "{header}");
-        let features = features_sasl(mechanisms).replace("</stream:features>", &format!("{extra}</stream:features>"));
+        let features = features_sasl(mechanisms)
+            .replace("</stream:features>", &format!("{extra}</stream:features>"));
         self.server(&(server_header(DOMAIN, "s2") + &features));
     }
 
@@ -148,7 +163,10 @@ impl Session {
     pub fn bind(&mut self, resource: &str) {
         let restart = self.sent();
         assert!(restart.contains("<stream:stream"), "{restart}");
-        assert!(restart.contains("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'"), "pipelined bind: {restart}");
+        assert!(
+            restart.contains("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'"),
+            "pipelined bind: {restart}"
+        );
         let jid = format!("{JID}/{resource}");
         self.server(&(server_header(DOMAIN, "s3") + FEATURES_BIND + &bind_reply(&restart, &jid)));
     }
