@@ -1,15 +1,24 @@
 //! Builds element trees from tokens: namespace resolution, tag matching,
 //! attribute checks, limits, and the stream structure (header, top-level
 //! elements, end).
+//!
+//! Hot path notes: a start tag's pieces are kept as byte ranges into the
+//! fragment until the tag is complete (a tag never spans two fragments), so
+//! the only shared strings made are the ones the tree keeps; unescaped text
+//! goes to one arena buffer; adjacent text runs are gathered before they
+//! are stored, so merging stays linear.
 
+use std::ops::Range;
+
+use bytes::BytesMut;
 use bytestring::ByteString;
 use xmlparser::{ElementEnd, StrSpan, Token};
 
-use super::element::{is_name_char, is_name_start_char, Attribute, Element, Name, Node, NS_XML};
+use super::element::{is_name_start_char, Attribute, Element, Name, Node, NS_XML};
 use super::error::XmlErrorKind;
 use super::escape;
 use super::limits::ReaderLimits;
-use super::namespaces::Scopes;
+use super::namespaces::{Mark, Scopes};
 use super::reader::StreamEvent;
 
 /// An error at a position inside the current fragment.
@@ -25,30 +34,40 @@ enum Phase {
     Ended,
 }
 
-/// An open element.
+/// An open element below the root.
 #[derive(Debug)]
 struct Open {
+    /// The prefix as written (empty for none), to match the end tag.
     prefix: ByteString,
-    local: ByteString,
-    ns_mark: usize,
+    mark: Mark,
     element: Element,
 }
 
 /// A start tag being read: from `ElementStart` to `ElementEnd`.
 #[derive(Debug)]
 struct PendingStart {
-    prefix: ByteString,
-    local: ByteString,
+    prefix: Range<usize>,
+    local: Range<usize>,
     at: usize,
 }
 
 /// An attribute as written, before namespace resolution.
 #[derive(Debug)]
 struct RawAttr {
-    prefix: ByteString,
-    local: ByteString,
+    prefix: Range<usize>,
+    local: Range<usize>,
     value: ByteString,
     at: usize,
+}
+
+/// Text gathered until the next tag: one run (no copy) or several (copied
+/// once into an owned buffer).
+#[derive(Debug, Default)]
+enum PendingText {
+    #[default]
+    None,
+    One(ByteString),
+    Many(String),
 }
 
 /// Token-to-tree state, kept across fragments.
@@ -57,14 +76,21 @@ pub(crate) struct Builder {
     phase: Phase,
     /// Open elements below the root (the root is not kept as a tree).
     stack: Vec<Open>,
-    root: Option<(ByteString, ByteString, usize)>,
+    /// The root's prefix and local name as written, and its scope mark.
+    root: Option<(ByteString, ByteString, Mark)>,
     root_lang: Option<ByteString>,
     scopes: Scopes,
     pending: Option<PendingStart>,
     attrs: Vec<RawAttr>,
+    text: PendingText,
+    arena: BytesMut,
     /// Absolute offset where the current top-level element started.
     stanza_start: u64,
     limits: ReaderLimits,
+}
+
+fn range(span: &StrSpan<'_>) -> Range<usize> {
+    span.start()..span.end()
 }
 
 impl Builder {
@@ -77,14 +103,11 @@ impl Builder {
             scopes: Scopes::default(),
             pending: None,
             attrs: Vec::new(),
+            text: PendingText::None,
+            arena: BytesMut::new(),
             stanza_start: 0,
             limits,
         }
-    }
-
-    /// True before the root element started.
-    pub(crate) fn in_prolog(&self) -> bool {
-        self.phase == Phase::Prolog
     }
 
     /// True once the root element has closed.
@@ -101,21 +124,22 @@ impl Builder {
         out: &mut impl FnMut(StreamEvent),
     ) -> Result<(), BuildError> {
         match token {
-            Token::ElementStart {
-                prefix,
-                local,
-                span,
-            } => {
+            Token::ElementStart { prefix, local, span } => {
                 let at = span.start();
-                let (prefix, local) = qname(frag, prefix, local, at + 1)?;
-                if self.phase != Phase::Prolog && self.phase != Phase::Root {
+                check_qname(&prefix, &local, at + 1)?;
+                if self.phase == Phase::Ended {
                     return Err((XmlErrorKind::ContentOutsideRoot, at));
                 }
+                self.flush_text();
                 if self.phase == Phase::Root && self.stack.is_empty() {
                     self.stanza_start = base + at as u64;
                 }
                 self.attrs.clear();
-                self.pending = Some(PendingStart { prefix, local, at });
+                self.pending = Some(PendingStart {
+                    prefix: range(&prefix),
+                    local: range(&local),
+                    at,
+                });
                 Ok(())
             }
             Token::Attribute {
@@ -125,34 +149,34 @@ impl Builder {
                 span,
             } => {
                 let at = span.start();
-                let (prefix, local) = qname(frag, prefix, local, at)?;
+                check_qname(&prefix, &local, at)?;
                 if self.attrs.len() >= self.limits.max_attributes {
                     let limit = self.limits.max_attributes;
                     return Err((XmlErrorKind::TooManyAttributes { limit }, at));
                 }
-                if self
-                    .attrs
-                    .iter()
-                    .any(|a| a.local == local && a.prefix == prefix)
-                {
+                let dup = self.attrs.iter().any(|a| {
+                    frag[a.local.clone()] == *local.as_str()
+                        && frag[a.prefix.clone()] == *prefix.as_str()
+                });
+                if dup {
                     return Err((XmlErrorKind::DuplicateAttribute, at));
                 }
-                let value =
-                    escape::attr(frag, value.as_str()).map_err(|(k, o)| (k, value.start() + o))?;
+                let value = escape::attr(&mut self.arena, frag, value.as_str())
+                    .map_err(|(k, o)| (k, value.start() + o))?;
                 self.attrs.push(RawAttr {
-                    prefix,
-                    local,
+                    prefix: range(&prefix),
+                    local: range(&local),
                     value,
                     at,
                 });
                 Ok(())
             }
             Token::ElementEnd { end, span } => match end {
-                ElementEnd::Open => self.start_tag_done(false, span.end(), base, out),
-                ElementEnd::Empty => self.start_tag_done(true, span.end(), base, out),
+                ElementEnd::Open => self.start_tag_done(frag, false, span.end(), base, out),
+                ElementEnd::Empty => self.start_tag_done(frag, true, span.end(), base, out),
                 ElementEnd::Close(prefix, local) => {
                     self.check_size(span.end(), base, span.start())?;
-                    self.end_tag(prefix, local, span.start(), out)
+                    self.end_tag(prefix.as_str(), local.as_str(), span.start(), out)
                 }
             },
             Token::Text { text } => self.text(frag, text, true, base),
@@ -163,10 +187,7 @@ impl Builder {
                 self.text(frag, text, false, base)
             }
             Token::Comment { span, .. } => Err((XmlErrorKind::Comment, span.start())),
-            Token::ProcessingInstruction { span, .. } => {
-                Err((XmlErrorKind::ProcessingInstruction, span.start()))
-            }
-            Token::Declaration { span, .. } => {
+            Token::ProcessingInstruction { span, .. } | Token::Declaration { span, .. } => {
                 Err((XmlErrorKind::ProcessingInstruction, span.start()))
             }
             Token::DtdStart { span, .. }
@@ -190,6 +211,7 @@ impl Builder {
 
     fn start_tag_done(
         &mut self,
+        frag: &ByteString,
         empty: bool,
         end: usize,
         base: u64,
@@ -199,124 +221,120 @@ impl Builder {
             return Err((XmlErrorKind::Syntax, end));
         };
         let at = start.at;
-        let ns_mark = self.scopes.mark();
+        if self.phase == Phase::Root {
+            if self.stack.len() >= self.limits.max_depth {
+                let limit = self.limits.max_depth;
+                return Err((XmlErrorKind::TooDeep { limit }, at));
+            }
+            self.check_size(end, base, at)?;
+        }
+        let mark = self.scopes.mark();
         // Declarations first: they apply to the element's own name and attributes.
         let mut plain = 0;
         for a in &self.attrs {
-            let declared = match (&*a.prefix, &*a.local) {
-                ("", "xmlns") => Some(ByteString::new()),
-                ("xmlns", _) => Some(a.local.clone()),
+            let (prefix, local) = (&frag[a.prefix.clone()], &frag[a.local.clone()]);
+            let declared = match (prefix, local) {
+                ("", "xmlns") => Some(""),
+                ("xmlns", p) => Some(p),
                 _ => None,
             };
             match declared {
-                Some(prefix) => self
+                Some(p) => self
                     .scopes
-                    .declare(prefix, a.value.clone())
+                    .declare(p, a.value.clone())
                     .map_err(|k| (k, a.at))?,
                 None => plain += 1,
             }
         }
-        if &*start.prefix == "xmlns" {
+        let prefix = &frag[start.prefix.clone()];
+        if prefix == "xmlns" {
             return Err((XmlErrorKind::ReservedNamespace, at));
         }
-        let ns = self.scopes.resolve(&start.prefix).map_err(|k| (k, at))?;
-        let mut attrs = Vec::with_capacity(plain);
+        let ns = self.scopes.resolve(prefix).map_err(|k| (k, at))?;
+        let mut attrs: Vec<Attribute> = Vec::with_capacity(plain);
         let mut own_lang = None;
         for a in self.attrs.drain(..) {
-            if (a.prefix.is_empty() && &*a.local == "xmlns") || &*a.prefix == "xmlns" {
+            let (p, l) = (&frag[a.prefix.clone()], &frag[a.local.clone()]);
+            if (p.is_empty() && l == "xmlns") || p == "xmlns" {
                 continue;
             }
-            let ans = if a.prefix.is_empty() {
+            let ans = if p.is_empty() {
                 ByteString::new()
             } else {
-                self.scopes.resolve(&a.prefix).map_err(|k| (k, a.at))?
+                self.scopes.resolve(p).map_err(|k| (k, a.at))?
             };
             if attrs
                 .iter()
-                .any(|b: &Attribute| b.name.local == a.local && b.name.ns == ans)
+                .any(|b| &*b.name.local == l && b.name.ns == ans)
             {
                 return Err((XmlErrorKind::DuplicateAttribute, a.at));
             }
-            if &*ans == NS_XML && &*a.local == "lang" {
+            if &*ans == NS_XML && l == "lang" {
                 own_lang = Some(a.value.clone());
             }
             attrs.push(Attribute {
                 name: Name {
                     ns: ans,
-                    local: a.local,
+                    local: frag.slice_ref(l),
                 },
                 value: a.value,
             });
         }
-        let inherited = match self.stack.last() {
+        let lang = own_lang.or_else(|| match self.stack.last() {
             Some(parent) => parent.element.lang_inherited(),
             None => self.root_lang.clone(),
+        });
+        let local = frag.slice_ref(&frag[start.local.clone()]);
+        let prefix = if prefix.is_empty() {
+            ByteString::new()
+        } else {
+            frag.slice_ref(prefix)
         };
-        let lang = own_lang.or(inherited);
-        let element = Element::from_parts(
-            Name {
-                ns,
-                local: start.local.clone(),
-            },
-            attrs,
-            Vec::new(),
-            lang,
-        );
+        let element = Element::from_parts(Name { ns, local }, attrs, Vec::new(), lang);
         match self.phase {
             Phase::Prolog => {
                 self.root_lang = element.lang().map(ByteString::from);
-                self.root = Some((start.prefix, start.local, ns_mark));
+                self.root = Some((prefix, element.name().local.clone(), mark));
                 out(StreamEvent::Header(element));
                 self.phase = Phase::Root;
                 if empty {
                     self.close_root(out);
                 }
-                Ok(())
             }
-            Phase::Root => {
-                if self.stack.len() >= self.limits.max_depth {
-                    let limit = self.limits.max_depth;
-                    return Err((XmlErrorKind::TooDeep { limit }, at));
-                }
-                self.check_size(end, base, at)?;
-                if empty {
-                    self.scopes.pop_to(ns_mark);
-                    self.finish_element(element, out);
-                } else {
-                    self.stack.push(Open {
-                        prefix: start.prefix,
-                        local: start.local,
-                        ns_mark,
-                        element,
-                    });
-                }
-                Ok(())
+            Phase::Root if empty => {
+                self.scopes.pop_to(mark);
+                self.finish_element(element, out);
             }
-            Phase::Ended => Err((XmlErrorKind::ContentOutsideRoot, at)),
+            Phase::Root => self.stack.push(Open {
+                prefix,
+                mark,
+                element,
+            }),
+            Phase::Ended => return Err((XmlErrorKind::ContentOutsideRoot, at)),
         }
+        Ok(())
     }
 
     fn end_tag(
         &mut self,
-        prefix: StrSpan<'_>,
-        local: StrSpan<'_>,
+        prefix: &str,
+        local: &str,
         at: usize,
         out: &mut impl FnMut(StreamEvent),
     ) -> Result<(), BuildError> {
-        let same = |p: &str, l: &str| p == prefix.as_str() && l == local.as_str();
         if let Some(open) = self.stack.last() {
-            if !same(&open.prefix, &open.local) {
+            if &*open.prefix != prefix || open.element.local_name() != local {
                 return Err((XmlErrorKind::MismatchedTag, at));
             }
-            let Some(open) = self.stack.pop() else {
-                return Err((XmlErrorKind::MismatchedTag, at));
-            };
-            self.scopes.pop_to(open.ns_mark);
-            self.finish_element(open.element, out);
+            self.flush_text();
+            if let Some(open) = self.stack.pop() {
+                self.scopes.pop_to(open.mark);
+                self.finish_element(open.element, out);
+            }
             return Ok(());
         }
         match &self.root {
-            Some((p, l, _)) if self.phase == Phase::Root && same(p, l) => {
+            Some((p, l, _)) if self.phase == Phase::Root && &**p == prefix && &**l == local => {
                 self.close_root(out);
                 Ok(())
             }
@@ -341,6 +359,18 @@ impl Builder {
         }
     }
 
+    /// Stores gathered text in the innermost open element.
+    fn flush_text(&mut self) {
+        let text = match std::mem::take(&mut self.text) {
+            PendingText::None => return,
+            PendingText::One(t) => t,
+            PendingText::Many(s) => ByteString::from(s),
+        };
+        if let Some(open) = self.stack.last_mut() {
+            open.element.nodes_mut().push(Node::Text(text));
+        }
+    }
+
     fn text(
         &mut self,
         frag: &ByteString,
@@ -351,70 +381,60 @@ impl Builder {
         let at = text.start();
         let raw = text.as_str();
         let shift = |(k, o): (XmlErrorKind, usize)| (k, at + o);
-        match self.stack.last_mut() {
-            Some(open) => {
-                let t = escape::text(frag, raw, refs).map_err(shift)?;
-                match open.element.nodes_mut().last_mut() {
-                    Some(Node::Text(prev)) => {
-                        let mut s = String::with_capacity(prev.len() + t.len());
-                        s.push_str(prev);
-                        s.push_str(&t);
-                        *prev = ByteString::from(s);
-                    }
-                    _ if t.is_empty() => {}
-                    _ => open.element.nodes_mut().push(Node::Text(t)),
-                }
-                Ok(())
+        if !self.stack.is_empty() {
+            let t = escape::text(&mut self.arena, frag, raw, refs).map_err(shift)?;
+            if t.is_empty() {
+                return Ok(());
             }
-            None if self.phase == Phase::Root => {
-                // Between stanzas: whitespace keepalives, or text we check and drop.
-                if refs {
-                    escape::check_text(raw).map_err(shift)?;
+            self.text = match std::mem::take(&mut self.text) {
+                PendingText::None => PendingText::One(t),
+                PendingText::One(first) => {
+                    let mut s = String::with_capacity(2 * (first.len() + t.len()));
+                    s.push_str(&first);
+                    s.push_str(&t);
+                    PendingText::Many(s)
                 }
-                Ok(())
-            }
-            None => {
-                // Outside the root only whitespace (and a leading byte-order mark).
-                let body = if self.phase == Phase::Prolog && base + at as u64 == 0 {
-                    raw.strip_prefix('\u{FEFF}').unwrap_or(raw)
-                } else {
-                    raw
-                };
-                if escape::is_xml_space(body) {
-                    Ok(())
-                } else {
-                    Err((XmlErrorKind::ContentOutsideRoot, at))
+                PendingText::Many(mut s) => {
+                    s.push_str(&t);
+                    PendingText::Many(s)
                 }
+            };
+            return Ok(());
+        }
+        if self.phase == Phase::Root {
+            // Between stanzas: whitespace keepalives, or text we check and drop.
+            if refs {
+                escape::check_text(raw).map_err(shift)?;
             }
+            return Ok(());
+        }
+        // Outside the root only whitespace (and a leading byte-order mark).
+        let body = if self.phase == Phase::Prolog && base + at as u64 == 0 {
+            raw.strip_prefix('\u{FEFF}').unwrap_or(raw)
+        } else {
+            raw
+        };
+        if escape::is_xml_space(body) {
+            Ok(())
+        } else {
+            Err((XmlErrorKind::ContentOutsideRoot, at))
         }
     }
 }
 
-/// Converts a tokenizer QName into (prefix, local), checking both are NCNames.
+/// Checks what the tokenizer leaves to us about a QName: both parts start
+/// with a NameStartChar, and `:local` (an empty prefix) is not a name.
 /// `name_at` is where the name starts in the fragment.
-fn qname(
-    frag: &ByteString,
-    prefix: StrSpan<'_>,
-    local: StrSpan<'_>,
-    name_at: usize,
-) -> Result<(ByteString, ByteString), BuildError> {
-    let bad = (XmlErrorKind::InvalidName, name_at);
-    let ok = |s: &str| {
-        let mut c = s.chars();
-        c.next().is_some_and(is_name_start_char) && c.all(is_name_char)
+fn check_qname(prefix: &StrSpan<'_>, local: &StrSpan<'_>, name_at: usize) -> Result<(), BuildError> {
+    let starts_ok = |s: &str| s.chars().next().is_some_and(is_name_start_char);
+    let ok = if prefix.as_str().is_empty() {
+        local.start() == name_at && starts_ok(local.as_str())
+    } else {
+        starts_ok(prefix.as_str()) && starts_ok(local.as_str())
     };
-    if prefix.as_str().is_empty() {
-        // `:local` leaves an empty prefix but the local part does not start the name.
-        if local.start() != name_at || !ok(local.as_str()) {
-            return Err(bad);
-        }
-        return Ok((ByteString::new(), frag.slice_ref(local.as_str())));
+    if ok {
+        Ok(())
+    } else {
+        Err((XmlErrorKind::InvalidName, name_at))
     }
-    if !ok(prefix.as_str()) || !ok(local.as_str()) {
-        return Err(bad);
-    }
-    Ok((
-        frag.slice_ref(prefix.as_str()),
-        frag.slice_ref(local.as_str()),
-    ))
 }

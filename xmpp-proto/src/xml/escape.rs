@@ -5,6 +5,7 @@
 //! entity expansion of any kind. Text without `&` or `\r` (and attribute
 //! values without `&`, `\t`, `\n`, `\r`) is returned as a zero-copy slice.
 
+use bytes::BytesMut;
 use bytestring::ByteString;
 
 use super::error::XmlErrorKind;
@@ -13,8 +14,14 @@ use super::error::XmlErrorKind;
 pub(crate) type EscapeError = (XmlErrorKind, usize);
 
 /// Unescapes character data (text or, with `refs = false`, CDATA) taken
-/// from `src` (a slice of `frag`).
-pub(crate) fn text(frag: &ByteString, src: &str, refs: bool) -> Result<ByteString, EscapeError> {
+/// from `src` (a slice of `frag`). Unescaped copies go into `arena`, one
+/// shared buffer, so they cost no allocation of their own.
+pub(crate) fn text(
+    arena: &mut BytesMut,
+    frag: &ByteString,
+    src: &str,
+    refs: bool,
+) -> Result<ByteString, EscapeError> {
     let bytes = src.as_bytes();
     let special = if refs {
         memchr::memchr2(b'&', b'\r', bytes)
@@ -23,18 +30,28 @@ pub(crate) fn text(frag: &ByteString, src: &str, refs: bool) -> Result<ByteStrin
     };
     match special {
         None => Ok(frag.slice_ref(src)),
-        Some(first) => unescape(src, first, false, refs).map(ByteString::from),
+        Some(first) => {
+            unescape(src, first, false, refs, arena)?;
+            Ok(freeze(arena))
+        }
     }
 }
 
 /// Unescapes and normalizes an attribute value taken from `src` (a slice of `frag`).
-pub(crate) fn attr(frag: &ByteString, src: &str) -> Result<ByteString, EscapeError> {
+pub(crate) fn attr(
+    arena: &mut BytesMut,
+    frag: &ByteString,
+    src: &str,
+) -> Result<ByteString, EscapeError> {
     match src
         .bytes()
         .position(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
     {
         None => Ok(frag.slice_ref(src)),
-        Some(first) => unescape(src, first, true, true).map(ByteString::from),
+        Some(first) => {
+            unescape(src, first, true, true, arena)?;
+            Ok(freeze(arena))
+        }
     }
 }
 
@@ -42,46 +59,60 @@ pub(crate) fn attr(frag: &ByteString, src: &str) -> Result<ByteString, EscapeErr
 pub(crate) fn check_text(src: &str) -> Result<(), EscapeError> {
     match memchr::memchr(b'&', src.as_bytes()) {
         None => Ok(()),
-        Some(first) => unescape(src, first, false, true).map(drop),
+        Some(first) => unescape(src, first, false, true, &mut BytesMut::new()),
     }
 }
 
-fn unescape(src: &str, first: usize, attr: bool, refs: bool) -> Result<String, EscapeError> {
+/// The arena's new bytes as a shared string. They were written from `&str`
+/// pieces and whole `char`s, so they are UTF-8; the check cannot fail.
+fn freeze(arena: &mut BytesMut) -> ByteString {
+    let bytes = arena.split().freeze();
+    ByteString::try_from(bytes).unwrap_or_default()
+}
+
+/// Appends the unescaped form of `src` (whose first special byte is at
+/// `first`) to `out`.
+fn unescape(
+    src: &str,
+    first: usize,
+    attr: bool,
+    refs: bool,
+    out: &mut BytesMut,
+) -> Result<(), EscapeError> {
     let bytes = src.as_bytes();
-    let mut out = String::with_capacity(src.len());
-    out.push_str(&src[..first]);
+    if out.capacity() < src.len() {
+        out.reserve(src.len().max(4096));
+    }
+    out.extend_from_slice(&bytes[..first]);
     let mut i = first;
     let mut run = first;
+    let mut utf8 = [0u8; 4];
     while i < bytes.len() {
         match bytes[i] {
             b'&' if refs => {
-                out.push_str(&src[run..i]);
+                out.extend_from_slice(&bytes[run..i]);
                 let (c, len) = reference(&bytes[i..]).map_err(|k| (k, i))?;
-                out.push(c);
+                out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
                 i += len;
                 run = i;
             }
             b'\r' => {
-                out.push_str(&src[run..i]);
-                out.push(if attr { ' ' } else { '\n' });
-                i += if bytes.get(i + 1) == Some(&b'\n') {
-                    2
-                } else {
-                    1
-                };
+                out.extend_from_slice(&bytes[run..i]);
+                out.extend_from_slice(if attr { b" " } else { b"\n" });
+                i += if bytes.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
                 run = i;
             }
             b'\t' | b'\n' if attr => {
-                out.push_str(&src[run..i]);
-                out.push(' ');
+                out.extend_from_slice(&bytes[run..i]);
+                out.extend_from_slice(b" ");
                 i += 1;
                 run = i;
             }
             _ => i += 1,
         }
     }
-    out.push_str(&src[run..]);
-    Ok(out)
+    out.extend_from_slice(&bytes[run..]);
+    Ok(())
 }
 
 /// Parses one reference at the start of `r` (which starts with `&`):
@@ -199,12 +230,12 @@ mod tests {
 
     fn t(s: &str) -> Result<String, EscapeError> {
         let frag = ByteString::from(s.to_string());
-        text(&frag, &frag.clone(), true).map(|b| b.to_string())
+        text(&mut BytesMut::new(), &frag, &frag.clone(), true).map(|b| b.to_string())
     }
 
     fn a(s: &str) -> Result<String, EscapeError> {
         let frag = ByteString::from(s.to_string());
-        attr(&frag, &frag.clone()).map(|b| b.to_string())
+        attr(&mut BytesMut::new(), &frag, &frag.clone()).map(|b| b.to_string())
     }
 
     #[test]

@@ -6,31 +6,42 @@ use bytestring::ByteString;
 use super::element::{NS_XML, NS_XMLNS};
 use super::error::XmlErrorKind;
 
-/// A stack of bindings; an empty prefix is the default namespace.
+/// Prefix bindings in scope. The default namespace is kept apart so the
+/// common case, an unprefixed name, resolves in O(1).
 #[derive(Debug, Default)]
 pub(crate) struct Scopes {
+    /// Prefixed bindings, innermost last.
     bindings: Vec<(ByteString, ByteString)>,
+    /// Default namespaces declared, innermost last.
+    defaults: Vec<ByteString>,
+}
+
+/// Where to roll back to when an element closes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Mark {
+    bindings: usize,
+    defaults: usize,
 }
 
 impl Scopes {
     /// A mark to restore when the current element closes.
-    pub(crate) fn mark(&self) -> usize {
-        self.bindings.len()
+    pub(crate) fn mark(&self) -> Mark {
+        Mark {
+            bindings: self.bindings.len(),
+            defaults: self.defaults.len(),
+        }
     }
 
     /// Drops the bindings made since `mark`.
-    pub(crate) fn pop_to(&mut self, mark: usize) {
-        self.bindings.truncate(mark);
+    pub(crate) fn pop_to(&mut self, mark: Mark) {
+        self.bindings.truncate(mark.bindings);
+        self.defaults.truncate(mark.defaults);
     }
 
     /// Declares `prefix` (empty for the default namespace) as `uri`.
-    pub(crate) fn declare(
-        &mut self,
-        prefix: ByteString,
-        uri: ByteString,
-    ) -> Result<(), XmlErrorKind> {
+    pub(crate) fn declare(&mut self, prefix: &str, uri: ByteString) -> Result<(), XmlErrorKind> {
         let reserved = XmlErrorKind::ReservedNamespace;
-        match &*prefix {
+        match prefix {
             "xmlns" => return Err(reserved),
             "xml" if &*uri != NS_XML => return Err(reserved),
             "xml" => return Ok(()),
@@ -42,17 +53,28 @@ impl Scopes {
         if &*uri == NS_XML || &*uri == NS_XMLNS {
             return Err(reserved);
         }
-        self.bindings.push((prefix, uri));
+        if prefix.is_empty() {
+            self.defaults.push(uri);
+        } else {
+            self.bindings.push((ByteString::from(prefix), uri));
+        }
         Ok(())
     }
 
-    /// The namespace of `prefix` (empty prefix: the default namespace, "" if none).
+    /// The default namespace ("" if none).
+    pub(crate) fn default_ns(&self) -> ByteString {
+        self.defaults.last().cloned().unwrap_or_default()
+    }
+
+    /// The namespace of `prefix` (empty prefix: the default namespace).
     pub(crate) fn resolve(&self, prefix: &str) -> Result<ByteString, XmlErrorKind> {
+        if prefix.is_empty() {
+            return Ok(self.default_ns());
+        }
         if let Some((_, uri)) = self.bindings.iter().rev().find(|(p, _)| &**p == prefix) {
             return Ok(uri.clone());
         }
         match prefix {
-            "" => Ok(ByteString::new()),
             "xml" => Ok(ByteString::from_static(NS_XML)),
             _ => Err(XmlErrorKind::UnboundPrefix),
         }
@@ -72,12 +94,12 @@ mod tests {
         let mut s = Scopes::default();
         assert_eq!(&*s.resolve("").unwrap(), "");
         let m = s.mark();
-        s.declare(bs(""), bs("jabber:client")).unwrap();
-        s.declare(bs("stream"), bs("http://etherx.jabber.org/streams"))
+        s.declare("", bs("jabber:client")).unwrap();
+        s.declare("stream", bs("http://etherx.jabber.org/streams"))
             .unwrap();
         assert_eq!(&*s.resolve("").unwrap(), "jabber:client");
         let m2 = s.mark();
-        s.declare(bs(""), bs("")).unwrap();
+        s.declare("", bs("")).unwrap();
         assert_eq!(&*s.resolve("").unwrap(), "");
         s.pop_to(m2);
         assert_eq!(&*s.resolve("").unwrap(), "jabber:client");
@@ -90,11 +112,11 @@ mod tests {
     fn reserved() {
         let mut s = Scopes::default();
         let r = Err(XmlErrorKind::ReservedNamespace);
-        assert_eq!(s.declare(bs("xmlns"), bs("urn:x")), r);
-        assert_eq!(s.declare(bs("xml"), bs("urn:x")), r);
-        assert_eq!(s.declare(bs("p"), bs(NS_XML)), r);
-        assert_eq!(s.declare(bs(""), bs(NS_XMLNS)), r);
-        assert_eq!(s.declare(bs("p"), bs("")), r);
-        assert_eq!(s.declare(bs("xml"), bs(NS_XML)), Ok(()));
+        assert_eq!(s.declare("xmlns", bs("urn:x")), r);
+        assert_eq!(s.declare("xml", bs("urn:x")), r);
+        assert_eq!(s.declare("p", bs(NS_XML)), r);
+        assert_eq!(s.declare("", bs(NS_XMLNS)), r);
+        assert_eq!(s.declare("p", bs("")), r);
+        assert_eq!(s.declare("xml", bs(NS_XML)), Ok(()));
     }
 }

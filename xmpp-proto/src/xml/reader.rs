@@ -16,7 +16,6 @@
 
 use std::collections::VecDeque;
 
-use bytes::BytesMut;
 use bytestring::ByteString;
 use xmlparser::Tokenizer;
 
@@ -59,36 +58,51 @@ pub enum StreamEvent {
 /// ```
 #[derive(Debug)]
 pub struct StreamReader {
-    buf: BytesMut,
+    /// Received, UTF-8-validated bytes not yet split into a fragment.
+    buf: String,
     /// Absolute stream offset of `buf[0]`.
     base: u64,
-    /// `buf[..utf8_valid]` is valid UTF-8.
-    utf8_valid: usize,
-    /// Relative offset of the first invalid UTF-8 sequence.
-    utf8_error: Option<usize>,
+    /// The first bytes of a character split across feeds.
+    tail: Vec<u8>,
     /// Absolute offset where an XML declaration may start (after a BOM).
     decl_abs: u64,
+    /// Fragments of complete tokens, tokenized lazily as events are drained.
+    frags: VecDeque<Fragment>,
     scanner: Scanner,
     builder: Builder,
     events: VecDeque<StreamEvent>,
+    /// A problem found ahead of the tokenizer (scanner, UTF-8, end of input),
+    /// reported once every fragment before it has been read.
+    pending_error: Option<XmlError>,
     error: Option<XmlError>,
     error_reported: bool,
     finished: bool,
     limits: ReaderLimits,
 }
 
+/// A run of complete tokens, shared by every string parsed from it.
+#[derive(Debug)]
+struct Fragment {
+    text: ByteString,
+    /// Absolute offset of `text[0]`.
+    base: u64,
+    /// Next byte to tokenize.
+    pos: usize,
+}
+
 impl StreamReader {
     /// A reader at the start of a stream.
     pub fn new(limits: ReaderLimits) -> Self {
         StreamReader {
-            buf: BytesMut::with_capacity(8 * 1024),
+            buf: String::with_capacity(8 * 1024),
             base: 0,
-            utf8_valid: 0,
-            utf8_error: None,
+            tail: Vec::new(),
             decl_abs: 0,
+            frags: VecDeque::new(),
             scanner: Scanner::new(),
             builder: Builder::new(limits),
             events: VecDeque::new(),
+            pending_error: None,
             error: None,
             error_reported: false,
             finished: false,
@@ -103,36 +117,48 @@ impl StreamReader {
 
     /// Appends received bytes. Ignored after an error or [`finish`](Self::finish).
     pub fn feed(&mut self, data: &[u8]) {
-        if self.error.is_some() || self.finished || data.is_empty() {
+        if self.stopped() || data.is_empty() {
             return;
         }
-        self.buf.extend_from_slice(data);
+        let rest = self.push_utf8(data);
         self.advance();
+        if let Some(bad) = rest {
+            // Report the invalid sequence after everything before it.
+            self.stop_at(XmlErrorKind::InvalidUtf8, bad);
+        }
     }
 
     /// Signals the end of input: a stream still open becomes
     /// [`XmlErrorKind::UnexpectedEof`]; trailing non-whitespace after the
     /// root is [`XmlErrorKind::ContentOutsideRoot`].
     pub fn finish(&mut self) {
-        if self.error.is_some() || self.finished {
+        if self.finished {
             return;
         }
         self.finished = true;
-        let pending = &self.buf[..];
+        if self.pending_error.is_some() || self.error.is_some() {
+            return;
+        }
+        // Drain every fragment first: whether the root has ended is known
+        // only once all complete tokens are read.
+        while self.pending_error.is_none() && self.error.is_none() && !self.frags.is_empty() {
+            self.step();
+        }
+        if self.error.is_some() {
+            return;
+        }
+        let at = self.base;
         let kind = if !self.builder.ended() {
-            Some((XmlErrorKind::UnexpectedEof, 0))
-        } else if self.utf8_valid < pending.len() {
-            Some((XmlErrorKind::InvalidUtf8, self.utf8_valid))
-        } else if !pending
-            .iter()
-            .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-        {
-            Some((XmlErrorKind::ContentOutsideRoot, 0))
+            Some((XmlErrorKind::UnexpectedEof, at))
+        } else if !self.buf.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+            Some((XmlErrorKind::ContentOutsideRoot, at))
+        } else if !self.tail.is_empty() {
+            Some((XmlErrorKind::InvalidUtf8, at + self.buf.len() as u64))
         } else {
             None
         };
-        if let Some((kind, at)) = kind {
-            self.fail(kind, at);
+        if let Some((kind, offset)) = kind {
+            self.stop_at(kind, offset);
         }
     }
 
@@ -140,149 +166,204 @@ impl StreamReader {
     /// over). An error comes after every event before it, exactly once;
     /// after it the reader yields `None` forever.
     pub fn next_event(&mut self) -> Option<Result<StreamEvent, XmlError>> {
-        if let Some(e) = self.events.pop_front() {
-            return Some(Ok(e));
+        loop {
+            if let Some(e) = self.events.pop_front() {
+                return Some(Ok(e));
+            }
+            if self.error.is_none() && !self.frags.is_empty() {
+                self.step();
+                continue;
+            }
+            if self.error.is_none() {
+                self.error = self.pending_error.take();
+            }
+            if self.error_reported {
+                return None;
+            }
+            let err = self.error.clone()?;
+            self.error_reported = true;
+            return Some(Err(err));
         }
-        if self.error_reported {
-            return None;
-        }
-        let err = self.error.clone()?;
-        self.error_reported = true;
-        Some(Err(err))
     }
 
     /// The error that stopped the reader, if any (also after it was returned).
     pub fn error(&self) -> Option<&XmlError> {
-        self.error.as_ref()
+        self.error.as_ref().or(self.pending_error.as_ref())
     }
 
     /// Bytes fed so far that were fully processed (tokenized).
     pub fn bytes_consumed(&self) -> u64 {
-        self.base
+        match self.frags.front() {
+            Some(f) => f.base + f.pos as u64,
+            None => self.base,
+        }
     }
 
     /// Bytes held that do not yet form a complete token.
     pub fn buffered_len(&self) -> usize {
-        self.buf.len()
+        self.buf.len() + self.tail.len()
     }
 
-    fn fail(&mut self, kind: XmlErrorKind, rel: usize) {
-        if self.error.is_none() {
-            self.error = Some(XmlError {
-                kind,
-                offset: self.base + rel as u64,
-            });
+    fn stopped(&self) -> bool {
+        self.error.is_some() || self.pending_error.is_some() || self.finished
+    }
+
+    /// Records the first problem found ahead of the tokenizer.
+    fn stop_at(&mut self, kind: XmlErrorKind, offset: u64) {
+        if self.pending_error.is_none() && self.error.is_none() {
+            self.pending_error = Some(XmlError { kind, offset });
         }
     }
 
-    fn advance(&mut self) {
-        if self.utf8_error.is_none() {
-            match std::str::from_utf8(&self.buf[self.utf8_valid..]) {
-                Ok(_) => self.utf8_valid = self.buf.len(),
-                Err(e) => {
-                    self.utf8_valid += e.valid_up_to();
-                    if e.error_len().is_some() {
-                        self.utf8_error = Some(self.utf8_valid);
-                    }
+    /// Appends the valid UTF-8 prefix of `data` (completing a character split
+    /// by the previous feed); returns the absolute offset of an invalid
+    /// sequence, if any.
+    fn push_utf8(&mut self, mut data: &[u8]) -> Option<u64> {
+        if !self.tail.is_empty() {
+            let need = utf8_len(self.tail[0]).saturating_sub(self.tail.len());
+            let take = need.min(data.len());
+            self.tail.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            match std::str::from_utf8(&self.tail) {
+                Ok(c) => {
+                    self.buf.push_str(c);
+                    self.tail.clear();
+                }
+                Err(e) if e.error_len().is_none() => return None,
+                Err(_) => return Some(self.base + self.buf.len() as u64),
+            }
+        }
+        match std::str::from_utf8(data) {
+            Ok(s) => {
+                self.buf.push_str(s);
+                None
+            }
+            Err(e) => {
+                let (ok, rest) = data.split_at(e.valid_up_to());
+                // The prefix was just validated by from_utf8.
+                self.buf.push_str(std::str::from_utf8(ok).unwrap_or_default());
+                if e.error_len().is_none() {
+                    self.tail.extend_from_slice(rest);
+                    None
+                } else {
+                    Some(self.base + self.buf.len() as u64)
                 }
             }
         }
-        if self.base == 0 && self.buf.len() >= BOM.len() && self.buf.starts_with(BOM) {
+    }
+
+    /// Scans the new bytes and splits off the complete tokens as a fragment.
+    fn advance(&mut self) {
+        if self.base == 0 && self.buf.starts_with('\u{FEFF}') {
             self.decl_abs = BOM.len() as u64;
         }
-        let decl_at = self
-            .decl_abs
-            .checked_sub(self.base)
-            .map(|d| d as usize)
-            .filter(|_| self.builder.in_prolog());
-        self.scanner.scan(
-            &self.buf[..self.utf8_valid],
-            decl_at,
-            self.limits.max_buffered,
-        );
-
+        let decl_at = self.decl_abs.checked_sub(self.base).map(|d| d as usize);
+        self.scanner
+            .scan(self.buf.as_bytes(), decl_at, self.limits.max_buffered);
         let safe = self.scanner.safe();
         if safe > 0 {
-            let chunk = self.buf.split_to(safe).freeze();
-            let frag_base = self.base;
+            let mut rest = String::with_capacity((self.buf.len() - safe).max(8 * 1024));
+            rest.push_str(&self.buf[safe..]);
+            self.buf.truncate(safe);
+            let text = ByteString::from(std::mem::replace(&mut self.buf, rest));
+            self.frags.push_back(Fragment {
+                text,
+                base: self.base,
+                pos: 0,
+            });
             self.base += safe as u64;
             self.scanner.shift(safe);
-            self.utf8_valid -= safe;
-            if let Some(e) = &mut self.utf8_error {
-                *e -= safe;
-            }
-            match ByteString::try_from(chunk) {
-                Ok(frag) => {
-                    if let Err(e) = self.tokenize(&frag, frag_base) {
-                        self.error = Some(e);
-                        return;
-                    }
-                }
-                // Unreachable: the bytes were validated above. Report, don't panic.
-                Err(_) => {
-                    self.error = Some(XmlError {
-                        kind: XmlErrorKind::InvalidUtf8,
-                        offset: frag_base,
-                    });
-                    return;
-                }
-            }
         }
         if let Some((kind, at)) = self.scanner.error().cloned() {
-            self.fail(kind, at);
-        } else if let Some(at) = self.utf8_error {
-            self.fail(XmlErrorKind::InvalidUtf8, at);
+            self.stop_at(kind, self.base + at as u64);
         }
     }
 
-    /// Tokenizes one fragment of complete tokens.
-    fn tokenize(&mut self, frag: &ByteString, base: u64) -> Result<(), XmlError> {
-        let mut start = 0;
-        let end = base + frag.len() as u64;
-        if self.builder.in_prolog() && (base..end).contains(&self.decl_abs) {
-            let rel = (self.decl_abs - base) as usize;
-            if frag[rel..].starts_with("<?") {
-                self.run(frag, base, 0..rel)?;
-                let len = frag[rel..].find("?>").map_or(frag.len() - rel, |i| i + 2);
-                if !decl::is_valid(&frag[rel..rel + len]) {
-                    return Err(XmlError {
-                        kind: XmlErrorKind::BadDeclaration,
-                        offset: base + rel as u64,
-                    });
-                }
-                start = rel + len;
-            }
+    /// Tokenizes the front fragment until it yields an event or ends.
+    fn step(&mut self) {
+        let Some(frag) = self.frags.front_mut() else {
+            return;
+        };
+        let result = run(frag, &mut self.builder, &mut self.events, self.decl_abs);
+        if frag.pos >= frag.text.len() {
+            self.frags.pop_front();
         }
-        self.run(frag, base, start..frag.len())
+        if let Err(e) = result {
+            self.error = Some(e);
+            self.pending_error = None;
+            self.frags.clear();
+        }
     }
+}
 
-    fn run(
-        &mut self,
-        frag: &ByteString,
-        base: u64,
-        range: std::ops::Range<usize>,
-    ) -> Result<(), XmlError> {
-        let mut last = range.start;
-        let events = &mut self.events;
-        let mut push = |e| events.push_back(e);
-        for token in Tokenizer::from_fragment(frag, range) {
-            let at_error = |kind, at: usize| XmlError {
-                kind,
-                offset: base + at as u64,
-            };
-            match token {
-                Ok(t) => {
-                    let end = t.span().end();
-                    self.builder
-                        .token(t, frag, base, &mut push)
-                        .map_err(|(k, at)| at_error(k, at))?;
-                    last = end;
+/// The length of the UTF-8 sequence a lead byte starts.
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    }
+}
+
+/// Tokenizes `frag` from its position until at least one event is queued
+/// or the fragment ends. A run stops only after an `ElementEnd` token, so
+/// the next run starts where the tokenizer is in content state again.
+fn run(
+    frag: &mut Fragment,
+    builder: &mut Builder,
+    events: &mut VecDeque<StreamEvent>,
+    decl_abs: u64,
+) -> Result<(), XmlError> {
+    let text = &frag.text;
+    let base = frag.base;
+    let at_error = |kind, at: usize| XmlError {
+        kind,
+        offset: base + at as u64,
+    };
+    let mut end = text.len();
+    // The XML declaration (only ever at offset 0, or 3 after a BOM) is
+    // checked here; the tokenizer in fragment mode would refuse it.
+    if let Some(rel) = decl_abs.checked_sub(base).map(|d| d as usize) {
+        if rel >= frag.pos && rel < end && text[rel..].starts_with("<?") {
+            if rel > frag.pos {
+                end = rel;
+            } else {
+                let len = text[rel..].find("?>").map_or(text.len() - rel, |i| i + 2);
+                if !decl::is_valid(&text[rel..rel + len]) {
+                    return Err(at_error(XmlErrorKind::BadDeclaration, rel));
                 }
-                Err(e) => return Err(at_error(tokenizer_error_kind(&e), last)),
+                frag.pos = rel + len;
+                return Ok(());
             }
         }
-        Ok(())
     }
+    let produced = std::cell::Cell::new(false);
+    let mut push = |e| {
+        produced.set(true);
+        events.push_back(e);
+    };
+    let mut last = frag.pos;
+    for token in Tokenizer::from_fragment(text, frag.pos..end) {
+        match token {
+            Ok(t) => {
+                let stop = matches!(t, xmlparser::Token::ElementEnd { .. });
+                let token_end = t.span().end();
+                builder
+                    .token(t, text, base, &mut push)
+                    .map_err(|(k, at)| at_error(k, at))?;
+                last = token_end;
+                if stop && produced.get() {
+                    break;
+                }
+            }
+            Err(e) => {
+                frag.pos = text.len();
+                return Err(at_error(tokenizer_error_kind(&e), last));
+            }
+        }
+    }
+    frag.pos = if last > frag.pos { last } else { end };
+    Ok(())
 }
 
 /// Maps an `xmlparser` error to our kinds (the position is ours: the start
