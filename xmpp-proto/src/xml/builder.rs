@@ -17,6 +17,7 @@ use xmlparser::{ElementEnd, StrSpan, Token};
 use super::element::{is_name_start_char, Attribute, Element, Name, Node, NS_XML};
 use super::error::XmlErrorKind;
 use super::escape;
+use super::intern;
 use super::limits::ReaderLimits;
 use super::namespaces::{Mark, Scopes};
 use super::reader::StreamEvent;
@@ -155,8 +156,8 @@ impl Builder {
                     return Err((XmlErrorKind::TooManyAttributes { limit }, at));
                 }
                 let dup = self.attrs.iter().any(|a| {
-                    frag[a.local.clone()] == *local.as_str()
-                        && frag[a.prefix.clone()] == *prefix.as_str()
+                    intern::same(&frag[a.local.clone()], local.as_str())
+                        && intern::same(&frag[a.prefix.clone()], prefix.as_str())
                 });
                 if dup {
                     return Err((XmlErrorKind::DuplicateAttribute, at));
@@ -265,17 +266,17 @@ impl Builder {
             };
             if attrs
                 .iter()
-                .any(|b| &*b.name.local == l && b.name.ns == ans)
+                .any(|b| intern::same(&b.name.local, l) && intern::same(&b.name.ns, &ans))
             {
                 return Err((XmlErrorKind::DuplicateAttribute, a.at));
             }
-            if &*ans == NS_XML && l == "lang" {
+            if !ans.is_empty() && &*ans == NS_XML && l == "lang" {
                 own_lang = Some(a.value.clone());
             }
             attrs.push(Attribute {
                 name: Name {
                     ns: ans,
-                    local: frag.slice_ref(l),
+                    local: intern::slice(frag, l),
                 },
                 value: a.value,
             });
@@ -284,7 +285,7 @@ impl Builder {
             Some(parent) => parent.element.lang_inherited(),
             None => self.root_lang.clone(),
         });
-        let local = frag.slice_ref(&frag[start.local.clone()]);
+        let local = intern::slice(frag, &frag[start.local.clone()]);
         let prefix = if prefix.is_empty() {
             ByteString::new()
         } else {
@@ -293,7 +294,7 @@ impl Builder {
         let element = Element::from_parts(Name { ns, local }, attrs, Vec::new(), lang);
         match self.phase {
             Phase::Prolog => {
-                self.root_lang = element.lang().map(ByteString::from);
+                self.root_lang = element.lang_inherited();
                 self.root = Some((prefix, element.name().local.clone(), mark));
                 out(StreamEvent::Header(element));
                 self.phase = Phase::Root;
@@ -323,7 +324,7 @@ impl Builder {
         out: &mut impl FnMut(StreamEvent),
     ) -> Result<(), BuildError> {
         if let Some(open) = self.stack.last() {
-            if &*open.prefix != prefix || open.element.local_name() != local {
+            if !intern::same(&open.prefix, prefix) || !intern::same(open.element.local_name(), local) {
                 return Err((XmlErrorKind::MismatchedTag, at));
             }
             self.flush_text();

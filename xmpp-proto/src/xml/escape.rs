@@ -47,7 +47,7 @@ pub(crate) fn attr(
         .bytes()
         .position(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
     {
-        None => Ok(frag.slice_ref(src)),
+        None => Ok(super::intern::slice(frag, src)),
         Some(first) => {
             unescape(src, first, true, true, arena)?;
             Ok(freeze(arena))

@@ -9,6 +9,7 @@ mod decl;
 mod element;
 mod error;
 mod escape;
+mod intern;
 mod limits;
 mod namespaces;
 mod reader;

@@ -224,7 +224,7 @@ impl StreamReader {
             let take = need.min(data.len());
             self.tail.extend_from_slice(&data[..take]);
             data = &data[take..];
-            match std::str::from_utf8(&self.tail) {
+            match simdutf8::compat::from_utf8(&self.tail) {
                 Ok(c) => {
                     self.buf.push_str(c);
                     self.tail.clear();
@@ -233,7 +233,7 @@ impl StreamReader {
                 Err(_) => return Some(self.base + self.buf.len() as u64),
             }
         }
-        match std::str::from_utf8(data) {
+        match simdutf8::compat::from_utf8(data) {
             Ok(s) => {
                 self.buf.push_str(s);
                 None
@@ -241,7 +241,8 @@ impl StreamReader {
             Err(e) => {
                 let (ok, rest) = data.split_at(e.valid_up_to());
                 // The prefix was just validated by from_utf8.
-                self.buf.push_str(std::str::from_utf8(ok).unwrap_or_default());
+                self.buf
+                    .push_str(simdutf8::basic::from_utf8(ok).unwrap_or_default());
                 if e.error_len().is_none() {
                     self.tail.extend_from_slice(rest);
                     None
@@ -262,10 +263,18 @@ impl StreamReader {
             .scan(self.buf.as_bytes(), decl_at, self.limits.max_buffered);
         let safe = self.scanner.safe();
         if safe > 0 {
-            let mut rest = String::with_capacity((self.buf.len() - safe).max(8 * 1024));
-            rest.push_str(&self.buf[safe..]);
-            self.buf.truncate(safe);
-            let text = ByteString::from(std::mem::replace(&mut self.buf, rest));
+            let text = if safe >= 16 * 1024 {
+                // A large run: hand over the buffer itself, keep the small rest.
+                let mut rest = String::with_capacity((self.buf.len() - safe).max(8 * 1024));
+                rest.push_str(&self.buf[safe..]);
+                self.buf.truncate(safe);
+                ByteString::from(std::mem::replace(&mut self.buf, rest))
+            } else {
+                // A small run (a typical read): one exact copy, the buffer stays.
+                let text = ByteString::from(self.buf[..safe].to_owned());
+                self.buf.drain(..safe);
+                text
+            };
             self.frags.push_back(Fragment {
                 text,
                 base: self.base,

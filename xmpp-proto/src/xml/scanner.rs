@@ -118,25 +118,25 @@ impl Scanner {
                 self.pos = lt;
                 self.open_markup(buf, lt, decl_at)
             }
-            State::Tag { quote } => {
-                let rest = &buf[self.pos..];
-                let hit = if quote == 0 {
-                    memchr::memchr3(b'>', b'\'', b'"', rest)
-                } else {
-                    memchr::memchr(quote, rest)
-                };
-                let Some(k) = hit else {
-                    self.pos = buf.len();
-                    return false;
-                };
-                let at = self.pos + k;
-                self.pos = at + 1;
-                match (quote, buf[at]) {
-                    (0, b'>') => return self.close(at + 1),
-                    (0, q) => self.state = State::Tag { quote: q },
-                    _ => self.state = State::Tag { quote: 0 },
+            State::Tag { mut quote } => {
+                // Tags are short: a plain loop beats a SIMD search per quote.
+                let mut i = self.pos;
+                while i < buf.len() {
+                    let b = buf[i];
+                    i += 1;
+                    if quote == 0 {
+                        match b {
+                            b'>' => return self.close(i),
+                            b'\'' | b'"' => quote = b,
+                            _ => {}
+                        }
+                    } else if b == quote {
+                        quote = 0;
+                    }
                 }
-                true
+                self.pos = buf.len();
+                self.state = State::Tag { quote };
+                false
             }
             State::Cdata { from } => self.find_terminator(buf, from, b']'),
             State::Decl { from } => self.find_terminator(buf, from, b'?'),
