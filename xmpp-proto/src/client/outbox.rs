@@ -39,7 +39,7 @@ pub(crate) struct Outbox {
 impl Outbox {
     pub(crate) fn new(entropy: Entropy, tracker: IqTracker, iq_timeout: Duration) -> Self {
         Outbox {
-            buf: Vec::with_capacity(4096),
+            buf: Vec::new(),
             entropy,
             tracker,
             owners: HashMap::new(),
@@ -103,7 +103,8 @@ impl Outbox {
         if self.buf.is_empty() {
             None
         } else {
-            Some(std::mem::replace(&mut self.buf, Vec::with_capacity(4096)))
+            // The buffer leaves with the transmit: an idle session holds none.
+            Some(std::mem::take(&mut self.buf))
         }
     }
 

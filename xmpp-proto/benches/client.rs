@@ -1,0 +1,164 @@
+//! Benchmark of the connection core: stanzas per second through a logged-in
+//! `Client` (bytes in -> typed events out), beside raw `xmlparser`
+//! tokenization of the same bytes in the same run, and the heap held by an
+//! idle logged-in connection.
+//!
+//! `cargo bench -p xmpp-proto --bench client`
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use xmpp_proto::sasl::{Credentials, SaslPolicy};
+use xmpp_proto::testing::{pump, ScriptedServer};
+use xmpp_proto::{Client, Config, Event, Input, Mechanism, Output};
+
+#[path = "corpus/mod.rs"]
+#[allow(dead_code)]
+mod corpus;
+
+struct Counting;
+
+static LIVE: AtomicI64 = AtomicI64::new(0);
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn logged_in(now: Instant) -> Client {
+    let config = Config::builder(
+        "juliet@example.com".parse().expect("jid"),
+        Credentials::Password("pencil".into()),
+        [9; 32],
+    )
+    .sasl(SaslPolicy {
+        allowed: vec![Mechanism::Plain],
+        ..SaslPolicy::default()
+    })
+    .build();
+    let mut client = Client::new(config, now);
+    let mut server = ScriptedServer::login_plain("example.com", "juliet", "balcony");
+    let events = pump(&mut client, &mut server, now);
+    assert!(events.iter().any(|e| matches!(e, Event::Online { .. })));
+    client
+}
+
+/// The messages corpus without its stream header, every `to` rewritten to
+/// our bound JID (the client drops stanzas addressed to someone else).
+fn stanzas() -> (Vec<u8>, usize) {
+    let (bytes, n) = corpus::messages(100_000);
+    let body = &bytes[corpus::header_len()..];
+    let text = String::from_utf8(body.to_vec()).expect("utf8");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find(" to='") {
+        out.push_str(&rest[..i]);
+        out.push_str(" to='juliet@example.com/balcony'");
+        let after = &rest[i + 5..];
+        rest = &after[after.find('\'').map_or(after.len(), |j| j + 1)..];
+    }
+    out.push_str(rest);
+    (out.into_bytes(), n)
+}
+
+fn best_of(runs: usize, mut f: impl FnMut() -> usize) -> (Duration, usize) {
+    let mut best = Duration::MAX;
+    let mut count = 0;
+    for _ in 0..runs {
+        let t = Instant::now();
+        count = f();
+        best = best.min(t.elapsed());
+    }
+    (best, count)
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let runs = if quick { 1 } else { 5 };
+    let (bytes, n) = stanzas();
+    let mb = bytes.len() as f64 / 1e6;
+
+    // (a) raw xmlparser over the same bytes (as a fragment: stanzas only).
+    let text = std::str::from_utf8(&bytes).expect("utf8");
+    let (ta, tokens) = best_of(runs, || {
+        xmlparser::Tokenizer::from_fragment(text, 0..text.len())
+            .map(|t| black_box(t.expect("corpus tokenizes")))
+            .count()
+    });
+
+    // (b) through a logged-in client, fed in 4 KiB reads, events drained.
+    let mut allocs = 0;
+    let (tb, messages) = best_of(runs, || {
+        let now = Instant::now();
+        let mut client = logged_in(now);
+        let before = ALLOCS.load(Ordering::Relaxed);
+        let mut messages = 0;
+        for chunk in bytes.chunks(4096) {
+            client.handle_input(Input::Received(now, chunk));
+            loop {
+                match client.poll_output() {
+                    Output::Event(Event::Message(m)) => {
+                        black_box(&m);
+                        messages += 1;
+                    }
+                    Output::Event(Event::Disconnected { reason }) => panic!("{reason}"),
+                    Output::Timeout(_) => break,
+                    other => {
+                        black_box(other);
+                    }
+                }
+            }
+        }
+        allocs = ALLOCS.load(Ordering::Relaxed) - before;
+        messages
+    });
+    assert_eq!(messages, n, "every message reaches the application");
+
+    println!("connection throughput, messages corpus ({n} stanzas, {mb:.1} MB, {tokens} tokens), best of {runs}:");
+    println!(
+        "  (a) raw xmlparser tokenization     {:8.1} MB/s {:10.0} stanzas/s",
+        mb / ta.as_secs_f64(),
+        n as f64 / ta.as_secs_f64()
+    );
+    println!(
+        "  (b) logged-in Client -> Event      {:8.1} MB/s {:10.0} stanzas/s  {:.2} allocations/stanza",
+        mb / tb.as_secs_f64(),
+        n as f64 / tb.as_secs_f64(),
+        allocs as f64 / n as f64
+    );
+    println!(
+        "  (b)/(a) = {:.0}%",
+        100.0 * ta.as_secs_f64() / tb.as_secs_f64()
+    );
+
+    // Heap of an idle logged-in connection: everything else is dropped.
+    let base = LIVE.load(Ordering::Relaxed);
+    let client = logged_in(Instant::now());
+    let held = LIVE.load(Ordering::Relaxed) - base;
+    black_box(&client);
+    println!(
+        "idle logged-in Client: {} bytes on the heap (+ {} bytes inline); target < 16384",
+        held,
+        std::mem::size_of::<Client>()
+    );
+    assert!(held < 16 * 1024, "idle connection holds {held} bytes");
+}
