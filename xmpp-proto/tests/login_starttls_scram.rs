@@ -117,3 +117,48 @@ fn pre_salted_keys_log_in_without_the_password() {
     second.bind("b");
     assert!(second.is_online());
 }
+
+#[test]
+fn legacy_session_is_negotiated_only_when_required() {
+    use xmpp_proto::testing::{bind_reply, server_header};
+    let mut s = Session::new(config().resource("balcony").build());
+    s.starttls_to_sasl(&["SCRAM-SHA-1"], "", None);
+    let mut scram = ScramServer::new(Hash::Sha1, PASSWORD);
+    s.scram(&mut scram);
+    let restart = s.sent();
+    assert!(restart.contains("<resource>balcony</resource>"), "{restart}");
+    let features = "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>\
+        <session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></stream:features>";
+    s.server(&(server_header("example.com", "s3") + features + &bind_reply(&restart, "juliet@example.com/balcony")));
+    assert!(!s.is_online(), "waits for the required session");
+    let session = s.sent();
+    assert!(session.contains("<session xmlns='urn:ietf:params:xml:ns:xmpp-session'/>"), "{session}");
+    let id = xmpp_proto::testing::attr_after(&session, "<iq", "id").unwrap();
+    s.server(&format!("<iq type='result' id='{id}'/>"));
+    assert!(s.is_online());
+
+    // Marked optional: no session request.
+    let mut s = Session::new(config().build());
+    s.starttls_to_sasl(&["SCRAM-SHA-1"], "", None);
+    let mut scram = ScramServer::new(Hash::Sha1, PASSWORD);
+    s.scram(&mut scram);
+    let restart = s.sent();
+    let features = "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>\
+        <session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session></stream:features>";
+    s.server(&(server_header("example.com", "s3") + features + &bind_reply(&restart, "juliet@example.com/x")));
+    assert!(s.is_online());
+    assert_eq!(s.sent(), "");
+}
+
+#[test]
+fn bind_to_another_account_is_refused() {
+    use xmpp_proto::testing::{bind_reply, server_header, FEATURES_BIND};
+    let mut s = Session::new(config().build());
+    s.starttls_to_sasl(&["SCRAM-SHA-1"], "", None);
+    let mut scram = ScramServer::new(Hash::Sha1, PASSWORD);
+    s.scram(&mut scram);
+    let restart = s.sent();
+    s.server(&(server_header("example.com", "s3") + FEATURES_BIND + &bind_reply(&restart, "romeo@example.com/x")));
+    assert!(!s.is_online());
+    assert!(matches!(s.disconnect_reason(), Some(xmpp_proto::DisconnectReason::BindFailed(_))));
+}
