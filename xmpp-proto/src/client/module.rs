@@ -34,14 +34,30 @@ pub enum Handled {
 
 /// What a module may do while handling input.
 pub struct ModuleContext<'a> {
-    pub(crate) now: Instant,
-    pub(crate) own_jid: &'a FullJid,
-    pub(crate) outbox: &'a mut Outbox,
-    pub(crate) events: &'a mut VecDeque<Event>,
-    pub(crate) module_index: usize,
+    now: Instant,
+    own_jid: &'a FullJid,
+    outbox: &'a mut Outbox,
+    events: &'a mut VecDeque<Event>,
+    module_index: usize,
 }
 
-impl ModuleContext<'_> {
+impl<'a> ModuleContext<'a> {
+    pub(crate) fn new(
+        now: Instant,
+        own_jid: &'a FullJid,
+        outbox: &'a mut Outbox,
+        events: &'a mut VecDeque<Event>,
+        module_index: usize,
+    ) -> Self {
+        ModuleContext {
+            now,
+            own_jid,
+            outbox,
+            events,
+            module_index,
+        }
+    }
+
     /// The current time.
     pub fn now(&self) -> Instant {
         self.now

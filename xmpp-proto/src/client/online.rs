@@ -51,13 +51,7 @@ impl Client {
 
     fn dispatch(&mut self, stanza: Stanza, own: &FullJid) {
         for (i, m) in self.modules.iter_mut().enumerate() {
-            let mut ctx = ModuleContext {
-                now: self.now,
-                own_jid: own,
-                outbox: &mut self.outbox,
-                events: &mut self.events,
-                module_index: i,
-            };
+            let mut ctx = ModuleContext::new(self.now, own, &mut self.outbox, &mut self.events, i);
             if m.handle_stanza(&mut ctx, &stanza) == Handled::Yes {
                 return;
             }
@@ -114,13 +108,8 @@ impl Client {
                     return;
                 };
                 if let Some(m) = self.modules.get_mut(i) {
-                    let mut ctx = ModuleContext {
-                        now: self.now,
-                        own_jid: &own,
-                        outbox: &mut self.outbox,
-                        events: &mut self.events,
-                        module_index: i,
-                    };
+                    let mut ctx =
+                        ModuleContext::new(self.now, &own, &mut self.outbox, &mut self.events, i);
                     m.handle_iq_response(&mut ctx, &id, result);
                 }
             }
@@ -167,13 +156,7 @@ impl Client {
             return;
         };
         for (i, m) in self.modules.iter_mut().enumerate() {
-            let mut ctx = ModuleContext {
-                now: self.now,
-                own_jid: &own,
-                outbox: &mut self.outbox,
-                events: &mut self.events,
-                module_index: i,
-            };
+            let mut ctx = ModuleContext::new(self.now, &own, &mut self.outbox, &mut self.events, i);
             m.online(&mut ctx);
         }
     }
