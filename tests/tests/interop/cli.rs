@@ -1,0 +1,178 @@
+//! Drives a command-line client (`xmpp-cli` of either adapter) as a black
+//! box through the contract in `shared/cli-contract.md`: JSON-lines
+//! commands on stdin, JSON-lines events on stdout, exit statuses.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// The private Prosody started by `scripts/prosody start` (its `PROSODY_*`
+/// variables).
+#[derive(Clone, Debug)]
+pub struct Server {
+    pub host: String,
+    pub c2s_port: String,
+    pub tls_port: String,
+    pub ca: String,
+    pub domain: String,
+}
+
+impl Server {
+    /// From the environment; panics with a clear message when it is missing
+    /// (these tests run from `scripts/test`, which starts the server).
+    pub fn from_env() -> Self {
+        let var = |k: &str| {
+            std::env::var(k).unwrap_or_else(|_| {
+                panic!("{k} is not set: run the interop tests through scripts/test (it starts Prosody)")
+            })
+        };
+        Server {
+            host: var("PROSODY_HOST"),
+            c2s_port: var("PROSODY_C2S_PORT"),
+            tls_port: var("PROSODY_TLS_PORT"),
+            ca: var("PROSODY_CA"),
+            domain: var("PROSODY_DOMAIN"),
+        }
+    }
+}
+
+/// A built `xmpp-cli`: the adapter's name and the binary's path.
+#[derive(Clone, Debug)]
+pub struct Driver {
+    pub name: &'static str,
+    pub path: String,
+}
+
+/// Every driver whose binary `scripts/test` built (`XMPP_CLI_TOKIO`,
+/// `XMPP_CLI_BLOCKING`); the Tokio one is required.
+pub fn drivers() -> Vec<Driver> {
+    let mut out = Vec::new();
+    for (name, var) in [("tokio", "XMPP_CLI_TOKIO"), ("blocking", "XMPP_CLI_BLOCKING")] {
+        if let Ok(path) = std::env::var(var) {
+            out.push(Driver { name, path });
+        }
+    }
+    assert!(
+        out.iter().any(|d| d.name == "tokio"),
+        "XMPP_CLI_TOKIO is not set: run the interop tests through scripts/test"
+    );
+    out
+}
+
+/// A running client.
+pub struct Cli {
+    pub driver: &'static str,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    /// Every event line read so far.
+    pub seen: Vec<serde_json::Value>,
+}
+
+impl Cli {
+    /// Starts `driver` for `user@domain` with `password` and extra flags.
+    pub fn start(driver: &Driver, server: &Server, user: &str, password: &str, extra: &[&str]) -> Cli {
+        let jid = format!("{user}@{}", server.domain);
+        let mut cmd = Command::new(&driver.path);
+        cmd.args(["--jid", &jid, "--host", &server.host])
+            .args(extra)
+            .env("XMPP_PASSWORD", password)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if !extra.contains(&"--port") {
+            cmd.args(["--port", &server.c2s_port]);
+        }
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {e}", driver.path));
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        Cli {
+            driver: driver.name,
+            child,
+            stdin,
+            lines: rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Sends one command line.
+    pub fn send(&mut self, command: serde_json::Value) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{command}").expect("write command");
+        stdin.flush().expect("flush");
+    }
+
+    /// Waits for the first event (after those already seen) matching `pred`.
+    pub fn expect(&mut self, what: &str, within: Duration, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let v: serde_json::Value = serde_json::from_str(&line)
+                        .unwrap_or_else(|e| panic!("[{}] stdout line is not JSON ({e}): {line}", self.driver));
+                    assert!(v.get("event").is_some(), "[{}] event without \"event\": {line}", self.driver);
+                    self.seen.push(v.clone());
+                    if pred(&v) {
+                        return v;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("[{}] no {what} within {within:?}; seen: {:?}", self.driver, self.seen)
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("[{}] stdout closed before {what}; seen: {:?}", self.driver, self.seen)
+                }
+            }
+        }
+    }
+
+    /// Waits for the `online` event.
+    pub fn online(&mut self) -> serde_json::Value {
+        self.expect("online", Duration::from_secs(20), |v| v["event"] == "online")
+    }
+
+    /// Closes stdin (= quit) and returns the exit status.
+    pub fn finish(mut self) -> (i32, Vec<serde_json::Value>) {
+        drop(self.stdin.take());
+        let status = self.wait(Duration::from_secs(20));
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+            if let Ok(v) = serde_json::from_str(&line) {
+                self.seen.push(v);
+            }
+        }
+        (status, self.seen)
+    }
+
+    /// Waits for the process to exit on its own.
+    pub fn wait(&mut self, within: Duration) -> i32 {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.code().unwrap_or(-1);
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("[{}] did not exit within {within:?}; seen: {:?}", self.driver, self.seen);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Cli {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
