@@ -1,23 +1,114 @@
-//! Tokio + rustls adapter for the sans-IO `xmpp-proto` core.
+//! # xmpp-io-tokio: the Tokio + rustls adapter for `xmpp-proto`
 //!
-//! **Not implemented yet: this crate is an empty shell.** It will drive the
-//! core over an asynchronous Tokio TCP connection secured with rustls:
-//! resolve and connect, move bytes between the socket and the core, and run
-//! the core's timers.
+//! The sans-IO core ([`xmpp_proto::Client`]) decides everything about the
+//! protocol; this crate moves bytes, time and TLS between a socket and it:
 //!
-//! Until then, use the core directly, for example its XML stream reader:
+//! * resolution: SRV records for `_xmpps-client._tcp` (direct TLS) and
+//!   `_xmpp-client._tcp` (STARTTLS), merged and ordered by
+//!   [`xmpp_proto::connect`], with the domain on port 5222 as fallback — or
+//!   an explicit host and port;
+//! * TCP with `TCP_NODELAY`; each [`Output::Transmit`](xmpp_proto::Output::Transmit)
+//!   goes out in one `write_all`;
+//! * TLS with rustls (`ring` provider): certificates checked against the
+//!   JID's domain with Mozilla's roots plus an optional private CA, STARTTLS
+//!   or direct TLS (ALPN `xmpp-client`), `tls-exporter` channel binding on
+//!   TLS 1.3 (see `tls.rs` for the reasons);
+//! * timers: the core's deadline becomes a `sleep_until`;
+//! * entropy: 32 bytes from the OS for each connection's core;
+//! * optional reconnection with exponential backoff and full jitter.
 //!
-//! ```
-//! use xmpp_proto::xml::{StreamEvent, StreamReader};
+//! [`connect`] resolves once the session is online. It returns a
+//! [`Handle`] (cloneable; send stanzas, IQs, raw elements; close) and
+//! [`Events`] (the core's events plus reconnection news, ending with
+//! [`Event::Disconnected`]). A task spawned on the current Tokio runtime
+//! drives the connection; it ends when the session is closed, fails for
+//! good, or every `Handle` is dropped (it then closes the stream cleanly).
 //!
-//! let mut reader = StreamReader::new(Default::default());
-//! reader.feed(b"<stream><message/></stream>");
-//! reader.finish();
-//! let mut events = Vec::new();
-//! while let Some(event) = reader.next_event() {
-//!     events.push(event.expect("well-formed input"));
+//! ```no_run
+//! use xmpp_io_tokio::{connect, ConnectOptions, Event};
+//! use xmpp_proto::stanza::{Iq, Message, Presence};
+//! use xmpp_proto::xml::Element;
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let options = ConnectOptions::new("alice@example.com".parse()?, "secret")
+//!         .ca_file("/etc/my-private-ca.pem"); // only for a server with a private CA
+//!     let (handle, mut events) = connect(options).await?;
+//!
+//!     handle.send(Presence::available()).await?;
+//!     handle.send(Message::chat("bob@example.com".parse::<xmpp_proto::stanza::Jid>()?, "Hi!")).await?;
+//!     // An IQ resolves to its answer.
+//!     let roster = handle
+//!         .send_iq(Iq::get(None, "", Element::new("jabber:iq:roster", "query")))
+//!         .await?;
+//!     println!("roster: {:?}", roster.payload_element());
+//!
+//!     while let Some(event) = events.next().await {
+//!         match event {
+//!             Event::Core(xmpp_proto::Event::Message(m)) => {
+//!                 println!("{:?}: {:?}", m.from, m.body);
+//!                 if m.body.as_deref() == Some("bye") {
+//!                     handle.close().await;
+//!                 }
+//!             }
+//!             Event::Disconnected { reason } => println!("over: {reason:?}"),
+//!             _ => {}
+//!         }
+//!     }
+//!     Ok(())
 //! }
-//! assert!(matches!(events.last(), Some(StreamEvent::End)));
 //! ```
+//!
+//! Logging goes through `tracing` (no subscriber is installed here). Logs
+//! never contain a password or a SASL payload: only states, lengths,
+//! addresses and errors.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+mod connect;
+mod dns;
+mod driver;
+mod entropy;
+mod error;
+mod handle;
+mod options;
+mod reconnect;
+mod tls;
+mod transport;
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tracing::Instrument as _;
+
+pub use error::{CommandError, ConnectError, TlsError};
+pub use handle::{ConnectionInfo, Disconnect, Event, Events, Handle};
+pub use options::{ClientSetup, ConfigHook, ConnectOptions, TlsMode};
+pub use reconnect::{Backoff, ReconnectPolicy};
+pub use rustls::pki_types::CertificateDer;
+pub use tls::ALPN_XMPP_CLIENT;
+pub use xmpp_proto;
+
+/// How many commands may wait for the driver before `Handle` calls wait too.
+const COMMAND_QUEUE: usize = 64;
+
+/// Connects and logs in; resolves once the session is online (or failed).
+///
+/// The events of the login (warnings, `ScramKeys` after a SCRAM login, and
+/// last the core's `Online`) are already queued in [`Events`]. Must be called
+/// within a Tokio runtime: the driver task is spawned on it. The whole
+/// attempt (DNS, TCP, TLS, login) is bounded by
+/// [`ConnectOptions::timeout`]. A failure here is never retried, whatever
+/// the reconnect policy: that applies to sessions that were online.
+pub async fn connect(options: ConnectOptions) -> Result<(Handle, Events), ConnectError> {
+    let span = tracing::info_span!("xmpp", jid = %options.jid);
+    let tls = tls::Tls::new(&options)?;
+    let shared = Arc::new(driver::Shared { opts: options, tls });
+    let (sink, events) = mpsc::unbounded_channel();
+    let conn = driver::establish(&shared, &sink, false)
+        .instrument(span.clone())
+        .await?;
+    let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+    tokio::spawn(driver::run(shared, conn, rx, sink).instrument(span));
+    Ok((Handle { tx }, Events { rx: events }))
+}

@@ -1,0 +1,349 @@
+//! Commands: one JSON object a line on stdin, named by `"cmd"` (also
+//! accepted: `"command"`), with an optional `"tag"` echoed in the command's
+//! `result` event. Every command line gets exactly one `result` event
+//! (`ok: false` with a short reason for a bad line; the client goes on).
+
+use serde_json::{json, Map, Value};
+use xmpp_proto::stanza::{BareJid, Iq, Jid, Message, Presence, Show, Stanza};
+use xmpp_proto::xml::Element;
+use xmpp_proto::{IqFailure, SendError};
+
+use super::event::{disco_info, roster};
+
+/// Roster namespace (RFC 6121 §2).
+pub const NS_ROSTER: &str = "jabber:iq:roster";
+/// Service discovery, info (XEP-0030).
+pub const NS_DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
+/// XMPP ping (XEP-0199).
+pub const NS_PING: &str = "urn:xmpp:ping";
+
+/// Commands of the contract that this version does not carry out yet.
+pub const NOT_IMPLEMENTED: [&str; 5] = ["join", "leave", "mam", "vcard-get", "vcard-set"];
+
+/// A decoded command line.
+#[derive(Debug)]
+pub struct Command {
+    /// The command's name.
+    pub name: String,
+    /// The tag to echo (`null` when absent).
+    pub tag: Value,
+    /// What to do.
+    pub plan: Plan,
+}
+
+/// What a command asks of the session.
+#[derive(Debug)]
+pub enum Plan {
+    /// Send this stanza; `ok` once the session accepted it.
+    Send(Stanza),
+    /// Send this IQ request and report its answer as `expect` says.
+    Request(Iq, Expect),
+    /// Close the stream cleanly and exit 0.
+    Quit,
+}
+
+/// How to report an IQ's answer.
+#[derive(Debug, Clone)]
+pub enum Expect {
+    /// A `roster` event, then the result.
+    Roster,
+    /// Only the result (roster-set, roster-remove, ping).
+    Ack,
+    /// A `disco-info` event for this address, then the result.
+    DiscoInfo(Jid),
+}
+
+/// Decodes a line. `Err` is the `result` event to print for a bad line.
+/// `own` is the account, for commands whose default target is our server.
+pub fn decode(line: &str, own: &BareJid) -> Result<Command, Value> {
+    let object = match serde_json::from_str::<Value>(line) {
+        Ok(Value::Object(o)) => o,
+        Ok(_) => {
+            return Err(failure(
+                &Value::Null,
+                &Value::Null,
+                "bad-command",
+                "not a JSON object",
+            ))
+        }
+        Err(e) => {
+            return Err(failure(
+                &Value::Null,
+                &Value::Null,
+                "bad-json",
+                &e.to_string(),
+            ))
+        }
+    };
+    let tag = object.get("tag").cloned().unwrap_or(Value::Null);
+    let name = match object.get("cmd").or_else(|| object.get("command")) {
+        Some(Value::String(s)) => s.clone(),
+        _ => {
+            return Err(failure(
+                &Value::Null,
+                &tag,
+                "bad-command",
+                "missing \"cmd\"",
+            ))
+        }
+    };
+    let fields = Fields {
+        object: &object,
+        name: &name,
+        tag: &tag,
+    };
+    let plan = plan(&fields, own)?;
+    Ok(Command { name, tag, plan })
+}
+
+fn plan(f: &Fields<'_>, own: &BareJid) -> Result<Plan, Value> {
+    let plan = match f.name {
+        "send" => {
+            let to = f.jid("to")?;
+            let body = f.string("body")?;
+            let mut message = match f.opt_string("type")?.as_deref() {
+                None | Some("chat") => Message::chat(to, body),
+                Some("groupchat") => Message::groupchat(to, body),
+                Some("normal") => Message::normal(to, body),
+                Some(other) => {
+                    return Err(f.bad(&format!("type {other:?} is not chat, groupchat or normal")))
+                }
+            };
+            if let Some(id) = f.opt_string("id")? {
+                message = message.with_id(id);
+            }
+            Plan::Send(message.into())
+        }
+        "presence" => {
+            let mut presence = match f.opt_string("type")?.as_deref() {
+                None | Some("available") => Presence::available(),
+                Some("unavailable") => Presence::unavailable(),
+                Some(other) => {
+                    return Err(f.bad(&format!("type {other:?} is not available or unavailable")))
+                }
+            };
+            if let Some(show) = f.opt_string("show")? {
+                let show = Show::from_text(&show)
+                    .ok_or_else(|| f.bad(&format!("show {show:?} is not away, chat, dnd or xa")))?;
+                presence = presence.with_show(show);
+            }
+            if let Some(status) = f.opt_string("status")? {
+                presence = presence.with_status(status);
+            }
+            Plan::Send(presence.into())
+        }
+        "subscribe" => Plan::Send(Presence::subscribe(f.jid("to")?).into()),
+        "approve" => Plan::Send(Presence::subscribed(f.jid("to")?).into()),
+        "deny" => Plan::Send(Presence::unsubscribed(f.jid("to")?).into()),
+        "unsubscribe" => Plan::Send(Presence::unsubscribe(f.jid("to")?).into()),
+        "roster" => Plan::Request(
+            Iq::get(None, "", Element::new(NS_ROSTER, "query")),
+            Expect::Roster,
+        ),
+        "roster-set" => {
+            let mut item = Element::new(NS_ROSTER, "item").with_attr("jid", f.jid("jid")?.as_str());
+            if let Some(name) = f.opt_string("name")? {
+                item.set_attr("name", name);
+            }
+            for group in f.opt_strings("groups")? {
+                item.push_child(Element::new(NS_ROSTER, "group").with_text(group));
+            }
+            let query = Element::new(NS_ROSTER, "query").with_child(item);
+            Plan::Request(Iq::set(None, "", query), Expect::Ack)
+        }
+        "roster-remove" => {
+            let item = Element::new(NS_ROSTER, "item")
+                .with_attr("jid", f.jid("jid")?.as_str())
+                .with_attr("subscription", "remove");
+            let query = Element::new(NS_ROSTER, "query").with_child(item);
+            Plan::Request(Iq::set(None, "", query), Expect::Ack)
+        }
+        "disco-info" => {
+            let jid = f.jid("jid")?;
+            let query = Element::new(NS_DISCO_INFO, "query");
+            Plan::Request(
+                Iq::get(Some(jid.clone()), "", query),
+                Expect::DiscoInfo(jid),
+            )
+        }
+        "ping" => {
+            let to = match f.opt_string("jid")? {
+                Some(_) => f.jid("jid")?,
+                None => domain_of(own),
+            };
+            Plan::Request(
+                Iq::get(Some(to), "", Element::new(NS_PING, "ping")),
+                Expect::Ack,
+            )
+        }
+        "quit" => Plan::Quit,
+        name if NOT_IMPLEMENTED.contains(&name) => {
+            return Err(json!({
+                "event": "result", "cmd": name, "tag": f.tag, "ok": false, "error": "not-implemented",
+            }))
+        }
+        _ => return Err(failure(&json!(f.name), f.tag, "unknown-command", f.name)),
+    };
+    Ok(plan)
+}
+
+fn domain_of(own: &BareJid) -> Jid {
+    // A domain is a valid JID by itself.
+    Jid::new(own.domain().as_str()).expect("the domain of a JID is a JID")
+}
+
+/// Access to a command's fields with contract-shaped errors.
+struct Fields<'a> {
+    object: &'a Map<String, Value>,
+    name: &'a str,
+    tag: &'a Value,
+}
+
+impl Fields<'_> {
+    fn bad(&self, detail: &str) -> Value {
+        failure(&json!(self.name), self.tag, "bad-command", detail)
+    }
+
+    fn opt_string(&self, key: &str) -> Result<Option<String>, Value> {
+        match self.object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(self.bad(&format!("{key:?} must be a string"))),
+        }
+    }
+
+    fn string(&self, key: &str) -> Result<String, Value> {
+        self.opt_string(key)?
+            .ok_or_else(|| self.bad(&format!("missing {key:?}")))
+    }
+
+    fn jid(&self, key: &str) -> Result<Jid, Value> {
+        let s = self.string(key)?;
+        Jid::new(&s).map_err(|e| self.bad(&format!("{key:?} is not a JID: {e}")))
+    }
+
+    fn opt_strings(&self, key: &str) -> Result<Vec<String>, Value> {
+        match self.object.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| self.bad(&format!("{key:?} must be a list of strings")))
+                })
+                .collect(),
+            Some(_) => Err(self.bad(&format!("{key:?} must be a list of strings"))),
+        }
+    }
+}
+
+/// A `result` event with `ok: false`; `detail` is an added field for people.
+pub fn failure(cmd: &Value, tag: &Value, error: &str, detail: &str) -> Value {
+    json!({ "event": "result", "cmd": cmd, "tag": tag, "ok": false, "error": error, "detail": detail })
+}
+
+/// The `result` event for a command.
+pub fn result(command: &Command, outcome: Result<(), String>) -> Value {
+    match outcome {
+        Ok(()) => json!({ "event": "result", "cmd": command.name, "tag": command.tag, "ok": true }),
+        Err(error) => {
+            json!({ "event": "result", "cmd": command.name, "tag": command.tag, "ok": false, "error": error })
+        }
+    }
+}
+
+/// The events for an IQ's answer: the data event (if any) and the result.
+/// `outcome` is the answer, or the short reason it failed (see
+/// [`iq_failure`] and [`send_failure`]).
+pub fn iq_outcome(command: &Command, expect: &Expect, outcome: Result<Iq, String>) -> Vec<Value> {
+    let iq = match outcome {
+        Ok(iq) => iq,
+        Err(error) => return vec![result(command, Err(error))],
+    };
+    let payload = iq.payload_element();
+    let data = match expect {
+        Expect::Ack => None,
+        Expect::Roster => Some(roster(payload)),
+        Expect::DiscoInfo(jid) => Some(disco_info(jid, payload)),
+    };
+    data.into_iter().chain([result(command, Ok(()))]).collect()
+}
+
+/// The short reason for an IQ that produced no result: the stanza error's
+/// condition (`item-not-found`), `timeout` or `disconnected`.
+pub fn iq_failure(failure: &IqFailure) -> String {
+    match failure {
+        IqFailure::Error(e) => e.condition.name().to_string(),
+        IqFailure::Timeout => "timeout".into(),
+        IqFailure::Disconnected => "disconnected".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The short reason for a command the session refused.
+pub fn send_failure(error: &SendError) -> String {
+    match error {
+        SendError::NotOnline => "not-online".into(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xmpp_proto::stanza::MessageType;
+
+    fn own() -> BareJid {
+        "alice@example.com".parse().unwrap()
+    }
+
+    #[test]
+    fn send_and_presence() {
+        let c = decode(
+            r#"{"cmd":"send","to":"bob@example.com","body":"hi","tag":"t1"}"#,
+            &own(),
+        )
+        .unwrap();
+        assert_eq!(c.tag, json!("t1"));
+        let Plan::Send(Stanza::Message(m)) = c.plan else {
+            panic!()
+        };
+        assert_eq!(
+            (m.type_, m.body.as_deref()),
+            (MessageType::Chat, Some("hi"))
+        );
+        let c = decode(r#"{"cmd":"presence","show":"dnd","status":"busy"}"#, &own()).unwrap();
+        assert!(matches!(c.plan, Plan::Send(Stanza::Presence(_))));
+    }
+
+    #[test]
+    fn bad_lines_become_results() {
+        for (line, error) in [
+            ("not json", "bad-json"),
+            ("[1]", "bad-command"),
+            (r#"{"to":"x"}"#, "bad-command"),
+            (r#"{"cmd":"send","body":"no to"}"#, "bad-command"),
+            (r#"{"cmd":"send","to":"@@","body":"x"}"#, "bad-command"),
+            (r#"{"cmd":"fly"}"#, "unknown-command"),
+            (
+                r#"{"cmd":"join","room":"r@muc","nick":"n","tag":7}"#,
+                "not-implemented",
+            ),
+        ] {
+            let v = decode(line, &own()).unwrap_err();
+            assert_eq!(v["event"], "result", "{line}");
+            assert_eq!(v["ok"], false, "{line}");
+            assert_eq!(v["error"], error, "{line}");
+        }
+    }
+
+    #[test]
+    fn ping_defaults_to_own_server() {
+        let c = decode(r#"{"cmd":"ping"}"#, &own()).unwrap();
+        let Plan::Request(iq, Expect::Ack) = c.plan else {
+            panic!()
+        };
+        assert_eq!(iq.to.unwrap().as_str(), "example.com");
+    }
+}

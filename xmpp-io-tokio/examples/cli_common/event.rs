@@ -1,0 +1,206 @@
+//! Events: the core's news and IQ answers as the contract's JSON objects.
+
+use serde_json::{json, Value};
+use xmpp_proto::stanza::{BareJid, FullJid, Jid, Message, Presence};
+use xmpp_proto::xml::Element;
+use xmpp_proto::Event;
+
+use super::command::{NS_DISCO_INFO, NS_ROSTER};
+
+/// XEP-0203 delayed delivery.
+pub const NS_DELAY: &str = "urn:xmpp:delay";
+/// XEP-0359 unique and stable stanza ids.
+pub const NS_SID: &str = "urn:xmpp:sid:0";
+/// XEP-0308 last message correction.
+pub const NS_CORRECT: &str = "urn:xmpp:message-correct:0";
+
+/// The JSON for a core event, or `None` for events the contract does not
+/// print (SCRAM keys, non-stanza elements, answers nobody waits for).
+/// `own` is the account: a `stanza-id` counts only when the account's
+/// server stamped it (XEP-0359 §4).
+pub fn core_event(event: &Event, own: &BareJid) -> Option<Value> {
+    Some(match event {
+        Event::Online {
+            jid,
+            tls,
+            mechanism,
+            resumed,
+        } => online(jid, *tls, mechanism.name(), *resumed),
+        Event::Message(m) => message(m, own),
+        Event::Presence(p) => presence(p),
+        Event::Warning(w) => warning(w.kind.as_str(), &w.message),
+        Event::Disconnected { reason } => disconnected(&reason.to_string()),
+        _ => return None,
+    })
+}
+
+/// `online`.
+pub fn online(jid: &FullJid, tls: bool, mechanism: &str, resumed: bool) -> Value {
+    json!({ "event": "online", "jid": jid.as_str(), "tls": tls, "mechanism": mechanism, "resumed": resumed })
+}
+
+/// `message`. Carbons and archive queries are not implemented yet, so
+/// `carbon` is always null and `archived` false.
+pub fn message(m: &Message, own: &BareJid) -> Value {
+    let stanza_id = m
+        .payloads
+        .iter()
+        .filter(|p| p.is(NS_SID, "stanza-id"))
+        .find(|p| {
+            p.attr("by")
+                .and_then(|by| by.parse::<BareJid>().ok())
+                .as_ref()
+                == Some(own)
+        })
+        .and_then(|p| p.attr("id"));
+    json!({
+        "event": "message",
+        "from": m.from.as_ref().map(Jid::as_str),
+        "to": m.to.as_ref().map(Jid::as_str),
+        "type": m.type_.as_str(),
+        "id": m.id,
+        "body": m.body,
+        "carbon": Value::Null,
+        "archived": false,
+        "delay": m.payload(NS_DELAY, "delay").and_then(|d| d.attr("stamp")),
+        "stanza_id": stanza_id,
+        "replaces": m.payload(NS_CORRECT, "replace").and_then(|r| r.attr("id")),
+    })
+}
+
+/// `presence`.
+pub fn presence(p: &Presence) -> Value {
+    json!({
+        "event": "presence",
+        "from": p.from.as_ref().map(Jid::as_str),
+        "type": p.type_.to_string(),
+        "show": p.show.map(|s| s.as_str()),
+        "status": p.status,
+    })
+}
+
+/// `warning`.
+pub fn warning(kind: &str, message: &str) -> Value {
+    json!({ "event": "warning", "kind": kind, "message": message })
+}
+
+/// `disconnected`.
+pub fn disconnected(reason: &str) -> Value {
+    json!({ "event": "disconnected", "reason": reason })
+}
+
+/// `reconnected`. `jid` is an added field: the address bound this time.
+pub fn reconnected(jid: &FullJid, resumed: bool) -> Value {
+    json!({ "event": "reconnected", "resumed": resumed, "jid": jid.as_str() })
+}
+
+/// `roster`, from the `<query/>` of a roster result (empty when absent).
+pub fn roster(query: Option<&Element>) -> Value {
+    let query = query.filter(|q| q.is(NS_ROSTER, "query"));
+    let items: Vec<Value> = query
+        .map(|q| {
+            q.children()
+                .filter(|c| c.is(NS_ROSTER, "item"))
+                .map(roster_item)
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({ "event": "roster", "ver": query.and_then(|q| q.attr("ver")), "items": items })
+}
+
+/// `roster-push` for one pushed item.
+pub fn roster_push(item: &Element) -> Value {
+    json!({ "event": "roster-push", "item": roster_item(item) })
+}
+
+/// A roster item: `{jid, name, subscription, ask, groups}` (RFC 6121 §2.1.2).
+pub fn roster_item(item: &Element) -> Value {
+    let groups: Vec<String> = item
+        .children()
+        .filter(|g| g.is(NS_ROSTER, "group"))
+        .map(|g| g.text().to_string())
+        .collect();
+    json!({
+        "jid": item.attr("jid"),
+        "name": item.attr("name"),
+        "subscription": item.attr("subscription").unwrap_or("none"),
+        "ask": item.attr("ask"),
+        "groups": groups,
+    })
+}
+
+/// `disco-info` for `jid`, from the `<query/>` of a disco#info result.
+pub fn disco_info(jid: &Jid, query: Option<&Element>) -> Value {
+    let query = query.filter(|q| q.is(NS_DISCO_INFO, "query"));
+    let children = || query.into_iter().flat_map(Element::children);
+    let identities: Vec<Value> = children()
+        .filter(|c| c.is(NS_DISCO_INFO, "identity"))
+        .map(|i| json!({ "category": i.attr("category"), "type": i.attr("type"), "name": i.attr("name") }))
+        .collect();
+    let features: Vec<&str> = children()
+        .filter(|c| c.is(NS_DISCO_INFO, "feature"))
+        .filter_map(|f| f.attr("var"))
+        .collect();
+    json!({ "event": "disco-info", "jid": jid.as_str(), "identities": identities, "features": features })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xmpp_proto::stanza::Stanza;
+    use xmpp_proto::xml::{StreamEvent, StreamReader};
+
+    fn parse(xml: &str) -> Element {
+        let mut reader = StreamReader::new(Default::default());
+        reader.feed(format!("<stream xmlns='jabber:client'>{xml}").as_bytes());
+        loop {
+            match reader.next_event().unwrap().unwrap() {
+                StreamEvent::Element(e) => return e,
+                _ => continue,
+            }
+        }
+    }
+
+    #[test]
+    fn message_fields() {
+        let own: BareJid = "alice@example.com".parse().unwrap();
+        let Stanza::Message(m) = Stanza::parse(parse(
+            "<message from='bob@example.com/x' to='alice@example.com' type='chat' id='m1'>\
+             <body>hi</body><delay xmlns='urn:xmpp:delay' stamp='2002-09-10T23:08:25Z'/>\
+             <stanza-id xmlns='urn:xmpp:sid:0' by='evil@example.com' id='forged'/>\
+             <stanza-id xmlns='urn:xmpp:sid:0' by='alice@example.com' id='s1'/>\
+             <replace xmlns='urn:xmpp:message-correct:0' id='m0'/></message>",
+        ))
+        .unwrap() else {
+            panic!()
+        };
+        let v = message(&m, &own);
+        assert_eq!(v["body"], "hi");
+        assert_eq!(v["delay"], "2002-09-10T23:08:25Z");
+        assert_eq!(v["stanza_id"], "s1");
+        assert_eq!(v["replaces"], "m0");
+        assert_eq!(v["carbon"], Value::Null);
+    }
+
+    #[test]
+    fn roster_and_disco() {
+        let q = parse(
+            "<query xmlns='jabber:iq:roster' ver='v9'><item jid='bob@example.com' name='Bob' \
+             subscription='both'><group>Friends</group></item><item jid='c@example.com' ask='subscribe'/></query>",
+        );
+        let v = roster(Some(&q));
+        assert_eq!(v["ver"], "v9");
+        assert_eq!(v["items"][0]["groups"][0], "Friends");
+        assert_eq!(v["items"][1]["subscription"], "none");
+        assert_eq!(v["items"][1]["ask"], "subscribe");
+        assert_eq!(roster(None)["items"], json!([]));
+
+        let q = parse(
+            "<query xmlns='http://jabber.org/protocol/disco#info'><identity category='server' \
+             type='im' name='S'/><feature var='urn:xmpp:ping'/></query>",
+        );
+        let v = disco_info(&"example.com".parse().unwrap(), Some(&q));
+        assert_eq!(v["identities"][0]["type"], "im");
+        assert_eq!(v["features"], json!(["urn:xmpp:ping"]));
+    }
+}

@@ -1,0 +1,164 @@
+//! Name resolution: the SRV lookups of RFC 6120 §3.2 and XEP-0368 through
+//! `hickory-resolver` (the system's resolver cannot answer SRV queries),
+//! then the ordering rules of [`xmpp_proto::connect::candidates`]. Host
+//! names are turned into addresses later, by the system resolver
+//! (`getaddrinfo`, which honours `/etc/hosts`), in [`crate::connect`].
+//!
+//! An explicit host and port ([`ConnectOptions::server`]) skip all of this.
+//! So do IP-literal domains and `localhost` (RFC 6761: it never has SRV
+//! records worth asking a DNS server for).
+
+use std::net::IpAddr;
+
+use hickory_resolver::proto::rr::RData;
+use hickory_resolver::TokioResolver;
+use xmpp_proto::connect::{self, splitmix64, Candidate, Security, SrvRecord};
+
+use crate::options::{ConnectOptions, TlsMode};
+use crate::ConnectError;
+
+/// The hosts to try, in order.
+pub(crate) async fn candidates(opts: &ConnectOptions) -> Result<Vec<Candidate>, ConnectError> {
+    let domain = opts.jid.domain().as_str().to_string();
+    if let Some((host, port)) = &opts.server {
+        let security = match opts.tls_mode {
+            TlsMode::DirectTls => Security::DirectTls,
+            TlsMode::Auto | TlsMode::StartTls => Security::StartTls,
+        };
+        return Ok(vec![Candidate {
+            host: host.clone(),
+            port: *port,
+            security,
+        }]);
+    }
+    let (direct, starttls) = if skips_srv(&domain) {
+        (Vec::new(), Vec::new())
+    } else {
+        lookup_srv(&domain, opts.tls_mode).await
+    };
+    let mut rng = splitmix64(crate::entropy::u64());
+    let mut list = connect::candidates(&domain, &direct, &starttls, &mut rng)?;
+    if opts.tls_mode == TlsMode::DirectTls {
+        // No fallback for direct TLS: only what `_xmpps-client` published.
+        list.retain(|c| c.security == Security::DirectTls);
+        if list.is_empty() {
+            return Err(connect::NoService { domain }.into());
+        }
+    }
+    tracing::debug!(%domain, candidates = ?list, "resolved");
+    Ok(list)
+}
+
+fn skips_srv(domain: &str) -> bool {
+    let d = domain.trim_end_matches('.');
+    d.eq_ignore_ascii_case("localhost")
+        || d.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok()
+}
+
+/// `(_xmpps-client records, _xmpp-client records)`; a failed lookup counts
+/// as empty (RFC 6120 §3.2.2 falls back either way).
+async fn lookup_srv(domain: &str, mode: TlsMode) -> (Vec<SrvRecord>, Vec<SrvRecord>) {
+    let resolver = match TokioResolver::builder_tokio().and_then(|b| b.build()) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "no DNS resolver configuration; skipping SRV lookups");
+            return (Vec::new(), Vec::new());
+        }
+    };
+    let want_direct = mode != TlsMode::StartTls;
+    let want_starttls = mode != TlsMode::DirectTls;
+    let direct_name = format!("_xmpps-client._tcp.{domain}.");
+    let starttls_name = format!("_xmpp-client._tcp.{domain}.");
+    let (direct, starttls) = tokio::join!(
+        async {
+            if want_direct {
+                srv(&resolver, &direct_name).await
+            } else {
+                Vec::new()
+            }
+        },
+        async {
+            if want_starttls {
+                srv(&resolver, &starttls_name).await
+            } else {
+                Vec::new()
+            }
+        },
+    );
+    (direct, starttls)
+}
+
+async fn srv(resolver: &TokioResolver, name: &str) -> Vec<SrvRecord> {
+    match resolver.srv_lookup(name).await {
+        Ok(lookup) => lookup
+            .answers()
+            .iter()
+            .filter_map(|record| match &record.data {
+                RData::SRV(srv) => Some(SrvRecord::new(
+                    srv.priority,
+                    srv.weight,
+                    srv.port,
+                    srv.target.to_ascii(),
+                )),
+                _ => None,
+            })
+            .collect(),
+        Err(e) if e.is_no_records_found() => {
+            tracing::debug!(%name, "no SRV records");
+            Vec::new()
+        }
+        Err(e) => {
+            tracing::warn!(%name, error = %e, "SRV lookup failed; falling back");
+            Vec::new()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn localhost_and_ip_literals_skip_srv() {
+        for d in ["localhost", "LOCALHOST.", "127.0.0.1", "[::1]", "::1"] {
+            assert!(skips_srv(d), "{d}");
+        }
+        for d in ["example.com", "localhost.example.com"] {
+            assert!(!skips_srv(d), "{d}");
+        }
+    }
+
+    #[tokio::test]
+    async fn explicit_server_wins() {
+        let opts = ConnectOptions::new("a@example.com".parse().unwrap(), "pw")
+            .server("10.1.2.3", 5999)
+            .tls_mode(TlsMode::DirectTls);
+        let list = candidates(&opts).await.unwrap();
+        assert_eq!(
+            list,
+            [Candidate {
+                host: "10.1.2.3".into(),
+                port: 5999,
+                security: Security::DirectTls
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn localhost_falls_back_to_5222_and_direct_tls_has_no_fallback() {
+        let opts = ConnectOptions::new("a@localhost".parse().unwrap(), "pw");
+        let list = candidates(&opts).await.unwrap();
+        assert_eq!(
+            (list[0].host.as_str(), list[0].port, list[0].security),
+            ("localhost", 5222, Security::StartTls)
+        );
+        let opts = opts.tls_mode(TlsMode::DirectTls);
+        assert!(matches!(
+            candidates(&opts).await,
+            Err(ConnectError::NoService(_))
+        ));
+    }
+}
