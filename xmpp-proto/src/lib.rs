@@ -74,6 +74,7 @@
 #![warn(unreachable_pub)]
 
 mod client;
+pub mod connect;
 mod entropy;
 pub mod iq_tracker;
 pub mod sasl;
