@@ -48,7 +48,10 @@ pub struct Driver {
 /// `XMPP_CLI_BLOCKING`); the Tokio one is required.
 pub fn drivers() -> Vec<Driver> {
     let mut out = Vec::new();
-    for (name, var) in [("tokio", "XMPP_CLI_TOKIO"), ("blocking", "XMPP_CLI_BLOCKING")] {
+    for (name, var) in [
+        ("tokio", "XMPP_CLI_TOKIO"),
+        ("blocking", "XMPP_CLI_BLOCKING"),
+    ] {
         if let Ok(path) = std::env::var(var) {
             out.push(Driver { name, path });
         }
@@ -72,7 +75,13 @@ pub struct Cli {
 
 impl Cli {
     /// Starts `driver` for `user@domain` with `password` and extra flags.
-    pub fn start(driver: &Driver, server: &Server, user: &str, password: &str, extra: &[&str]) -> Cli {
+    pub fn start(
+        driver: &Driver,
+        server: &Server,
+        user: &str,
+        password: &str,
+        extra: &[&str],
+    ) -> Cli {
         let jid = format!("{user}@{}", server.domain);
         let mut cmd = Command::new(&driver.path);
         cmd.args(["--jid", &jid, "--host", &server.host])
@@ -84,7 +93,9 @@ impl Cli {
         if !extra.contains(&"--port") {
             cmd.args(["--port", &server.c2s_port]);
         }
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {e}", driver.path));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", driver.path));
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = channel();
         std::thread::spawn(move || {
@@ -113,25 +124,41 @@ impl Cli {
     }
 
     /// Waits for the first event (after those already seen) matching `pred`.
-    pub fn expect(&mut self, what: &str, within: Duration, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    pub fn expect(
+        &mut self,
+        what: &str,
+        within: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
         let deadline = Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(line) => {
-                    let v: serde_json::Value = serde_json::from_str(&line)
-                        .unwrap_or_else(|e| panic!("[{}] stdout line is not JSON ({e}): {line}", self.driver));
-                    assert!(v.get("event").is_some(), "[{}] event without \"event\": {line}", self.driver);
+                    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+                        panic!("[{}] stdout line is not JSON ({e}): {line}", self.driver)
+                    });
+                    assert!(
+                        v.get("event").is_some(),
+                        "[{}] event without \"event\": {line}",
+                        self.driver
+                    );
                     self.seen.push(v.clone());
                     if pred(&v) {
                         return v;
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    panic!("[{}] no {what} within {within:?}; seen: {:?}", self.driver, self.seen)
+                    panic!(
+                        "[{}] no {what} within {within:?}; seen: {:?}",
+                        self.driver, self.seen
+                    )
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    panic!("[{}] stdout closed before {what}; seen: {:?}", self.driver, self.seen)
+                    panic!(
+                        "[{}] stdout closed before {what}; seen: {:?}",
+                        self.driver, self.seen
+                    )
                 }
             }
         }
@@ -139,7 +166,9 @@ impl Cli {
 
     /// Waits for the `online` event.
     pub fn online(&mut self) -> serde_json::Value {
-        self.expect("online", Duration::from_secs(20), |v| v["event"] == "online")
+        self.expect("online", Duration::from_secs(20), |v| {
+            v["event"] == "online"
+        })
     }
 
     /// Closes stdin (= quit) and returns the exit status.
@@ -151,7 +180,7 @@ impl Cli {
                 self.seen.push(v);
             }
         }
-        (status, self.seen)
+        (status, std::mem::take(&mut self.seen))
     }
 
     /// Waits for the process to exit on its own.
@@ -163,7 +192,10 @@ impl Cli {
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                panic!("[{}] did not exit within {within:?}; seen: {:?}", self.driver, self.seen);
+                panic!(
+                    "[{}] did not exit within {within:?}; seen: {:?}",
+                    self.driver, self.seen
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
