@@ -116,6 +116,20 @@ impl Cli {
         }
     }
 
+    /// The process id (for CPU and memory figures).
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Writes raw text (many command lines at once) to stdin.
+    #[allow(dead_code)]
+    pub fn send_raw(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(text.as_bytes()).expect("write commands");
+        stdin.flush().expect("flush");
+    }
+
     /// Sends one command line.
     pub fn send(&mut self, command: serde_json::Value) {
         let stdin = self.stdin.as_mut().expect("stdin open");
@@ -172,6 +186,7 @@ impl Cli {
     }
 
     /// Closes stdin (= quit) and returns the exit status.
+    #[allow(dead_code)]
     pub fn finish(mut self) -> (i32, Vec<serde_json::Value>) {
         drop(self.stdin.take());
         let status = self.wait(Duration::from_secs(20));
