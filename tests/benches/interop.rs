@@ -6,6 +6,7 @@
 //! `scripts/bench-interop` builds the clients, starts Prosody and runs this.
 
 #[path = "../tests/interop/cli.rs"]
+#[allow(dead_code)]
 mod cli;
 
 use std::time::{Duration, Instant};
