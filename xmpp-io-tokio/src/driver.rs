@@ -79,6 +79,7 @@ async fn login(shared: &Shared, sink: &Sink, reconnect: bool) -> Result<Connecti
     let domain = opts.jid.domain().as_str().to_string();
     let candidates = crate::dns::candidates(opts).await?;
     let (tcp, candidate) = crate::connect::tcp(&candidates).await?;
+    let tcp = crate::transport::Tcp(tcp);
     let (transport, binding) = match candidate.security {
         Security::StartTls => (Transport::Plain(tcp), None),
         Security::DirectTls => {

@@ -25,10 +25,10 @@
 use std::io;
 use std::sync::Arc;
 
+use crate::transport::Tcp;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{CertificateError, ClientConfig, ProtocolVersion, RootCertStore};
-use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 use xmpp_proto::connect::Security;
@@ -94,10 +94,10 @@ impl Tls {
     /// `domain`, and exports the channel binding.
     pub(crate) async fn handshake(
         &self,
-        tcp: TcpStream,
+        tcp: Tcp,
         domain: &str,
         security: Security,
-    ) -> Result<(TlsStream<TcpStream>, Option<ChannelBinding>), TlsError> {
+    ) -> Result<(TlsStream<Tcp>, Option<ChannelBinding>), TlsError> {
         // An IPv6 domain is written `[::1]` in a JID; the name is the address.
         let bare = domain.trim_start_matches('[').trim_end_matches(']');
         let name = ServerName::try_from(bare.to_string()).map_err(|e| {
