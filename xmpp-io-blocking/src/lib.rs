@@ -1,23 +1,134 @@
-//! Blocking `std::net` + native-tls adapter for the sans-IO `xmpp-proto` core.
+//! # xmpp-io-blocking: the blocking `std::net` + native-tls adapter for `xmpp-proto`
 //!
-//! **Not implemented yet: this crate is an empty shell.** It will drive the
-//! core over a blocking `std::net::TcpStream` secured with native-tls:
-//! resolve and connect, move bytes between the socket and the core, and run
-//! the core's timers.
+//! For programs without an async runtime. The sans-IO core
+//! ([`xmpp_proto::Client`]) decides everything about the protocol; this
+//! crate moves bytes, time and TLS between a socket and it, and offers what
+//! the Tokio adapter (`xmpp-io-tokio`) offers, with the same options,
+//! events and errors, behind a blocking API in the style of std:
 //!
-//! Until then, use the core directly, for example its XML stream reader:
+//! * resolution: SRV records for `_xmpps-client._tcp` (direct TLS) and
+//!   `_xmpp-client._tcp` (STARTTLS) through c-ares (no runtime needed; see
+//!   `dns.rs` for the choice), merged and ordered by
+//!   [`xmpp_proto::connect`], with the domain on port 5222 as fallback — or
+//!   an explicit host and port;
+//! * TCP with `TCP_NODELAY`; each [`Output::Transmit`](xmpp_proto::Output::Transmit)
+//!   goes out in one `write_all`;
+//! * TLS with native-tls (the platform's library: OpenSSL on Linux): the
+//!   certificate checked against the JID's domain with the system's roots
+//!   plus an optional private CA, STARTTLS or direct TLS (ALPN
+//!   `xmpp-client`), `tls-server-end-point` channel binding for SCRAM-PLUS;
+//! * timers: the core's deadline becomes the timeout of the loop's wait,
+//!   so deadlines fire on time and an idle session uses no CPU;
+//! * entropy: 32 bytes from the OS for each connection's core;
+//! * optional reconnection with exponential backoff and full jitter.
 //!
-//! ```
-//! use xmpp_proto::xml::{StreamEvent, StreamReader};
+//! [`connect`] blocks until the session is online. The [`Client`] it
+//! returns sends commands ([`send`](Client::send),
+//! [`send_iq`](Client::send_iq), [`send_raw`](Client::send_raw),
+//! [`close`](Client::close)) and hands out events with
+//! [`next_event`](Client::next_event), which also runs the session (reads,
+//! timers, reconnection). To read and write on different threads,
+//! [`split`](Client::split) it into a [`Reader`] for the loop and a
+//! [`Sender`] (`Clone + Send`) for the commands: a command is written on the
+//! sender's thread at once and wakes the reader through its channel (see
+//! `transport.rs` for the wakeup mechanism).
 //!
-//! let mut reader = StreamReader::new(Default::default());
-//! reader.feed(b"<stream><message/></stream>");
-//! reader.finish();
-//! let mut events = Vec::new();
-//! while let Some(event) = reader.next_event() {
-//!     events.push(event.expect("well-formed input"));
+//! ```no_run
+//! use std::time::Duration;
+//! use xmpp_io_blocking::{connect, ConnectOptions, Event};
+//! use xmpp_proto::stanza::{Iq, Jid, Message, Presence};
+//! use xmpp_proto::xml::Element;
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let options = ConnectOptions::new("alice@example.com".parse()?, "secret")
+//!         .ca_file("/etc/my-private-ca.pem"); // only for a server with a private CA
+//!     let mut client = connect(options)?;
+//!
+//!     client.send(Presence::available())?;
+//!     client.send(Message::chat("bob@example.com".parse::<Jid>()?, "Hi!"))?;
+//!     // An IQ returns its answer (other events wait in the queue).
+//!     let roster = client.send_iq(Iq::get(None, "", Element::new("jabber:iq:roster", "query")))?;
+//!     println!("roster: {:?}", roster.payload_element());
+//!
+//!     // Reading on one thread, writing from others.
+//!     let (mut reader, sender) = client.split();
+//!     let ticker = std::thread::spawn(move || {
+//!         std::thread::sleep(Duration::from_secs(60));
+//!         let _ = sender.send(Message::chat("bob@example.com".parse::<Jid>().unwrap(), "still here"));
+//!         sender.close();
+//!     });
+//!     for event in reader.iter() {
+//!         match event {
+//!             Event::Core(xmpp_proto::Event::Message(m)) => println!("{:?}: {:?}", m.from, m.body),
+//!             Event::Disconnected { reason } => println!("over: {reason:?}"),
+//!             _ => {}
+//!         }
+//!     }
+//!     ticker.join().unwrap();
+//!     Ok(())
 //! }
-//! assert!(matches!(events.last(), Some(StreamEvent::End)));
 //! ```
+//!
+//! Logging goes through `tracing` (no subscriber is installed here). Logs
+//! never contain a password or a SASL payload: only states, lengths,
+//! addresses and errors.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+mod conn;
+mod dns;
+mod entropy;
+mod error;
+mod handle;
+mod options;
+mod reconnect;
+mod session;
+mod tcp;
+mod tls;
+mod transport;
+
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Instant;
+
+pub use error::{CommandError, ConnectError, SessionEnded, TlsError};
+pub use handle::{Client, ConnectionInfo, Disconnect, Event, Sender};
+pub use native_tls::Certificate;
+pub use options::{ClientSetup, ConfigHook, ConnectOptions, TlsMode};
+pub use reconnect::{Backoff, ReconnectPolicy};
+pub use session::{Iter, Reader};
+pub use tls::ALPN_XMPP_CLIENT;
+pub use xmpp_proto;
+
+use session::{Shared, State, Turn};
+
+/// Connects and logs in; returns once the session is online (or failed).
+///
+/// The events of the login (warnings, `ScramKeys` after a SCRAM login, and
+/// last the core's `Online`) are already queued for
+/// [`Client::next_event`]. The whole attempt (DNS, TCP, TLS, login) is
+/// bounded by [`ConnectOptions::timeout`]. A failure here is never retried,
+/// whatever the reconnect policy: that applies to sessions that were online.
+pub fn connect(options: ConnectOptions) -> Result<Client, ConnectError> {
+    let tls = Arc::new(tls::Tls::new(&options)?);
+    let (tx, rx) = mpsc::channel();
+    let shared = Arc::new(Shared {
+        opts: options,
+        tls,
+        state: Mutex::new(State::default()),
+        tx,
+        wake_pending: Default::default(),
+    });
+    let mut reader = Reader::new(shared.clone(), rx);
+    reader.start_attempt(Instant::now());
+    loop {
+        match reader.turn(None) {
+            Turn::Online => break,
+            Turn::Failed(error) => return Err(error),
+            Turn::Continue | Turn::TimedOut => {}
+        }
+    }
+    Ok(Client {
+        reader,
+        sender: Sender { shared },
+    })
+}

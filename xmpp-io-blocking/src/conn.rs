@@ -1,0 +1,312 @@
+//! One connection: a socket, its TLS session, and the core client that
+//! drives it. Bytes from the reader thread go in through [`Connection::feed`];
+//! [`Connection::drain`] carries out the core's output (writes, STARTTLS,
+//! closing) and hands its events on. No protocol decision is made here.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use native_tls::{MidHandshakeTlsStream, TlsStream};
+use xmpp_proto::connect::{Candidate, Security};
+use xmpp_proto::sasl::ChannelBindingType;
+use xmpp_proto::{Client as Core, DisconnectReason, Event as CoreEvent, Input, Output};
+
+use crate::tls::{self, Handshake, Tls, Wire};
+use crate::transport::NetData;
+use crate::{ConnectError, ConnectionInfo, TlsError};
+
+/// How long one write may wait for a server that does not read: the
+/// session's lock is held meanwhile, so the connection is then given up.
+pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The byte stream under the core.
+enum Link {
+    /// TCP, before STARTTLS (or for a plaintext session).
+    Plain(TcpStream),
+    /// A TLS handshake waiting for the server's bytes.
+    Handshaking(MidHandshakeTlsStream<Wire>),
+    /// TLS over TCP.
+    Tls(Box<TlsStream<Wire>>),
+    /// Closed, or lost.
+    Gone,
+}
+
+/// A connection and its core.
+pub(crate) struct Connection {
+    pub(crate) core: Core,
+    link: Link,
+    /// A handle on the socket for shutdown and addresses (the link owns
+    /// another, and the reader thread a third).
+    socket: TcpStream,
+    pub(crate) candidate: Candidate,
+    tls: Arc<Tls>,
+    /// The name the certificate is checked for: the JID's domain.
+    domain: String,
+    /// A transport failure (TLS, I/O) behind the core's `TransportClosed`.
+    failure: Option<ConnectError>,
+    /// The core's next deadline, from its last `Output::Timeout`.
+    pub(crate) deadline: Option<Instant>,
+    /// The core reported `Online`.
+    pub(crate) online: bool,
+    /// The core reported `Disconnected`.
+    pub(crate) ended: Option<DisconnectReason>,
+    binding: Option<ChannelBindingType>,
+    read_buf: Vec<u8>,
+}
+
+impl Connection {
+    /// A connection over `tcp`; with direct TLS the handshake starts now.
+    pub(crate) fn new(
+        core: Core,
+        tcp: TcpStream,
+        socket: TcpStream,
+        candidate: Candidate,
+        tls: Arc<Tls>,
+        domain: String,
+    ) -> Self {
+        let mut conn = Connection {
+            core,
+            link: Link::Plain(tcp),
+            socket,
+            candidate,
+            tls,
+            domain,
+            failure: None,
+            deadline: None,
+            online: false,
+            ended: None,
+            binding: None,
+            read_buf: vec![0; 16 * 1024],
+        };
+        if conn.candidate.security == Security::DirectTls {
+            let domain = conn.domain.clone();
+            conn.start_tls(&domain, Security::DirectTls, Instant::now());
+        }
+        conn
+    }
+
+    /// Carries out the core's output until it has nothing more to do.
+    /// Events go to `sink`, except `Disconnected`, which is kept in
+    /// [`ended`](Self::ended).
+    pub(crate) fn drain(&mut self, sink: &mut dyn FnMut(CoreEvent)) {
+        loop {
+            match self.core.poll_output() {
+                Output::Transmit(t) => self.write(&t.bytes),
+                Output::StartTls { server_name } => {
+                    self.start_tls(&server_name, Security::StartTls, Instant::now())
+                }
+                Output::CloseTransport => self.close_transport(),
+                Output::Event(CoreEvent::Disconnected { reason }) => {
+                    self.ended.get_or_insert(reason);
+                }
+                Output::Event(event) => {
+                    if matches!(event, CoreEvent::Online { .. }) {
+                        self.online = true;
+                    }
+                    sink(event);
+                }
+                Output::Timeout(deadline) => {
+                    self.deadline = deadline;
+                    return;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Feeds what the reader thread read: to the core directly, or through
+    /// the TLS session (which may finish its handshake with it).
+    pub(crate) fn feed(&mut self, data: NetData, now: Instant) {
+        let bytes = match data {
+            NetData::Bytes(bytes) => Some(bytes),
+            NetData::Eof => None,
+            NetData::Error(e) => return self.lost(ConnectError::Io(e), now),
+        };
+        match (&mut self.link, bytes) {
+            (Link::Plain(_), Some(bytes)) => self.core.handle_input(Input::Received(now, &bytes)),
+            (Link::Plain(_), None) => {
+                tracing::debug!("the server closed the connection");
+                self.closed(now);
+            }
+            (Link::Handshaking(mid), bytes) => {
+                match bytes {
+                    Some(bytes) => mid.get_mut().push(&bytes),
+                    None => mid.get_mut().close(),
+                }
+                self.continue_handshake(now);
+            }
+            (Link::Tls(stream), bytes) => {
+                match bytes {
+                    Some(bytes) => stream.get_mut().push(&bytes),
+                    None => stream.get_mut().close(),
+                }
+                self.read_tls(now);
+            }
+            (Link::Gone, _) => {}
+        }
+    }
+
+    /// Starts a TLS handshake on the plain socket.
+    fn start_tls(&mut self, server_name: &str, security: Security, now: Instant) {
+        let Link::Plain(tcp) = std::mem::replace(&mut self.link, Link::Gone) else {
+            let e = io::Error::other("TLS requested on a stream that is not plain TCP");
+            return self.lost(
+                ConnectError::Tls(TlsError::Other {
+                    domain: server_name.to_string(),
+                    source: e,
+                }),
+                now,
+            );
+        };
+        let handshake = self.tls.start(Wire::new(tcp), server_name, security);
+        self.handshake_outcome(handshake, now);
+    }
+
+    fn continue_handshake(&mut self, now: Instant) {
+        let Link::Handshaking(mid) = std::mem::replace(&mut self.link, Link::Gone) else {
+            return;
+        };
+        let handshake = tls::resume(&self.domain, mid);
+        self.handshake_outcome(handshake, now);
+    }
+
+    fn handshake_outcome(&mut self, handshake: Handshake, now: Instant) {
+        match handshake {
+            Handshake::Pending(mid) => self.link = Link::Handshaking(mid),
+            Handshake::Done(stream, binding) => {
+                self.binding = binding.as_ref().map(|b| b.kind);
+                self.link = Link::Tls(stream);
+                self.core.handle_input(Input::TlsEstablished(now, binding));
+                // Records that arrived with the end of the handshake.
+                self.read_tls(now);
+            }
+            Handshake::Failed(e) => {
+                tracing::warn!(error = %e, "TLS handshake failed");
+                self.lost(ConnectError::Tls(e), now);
+            }
+        }
+    }
+
+    /// Reads everything the TLS session can decrypt now into the core.
+    fn read_tls(&mut self, now: Instant) {
+        loop {
+            let Connection {
+                link,
+                core,
+                read_buf,
+                ..
+            } = self;
+            let Link::Tls(stream) = link else { return };
+            match stream.read(read_buf) {
+                Ok(0) => {
+                    tracing::debug!("the server closed the TLS session");
+                    return self.closed(now);
+                }
+                Ok(n) => core.handle_input(Input::Received(now, &read_buf[..n])),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return self.lost(ConnectError::Io(e), now),
+            }
+        }
+    }
+
+    /// One `write_all` per transmit (then a flush, which over TLS is a
+    /// no-op: every record is written to the socket as it is made).
+    /// Lengths only are logged.
+    fn write(&mut self, bytes: &[u8]) {
+        tracing::trace!(len = bytes.len(), "write");
+        let result = match &mut self.link {
+            Link::Plain(tcp) => tcp.write_all(bytes),
+            Link::Tls(stream) => stream.write_all(bytes).and_then(|()| stream.flush()),
+            Link::Handshaking(_) => {
+                // The core writes nothing while it waits for TLS.
+                tracing::warn!(
+                    len = bytes.len(),
+                    "bytes to send during the TLS handshake; dropped"
+                );
+                Ok(())
+            }
+            Link::Gone => return,
+        };
+        if let Err(e) = result {
+            // A blocking socket's send timeout surfaces as WouldBlock.
+            let e = if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "the server has not read what we sent for {} s",
+                        WRITE_TIMEOUT.as_secs()
+                    ),
+                )
+            } else {
+                e
+            };
+            self.lost(ConnectError::Io(e), Instant::now());
+        }
+    }
+
+    /// The core asked to close: TLS close_notify, then the socket.
+    pub(crate) fn close_transport(&mut self) {
+        if let Link::Tls(stream) = &mut self.link {
+            let _ = stream.shutdown();
+        }
+        self.link = Link::Gone;
+        let _ = self.socket.shutdown(Shutdown::Both);
+        tracing::debug!("transport closed");
+    }
+
+    /// The server closed the connection.
+    fn closed(&mut self, now: Instant) {
+        self.link = Link::Gone;
+        let _ = self.socket.shutdown(Shutdown::Both);
+        self.core.handle_input(Input::TransportClosed(now));
+    }
+
+    /// The transport failed: remember why and tell the core.
+    fn lost(&mut self, error: ConnectError, now: Instant) {
+        tracing::debug!(%error, "transport lost");
+        self.failure.get_or_insert(error);
+        self.link = Link::Gone;
+        let _ = self.socket.shutdown(Shutdown::Both);
+        self.core.handle_input(Input::TransportClosed(now));
+    }
+
+    /// The error for the core's final reason, preferring the transport
+    /// failure that caused a `TransportClosed`.
+    pub(crate) fn end_error(&mut self, reason: DisconnectReason) -> ConnectError {
+        match (reason, self.failure.take()) {
+            (DisconnectReason::TransportClosed, Some(failure)) => failure,
+            (reason, _) => ConnectError::from_reason(reason),
+        }
+    }
+
+    /// What the socket and TLS session look like now.
+    pub(crate) fn info(&self) -> ConnectionInfo {
+        let (tls, alpn) = match &self.link {
+            Link::Tls(stream) => (true, stream.negotiated_alpn().ok().flatten()),
+            _ => (false, None),
+        };
+        ConnectionInfo {
+            host: self.candidate.host.clone(),
+            security: self.candidate.security,
+            peer: self.socket.peer_addr().ok(),
+            local: self.socket.local_addr().ok(),
+            nodelay: self.socket.nodelay().unwrap_or(false),
+            tls,
+            alpn,
+            channel_binding: self.binding,
+        }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // Ends the reader thread (its read returns) if it still runs.
+        let _ = self.socket.shutdown(Shutdown::Both);
+    }
+}
