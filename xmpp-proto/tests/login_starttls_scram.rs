@@ -126,13 +126,23 @@ fn legacy_session_is_negotiated_only_when_required() {
     let mut scram = ScramServer::new(Hash::Sha1, PASSWORD);
     s.scram(&mut scram);
     let restart = s.sent();
-    assert!(restart.contains("<resource>balcony</resource>"), "{restart}");
+    assert!(
+        restart.contains("<resource>balcony</resource>"),
+        "{restart}"
+    );
     let features = "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>\
         <session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></stream:features>";
-    s.server(&(server_header("example.com", "s3") + features + &bind_reply(&restart, "juliet@example.com/balcony")));
+    s.server(
+        &(server_header("example.com", "s3")
+            + features
+            + &bind_reply(&restart, "juliet@example.com/balcony")),
+    );
     assert!(!s.is_online(), "waits for the required session");
     let session = s.sent();
-    assert!(session.contains("<session xmlns='urn:ietf:params:xml:ns:xmpp-session'/>"), "{session}");
+    assert!(
+        session.contains("<session xmlns='urn:ietf:params:xml:ns:xmpp-session'/>"),
+        "{session}"
+    );
     let id = xmpp_proto::testing::attr_after(&session, "<iq", "id").unwrap();
     s.server(&format!("<iq type='result' id='{id}'/>"));
     assert!(s.is_online());
@@ -145,7 +155,11 @@ fn legacy_session_is_negotiated_only_when_required() {
     let restart = s.sent();
     let features = "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>\
         <session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session></stream:features>";
-    s.server(&(server_header("example.com", "s3") + features + &bind_reply(&restart, "juliet@example.com/x")));
+    s.server(
+        &(server_header("example.com", "s3")
+            + features
+            + &bind_reply(&restart, "juliet@example.com/x")),
+    );
     assert!(s.is_online());
     assert_eq!(s.sent(), "");
 }
@@ -158,7 +172,14 @@ fn bind_to_another_account_is_refused() {
     let mut scram = ScramServer::new(Hash::Sha1, PASSWORD);
     s.scram(&mut scram);
     let restart = s.sent();
-    s.server(&(server_header("example.com", "s3") + FEATURES_BIND + &bind_reply(&restart, "romeo@example.com/x")));
+    s.server(
+        &(server_header("example.com", "s3")
+            + FEATURES_BIND
+            + &bind_reply(&restart, "romeo@example.com/x")),
+    );
     assert!(!s.is_online());
-    assert!(matches!(s.disconnect_reason(), Some(xmpp_proto::DisconnectReason::BindFailed(_))));
+    assert!(matches!(
+        s.disconnect_reason(),
+        Some(xmpp_proto::DisconnectReason::BindFailed(_))
+    ));
 }
