@@ -244,15 +244,6 @@ impl Element {
         self.attr_ns(NS_XML, "lang").or(self.lang.as_deref())
     }
 
-    /// The effective language as a shared string (own `xml:lang` first).
-    pub(crate) fn lang_inherited(&self) -> Option<ByteString> {
-        self.attrs
-            .iter()
-            .find(|a| a.name.is(NS_XML, "lang"))
-            .map(|a| a.value.clone())
-            .or_else(|| self.lang.clone())
-    }
-
     /// The child nodes in document order.
     pub fn nodes(&self) -> &[Node] {
         &self.children

@@ -3,21 +3,24 @@
 //!
 //! Only the five predefined entities exist: there is no DTD, so there is no
 //! entity expansion of any kind. Text without `&` or `\r` (and attribute
-//! values without `&`, `\t`, `\n`, `\r`) is returned as a zero-copy slice.
+//! values without `&`, `\t`, `\n`, `\r`) is returned as a zero-copy slice;
+//! otherwise the unescaped form is built in a reused `String` and copied once
+//! into an exactly sized shared string (built from `&str` pieces and whole
+//! `char`s, so it needs no second UTF-8 check).
 
-use bytes::BytesMut;
 use bytestring::ByteString;
 
 use super::error::XmlErrorKind;
+use super::intern::{self, Interned};
 
 /// A reference or character problem at a byte offset inside the raw text.
 pub(crate) type EscapeError = (XmlErrorKind, usize);
 
 /// Unescapes character data (text or, with `refs = false`, CDATA) taken
-/// from `src` (a slice of `frag`). Unescaped copies go into `arena`, one
-/// shared buffer, so they cost no allocation of their own.
+/// from `src` (a slice of `frag`); `scratch` is a reused work buffer.
+#[inline]
 pub(crate) fn text(
-    arena: &mut BytesMut,
+    scratch: &mut String,
     frag: &ByteString,
     src: &str,
     refs: bool,
@@ -31,93 +34,191 @@ pub(crate) fn text(
     match special {
         None => Ok(frag.slice_ref(src)),
         Some(first) => {
-            unescape(src, first, false, refs, arena)?;
-            Ok(freeze(arena))
+            scratch.clear();
+            unescape(src, first, Mode::Text { refs }, scratch)?;
+            Ok(ByteString::from(scratch.as_str()))
         }
     }
 }
 
 /// Unescapes and normalizes an attribute value taken from `src` (a slice of `frag`).
+#[inline]
 pub(crate) fn attr(
-    arena: &mut BytesMut,
+    scratch: &mut String,
     frag: &ByteString,
     src: &str,
-) -> Result<ByteString, EscapeError> {
-    match src
-        .bytes()
-        .position(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
-    {
-        None => Ok(super::intern::slice(frag, src)),
+) -> Result<Interned, EscapeError> {
+    match attr_special(src.as_bytes()) {
+        // Only short values (`chat`, `result`, `en`, ...) can be common
+        // names; namespace URIs are looked up by the caller.
+        None if src.len() <= 12 => Ok(intern::interned(frag, src)),
+        None => Ok(Interned::Shared(frag.slice_ref(src))),
         Some(first) => {
-            unescape(src, first, true, true, arena)?;
-            Ok(freeze(arena))
+            scratch.clear();
+            unescape(src, first, Mode::Attr, scratch)?;
+            Ok(Interned::Shared(ByteString::from(scratch.as_str())))
         }
     }
+}
+
+/// The first `&`, tab, LF or CR in an attribute value. Eight bytes at a
+/// time: a word with no byte below 0x20 (the tokenizer has already refused
+/// other control characters) and no `&` is skipped whole.
+#[inline]
+fn attr_special(bytes: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while i + 8 <= bytes.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[i..i + 8]);
+        let x = u64::from_le_bytes(w);
+        let amp = x ^ (LO * u64::from(b'&'));
+        let below_space = x.wrapping_sub(LO * 0x20) & !x;
+        let is_amp = amp.wrapping_sub(LO) & !amp;
+        if (below_space | is_amp) & HI != 0 {
+            break;
+        }
+        i += 8;
+    }
+    next_special(bytes, i, Mode::Attr)
 }
 
 /// Checks references in text that is validated but not kept.
 pub(crate) fn check_text(src: &str) -> Result<(), EscapeError> {
-    match memchr::memchr(b'&', src.as_bytes()) {
-        None => Ok(()),
-        Some(first) => unescape(src, first, false, true, &mut BytesMut::new()),
+    let bytes = src.as_bytes();
+    let mut from = 0;
+    while let Some(k) = memchr::memchr(b'&', &bytes[from..]) {
+        let i = from + k;
+        let (_, len) = reference(&bytes[i..]).map_err(|kind| (kind, i))?;
+        from = i + len;
     }
+    Ok(())
 }
 
-/// The arena's new bytes as a shared string. They were written from `&str`
-/// pieces and whole `char`s, so they are UTF-8; the check cannot fail.
-fn freeze(arena: &mut BytesMut) -> ByteString {
-    let bytes = arena.split().freeze();
-    ByteString::try_from(bytes).unwrap_or_default()
+#[derive(Clone, Copy)]
+enum Mode {
+    /// Character data; `refs` is false inside CDATA sections.
+    Text { refs: bool },
+    /// An attribute value (whitespace is normalized to spaces).
+    Attr,
+}
+
+/// The next byte at or after `from` that unescaping must handle.
+#[inline]
+fn next_special(bytes: &[u8], from: usize, mode: Mode) -> Option<usize> {
+    let rest = &bytes[from..];
+    let k = match mode {
+        Mode::Text { refs: true } => memchr::memchr2(b'&', b'\r', rest),
+        Mode::Text { refs: false } => memchr::memchr(b'\r', rest),
+        // Values are short: a plain loop.
+        Mode::Attr => rest
+            .iter()
+            .position(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r')),
+    };
+    k.map(|k| from + k)
 }
 
 /// Appends the unescaped form of `src` (whose first special byte is at
 /// `first`) to `out`.
-fn unescape(
-    src: &str,
-    first: usize,
-    attr: bool,
-    refs: bool,
-    out: &mut BytesMut,
-) -> Result<(), EscapeError> {
+fn unescape(src: &str, first: usize, mode: Mode, out: &mut String) -> Result<(), EscapeError> {
     let bytes = src.as_bytes();
-    if out.capacity() < src.len() {
-        out.reserve(src.len().max(4096));
-    }
-    out.extend_from_slice(&bytes[..first]);
+    out.reserve(src.len());
+    let attr = matches!(mode, Mode::Attr);
+    let mut run = 0;
     let mut i = first;
-    let mut run = first;
-    let mut utf8 = [0u8; 4];
-    while i < bytes.len() {
+    loop {
+        // Special bytes are ASCII, so `run..i` are char boundaries.
+        out.push_str(&src[run..i]);
         match bytes[i] {
-            b'&' if refs => {
-                out.extend_from_slice(&bytes[run..i]);
+            b'&' => {
                 let (c, len) = reference(&bytes[i..]).map_err(|k| (k, i))?;
-                out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+                out.push(c);
                 i += len;
-                run = i;
             }
             b'\r' => {
-                out.extend_from_slice(&bytes[run..i]);
-                out.extend_from_slice(if attr { b" " } else { b"\n" });
-                i += if bytes.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
-                run = i;
+                out.push(if attr { ' ' } else { '\n' });
+                i += if bytes.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
             }
-            b'\t' | b'\n' if attr => {
-                out.extend_from_slice(&bytes[run..i]);
-                out.extend_from_slice(b" ");
+            _ => {
+                // Tab or LF in an attribute value.
+                out.push(' ');
                 i += 1;
-                run = i;
             }
-            _ => i += 1,
+        }
+        run = i;
+        match next_special(bytes, i, mode) {
+            Some(k) => i = k,
+            None => break,
         }
     }
-    out.extend_from_slice(&bytes[run..]);
+    out.push_str(&src[run..]);
     Ok(())
 }
 
 /// Parses one reference at the start of `r` (which starts with `&`):
 /// returns the character and the reference's length in bytes.
+#[inline]
 fn reference(r: &[u8]) -> Result<(char, usize), XmlErrorKind> {
+    // The predefined entities by whole-word compares, and numeric references
+    // with few digits, without a search for ';'; anything else (including
+    // every error) takes the general path.
+    if let Some(head) = r.get(..4) {
+        let w = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+        const LT: u32 = u32::from_le_bytes(*b"&lt;");
+        const GT: u32 = u32::from_le_bytes(*b"&gt;");
+        const AMP: u32 = u32::from_le_bytes(*b"&amp");
+        const QUOT: u32 = u32::from_le_bytes(*b"&quo");
+        const APOS: u32 = u32::from_le_bytes(*b"&apo");
+        match w {
+            LT => return Ok(('<', 4)),
+            GT => return Ok(('>', 4)),
+            AMP if r.get(4) == Some(&b';') => return Ok(('&', 5)),
+            QUOT if r.get(4..6) == Some(b"t;") => return Ok(('"', 6)),
+            APOS if r.get(4..6) == Some(b"s;") => return Ok(('\'', 6)),
+            _ if head[1] == b'#' => {
+                if let Some(found) = char_ref_fast(r) {
+                    return Ok(found);
+                }
+            }
+            _ => {}
+        }
+    }
+    reference_slow(r)
+}
+
+/// `&#NNN;` or `&#xHHHH;` with up to six digits naming an XML character.
+#[inline]
+fn char_ref_fast(r: &[u8]) -> Option<(char, usize)> {
+    let (radix, mut i) = if r.get(2) == Some(&b'x') {
+        (16, 3)
+    } else {
+        (10, 2)
+    };
+    let digits_from = i;
+    let mut v: u32 = 0;
+    while let Some(&b) = r.get(i) {
+        if b == b';' {
+            break;
+        }
+        v = v * radix + (b as char).to_digit(radix)?;
+        i += 1;
+        if i - digits_from > 6 {
+            return None;
+        }
+    }
+    if i == digits_from || r.get(i) != Some(&b';') {
+        return None;
+    }
+    let c = char::from_u32(v).filter(|&c| is_xml_char(c))?;
+    Some((c, i + 1))
+}
+
+fn reference_slow(r: &[u8]) -> Result<(char, usize), XmlErrorKind> {
     // The longest legal reference is `&#x10FFFF;` with leading zeros; bound the
     // search so a bare '&' followed by megabytes costs nothing.
     let window = &r[1..r.len().min(64)];
@@ -230,12 +331,15 @@ mod tests {
 
     fn t(s: &str) -> Result<String, EscapeError> {
         let frag = ByteString::from(s.to_string());
-        text(&mut BytesMut::new(), &frag, &frag.clone(), true).map(|b| b.to_string())
+        let checked = check_text(s);
+        let r = text(&mut String::new(), &frag, &frag.clone(), true).map(|b| b.to_string());
+        assert_eq!(checked, r.as_ref().map(|_| ()).map_err(|e| e.clone()));
+        r
     }
 
     fn a(s: &str) -> Result<String, EscapeError> {
         let frag = ByteString::from(s.to_string());
-        attr(&mut BytesMut::new(), &frag, &frag.clone()).map(|b| b.to_string())
+        attr(&mut String::new(), &frag, &frag.clone()).map(|b| b.as_str().to_string())
     }
 
     #[test]
@@ -244,6 +348,41 @@ mod tests {
         assert_eq!(t("&#65;&#x42;&#x1F600;&#0065;").unwrap(), "AB😀A");
         assert_eq!(t("x\r\ny\rz").unwrap(), "x\ny\nz");
         assert_eq!(t("&#13;").unwrap(), "\r");
+    }
+
+    #[test]
+    fn fast_and_general_paths_agree() {
+        for r in [
+            "&lt;",
+            "&gt;",
+            "&amp;",
+            "&quot;",
+            "&apos;",
+            "&#65;",
+            "&#x41;",
+            "&#x1F600;",
+            "&#0000065;",
+            "&#x10FFFF;",
+            "&#x110000;",
+            "&#0;",
+            "&#xD800;",
+            "&#xFFFE;",
+            "&#;",
+            "&#x;",
+            "&#12a;",
+            "&#x1G;",
+            "&amp",
+            "&lt",
+            "&quo;",
+            "&apos",
+            "&#65",
+            "&#9999999;",
+            "&l;",
+            "&",
+        ] {
+            let b = r.as_bytes();
+            assert_eq!(reference(b), reference_slow(b), "{r}");
+        }
     }
 
     #[test]
@@ -267,6 +406,28 @@ mod tests {
     fn attribute_normalization() {
         assert_eq!(a("a\tb\nc\r\nd").unwrap(), "a b c d");
         assert_eq!(a("&#9;&#10;&#13;").unwrap(), "\t\n\r");
+        assert_eq!(a("x&amp;y\r\rz é&lt;").unwrap(), "x&y  z é<");
+        let long = "0123456789abcdef0123456789abcdef";
+        assert_eq!(a(long).unwrap(), long);
+        for i in 0..long.len() {
+            for c in ["&amp;", "\t", "\n", "\r"] {
+                let s = format!("{}{c}{}", &long[..i], &long[i..]);
+                let want = format!(
+                    "{}{}{}",
+                    &long[..i],
+                    if c == "&amp;" { "&" } else { " " },
+                    &long[i..]
+                );
+                assert_eq!(a(&s).unwrap(), want, "{s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn cdata_only_normalizes_line_ends() {
+        let frag = ByteString::from("a&amp;\r\nb\rc".to_string());
+        let out = text(&mut String::new(), &frag, &frag.clone(), false).unwrap();
+        assert_eq!(&*out, "a&amp;\nb\nc");
     }
 
     #[test]

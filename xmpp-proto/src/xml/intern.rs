@@ -2,12 +2,73 @@
 //! streams. A static `ByteString` costs nothing to clone or drop, while a
 //! slice of the receive buffer costs an atomic increment and decrement; the
 //! tree of a chat message holds about fifteen strings, so this matters.
+//!
+//! The lookup returns a `&'static str` (two registers) rather than a
+//! `ByteString` (returned through memory): the caller then builds the static
+//! `ByteString` inline. [`Interned`] keeps that knowledge for strings that
+//! are copied into every element (namespace URIs, the inherited `xml:lang`),
+//! so each copy is a few stores instead of a call through the `Bytes` vtable.
 
 use bytestring::ByteString;
 
+/// A string that is either one of the static names below or a shared slice.
+#[derive(Clone, Debug)]
+pub(crate) enum Interned {
+    Static(&'static str),
+    Shared(ByteString),
+}
+
+impl Interned {
+    /// A `ByteString` copy (inline for static strings).
+    #[inline]
+    pub(crate) fn get(&self) -> ByteString {
+        match self {
+            Interned::Static(s) => ByteString::from_static(s),
+            Interned::Shared(b) => b.clone(),
+        }
+    }
+
+    /// The `ByteString` itself.
+    #[inline]
+    pub(crate) fn into_bytestring(self) -> ByteString {
+        match self {
+            Interned::Static(s) => ByteString::from_static(s),
+            Interned::Shared(b) => b,
+        }
+    }
+
+    /// The static twin when this is a common name (any length).
+    pub(crate) fn into_static(self) -> Interned {
+        match self {
+            Interned::Shared(b) => match common(&b) {
+                Some(st) => Interned::Static(st),
+                None => Interned::Shared(b),
+            },
+            st => st,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Interned::Static(s) => s,
+            Interned::Shared(b) => b,
+        }
+    }
+}
+
+/// `s` (a slice of `frag`) as an [`Interned`] string.
+#[inline]
+pub(crate) fn interned(frag: &ByteString, s: &str) -> Interned {
+    match common(s) {
+        Some(st) => Interned::Static(st),
+        None => Interned::Shared(frag.slice_ref(s)),
+    }
+}
+
 /// The static twin of `s`, if it is a common name.
 #[inline]
-pub(crate) fn common(s: &str) -> Option<ByteString> {
+pub(crate) fn common(s: &str) -> Option<&'static str> {
     let known: &'static str = match s.len() {
         1 => match s {
             "c" => "c",
@@ -57,6 +118,7 @@ pub(crate) fn common(s: &str) -> Option<ByteString> {
             "result" => "result",
             "active" => "active",
             "thread" => "thread",
+            "stream" => "stream",
             _ => return None,
         },
         7 => match s {
@@ -68,6 +130,8 @@ pub(crate) fn common(s: &str) -> Option<ByteString> {
         8 => match s {
             "presence" => "presence",
             "priority" => "priority",
+            "markable" => "markable",
+            "received" => "received",
             _ => return None,
         },
         9 => match s {
@@ -152,13 +216,16 @@ pub(crate) fn common(s: &str) -> Option<ByteString> {
         },
         _ => return None,
     };
-    Some(ByteString::from_static(known))
+    Some(known)
 }
 
 /// `s` as a shared string: static when common, else a slice of `frag`.
 #[inline]
 pub(crate) fn slice(frag: &ByteString, s: &str) -> ByteString {
-    common(s).unwrap_or_else(|| frag.slice_ref(s))
+    match common(s) {
+        Some(st) => ByteString::from_static(st),
+        None => frag.slice_ref(s),
+    }
 }
 
 /// Byte equality without a call into `memcmp` (names are short).
@@ -173,8 +240,14 @@ mod tests {
 
     #[test]
     fn common_names_are_static_and_equal() {
-        for s in ["to", "message", "jabber:client", "http://jabber.org/protocol/caps", "jabber:iq:roster"] {
-            assert_eq!(common(s).as_deref(), Some(s));
+        for s in [
+            "to",
+            "message",
+            "jabber:client",
+            "http://jabber.org/protocol/caps",
+            "jabber:iq:roster",
+        ] {
+            assert_eq!(common(s), Some(s));
         }
         assert_eq!(common("tox"), None);
         assert!(same("body", "body") && !same("body", "bodx") && !same("a", "ab"));

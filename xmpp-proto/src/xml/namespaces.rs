@@ -5,15 +5,16 @@ use bytestring::ByteString;
 
 use super::element::{NS_XML, NS_XMLNS};
 use super::error::XmlErrorKind;
+use super::intern::Interned;
 
 /// Prefix bindings in scope. The default namespace is kept apart so the
 /// common case, an unprefixed name, resolves in O(1).
 #[derive(Debug, Default)]
 pub(crate) struct Scopes {
     /// Prefixed bindings, innermost last.
-    bindings: Vec<(ByteString, ByteString)>,
+    bindings: Vec<(Interned, Interned)>,
     /// Default namespaces declared, innermost last.
-    defaults: Vec<ByteString>,
+    defaults: Vec<Interned>,
 }
 
 /// Where to roll back to when an element closes.
@@ -39,40 +40,55 @@ impl Scopes {
     }
 
     /// Declares `prefix` (empty for the default namespace) as `uri`.
-    pub(crate) fn declare(&mut self, prefix: &str, uri: ByteString) -> Result<(), XmlErrorKind> {
+    pub(crate) fn declare(&mut self, prefix: Interned, uri: Interned) -> Result<(), XmlErrorKind> {
         let reserved = XmlErrorKind::ReservedNamespace;
-        match prefix {
+        let (p, u) = (prefix.as_str(), uri.as_str());
+        match p {
             "xmlns" => return Err(reserved),
-            "xml" if &*uri != NS_XML => return Err(reserved),
+            "xml" if u != NS_XML => return Err(reserved),
             "xml" => return Ok(()),
             "" => {}
             // Namespaces 1.0 has no way to undeclare a prefix.
-            _ if uri.is_empty() => return Err(reserved),
+            _ if u.is_empty() => return Err(reserved),
             _ => {}
         }
-        if &*uri == NS_XML || &*uri == NS_XMLNS {
+        if u == NS_XML || u == NS_XMLNS {
             return Err(reserved);
         }
-        if prefix.is_empty() {
+        if p.is_empty() {
             self.defaults.push(uri);
         } else {
-            self.bindings.push((ByteString::from(prefix), uri));
+            self.bindings.push((prefix, uri));
         }
         Ok(())
     }
 
     /// The default namespace ("" if none).
+    #[inline]
     pub(crate) fn default_ns(&self) -> ByteString {
-        self.defaults.last().cloned().unwrap_or_default()
+        match self.defaults.last() {
+            Some(uri) => uri.get(),
+            None => ByteString::new(),
+        }
     }
 
     /// The namespace of `prefix` (empty prefix: the default namespace).
+    #[inline]
     pub(crate) fn resolve(&self, prefix: &str) -> Result<ByteString, XmlErrorKind> {
         if prefix.is_empty() {
             return Ok(self.default_ns());
         }
-        if let Some((_, uri)) = self.bindings.iter().rev().find(|(p, _)| &**p == prefix) {
-            return Ok(uri.clone());
+        self.resolve_prefixed(prefix)
+    }
+
+    fn resolve_prefixed(&self, prefix: &str) -> Result<ByteString, XmlErrorKind> {
+        if let Some((_, uri)) = self
+            .bindings
+            .iter()
+            .rev()
+            .find(|(p, _)| p.as_str() == prefix)
+        {
+            return Ok(uri.get());
         }
         match prefix {
             "xml" => Ok(ByteString::from_static(NS_XML)),
@@ -85,8 +101,8 @@ impl Scopes {
 mod tests {
     use super::*;
 
-    fn bs(s: &'static str) -> ByteString {
-        ByteString::from_static(s)
+    fn bs(s: &'static str) -> Interned {
+        Interned::Shared(ByteString::from_static(s))
     }
 
     #[test]
@@ -94,12 +110,12 @@ mod tests {
         let mut s = Scopes::default();
         assert_eq!(&*s.resolve("").unwrap(), "");
         let m = s.mark();
-        s.declare("", bs("jabber:client")).unwrap();
-        s.declare("stream", bs("http://etherx.jabber.org/streams"))
+        s.declare(bs(""), bs("jabber:client")).unwrap();
+        s.declare(bs("stream"), bs("http://etherx.jabber.org/streams"))
             .unwrap();
         assert_eq!(&*s.resolve("").unwrap(), "jabber:client");
         let m2 = s.mark();
-        s.declare("", bs("")).unwrap();
+        s.declare(bs(""), bs("")).unwrap();
         assert_eq!(&*s.resolve("").unwrap(), "");
         s.pop_to(m2);
         assert_eq!(&*s.resolve("").unwrap(), "jabber:client");
@@ -112,11 +128,11 @@ mod tests {
     fn reserved() {
         let mut s = Scopes::default();
         let r = Err(XmlErrorKind::ReservedNamespace);
-        assert_eq!(s.declare("xmlns", bs("urn:x")), r);
-        assert_eq!(s.declare("xml", bs("urn:x")), r);
-        assert_eq!(s.declare("p", bs(NS_XML)), r);
-        assert_eq!(s.declare("", bs(NS_XMLNS)), r);
-        assert_eq!(s.declare("p", bs("")), r);
-        assert_eq!(s.declare("xml", bs(NS_XML)), Ok(()));
+        assert_eq!(s.declare(bs("xmlns"), bs("urn:x")), r);
+        assert_eq!(s.declare(bs("xml"), bs("urn:x")), r);
+        assert_eq!(s.declare(bs("p"), bs(NS_XML)), r);
+        assert_eq!(s.declare(bs(""), bs(NS_XMLNS)), r);
+        assert_eq!(s.declare(bs("p"), bs("")), r);
+        assert_eq!(s.declare(bs("xml"), bs(NS_XML)), Ok(()));
     }
 }

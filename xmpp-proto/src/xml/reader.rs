@@ -1,32 +1,47 @@
 //! The incremental stream reader: bytes in, stream events out.
 //!
 //! Data flow for each [`StreamReader::feed`]:
-//! 1. the bytes are appended to one `BytesMut` buffer;
+//! 1. the bytes are appended to one buffer;
 //! 2. new bytes are checked to be UTF-8 (a split character waits for its tail);
-//! 3. the [scanner](super::scanner) walks new bytes once and moves the *safe*
-//!    point to the end of the last complete token;
-//! 4. everything before the safe point is split off as one frozen, shared
-//!    fragment and tokenized by `xmlparser` exactly once; the
-//!    [builder](super::builder) turns tokens into element trees whose strings
-//!    are slices of that fragment (no copy unless an entity is unescaped);
+//! 3. the [boundary tracker](super::scanner) finds the last safe cut (before
+//!    the buffer's last `<`, or after the tag that starts there) without
+//!    looking at the bytes before it;
+//! 4. everything before the cut is split off as one frozen, shared fragment,
+//!    tokenized by `xmlparser` exactly once as events are drained (see
+//!    [`run`](self::run)); the [builder](super::builder) turns tokens into
+//!    element trees whose strings are slices of that fragment;
 //! 5. complete events are queued; the first error is queued after them.
 //!
-//! Because the tokenizer only ever sees complete tokens, the events and the
+//! A construct that straddles the cut (a CDATA section containing `<`, or
+//! malformed markup) is found by the tokenizer loop at the content position
+//! where it starts and handed back with the bytes after it ("carry"); the
+//! tracker then holds the cut until its terminator has arrived. Errors the
+//! tracker finds ahead of the tokenizer are confirmed only once every byte
+//! before them was tokenized without such a hold. So the events and the
 //! error (kind and offset) do not depend on how the input was chunked.
 
 use std::collections::VecDeque;
 
+use bytes::BytesMut;
 use bytestring::ByteString;
-use xmlparser::Tokenizer;
 
 use super::builder::Builder;
-use super::decl;
 use super::element::Element;
 use super::error::{XmlError, XmlErrorKind};
 use super::limits::ReaderLimits;
-use super::scanner::Scanner;
+use super::scanner::{Hold, Scanner};
+
+#[path = "run.rs"]
+mod run;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Fragments up to this size are copied into a shared block.
+const SMALL_FRAGMENT: usize = 512;
+/// Size of the shared block small fragments are copied into.
+const BLOCK: usize = 16 * 1024;
+/// Largest piece of one read appended at once.
+const PIECE: usize = 1 << 20;
 
 /// What the reader found in the stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,8 +73,14 @@ pub enum StreamEvent {
 /// ```
 #[derive(Debug)]
 pub struct StreamReader {
-    /// Received, UTF-8-validated bytes not yet split into a fragment.
+    /// Received, UTF-8-validated bytes; those from `start` on are not yet
+    /// split into a fragment (the prefix is dropped now and then, so small
+    /// reads do not move the pending bytes each time).
     buf: String,
+    start: usize,
+    /// Block that small fragments are copied into and split off from, so a
+    /// reader fed in tiny pieces does not allocate per piece.
+    block: BytesMut,
     /// Absolute stream offset of `buf[0]`.
     base: u64,
     /// The first bytes of a character split across feeds.
@@ -71,8 +92,10 @@ pub struct StreamReader {
     scanner: Scanner,
     builder: Builder,
     events: VecDeque<StreamEvent>,
-    /// A problem found ahead of the tokenizer (scanner, UTF-8, end of input),
-    /// reported once every fragment before it has been read.
+    /// An invalid UTF-8 sequence (nothing after it is kept).
+    bad_utf8: Option<XmlError>,
+    /// A confirmed problem found ahead of the tokenizer (boundary tracker,
+    /// end of input), reported once every event before it has been read.
     pending_error: Option<XmlError>,
     error: Option<XmlError>,
     error_reported: bool,
@@ -82,7 +105,7 @@ pub struct StreamReader {
 
 /// A run of complete tokens, shared by every string parsed from it.
 #[derive(Debug)]
-struct Fragment {
+pub(super) struct Fragment {
     text: ByteString,
     /// Absolute offset of `text[0]`.
     base: u64,
@@ -95,6 +118,8 @@ impl StreamReader {
     pub fn new(limits: ReaderLimits) -> Self {
         StreamReader {
             buf: String::with_capacity(8 * 1024),
+            start: 0,
+            block: BytesMut::new(),
             base: 0,
             tail: Vec::new(),
             decl_abs: 0,
@@ -102,6 +127,7 @@ impl StreamReader {
             scanner: Scanner::new(),
             builder: Builder::new(limits),
             events: VecDeque::new(),
+            bad_utf8: None,
             pending_error: None,
             error: None,
             error_reported: false,
@@ -117,14 +143,36 @@ impl StreamReader {
 
     /// Appends received bytes. Ignored after an error or [`finish`](Self::finish).
     pub fn feed(&mut self, data: &[u8]) {
-        if self.stopped() || data.is_empty() {
+        if self.stopped() {
             return;
         }
-        let rest = self.push_utf8(data);
+        // A huge read is taken in pieces, so that its fragments are
+        // ordinary heap blocks (reused from one read to the next) rather
+        // than one fresh mapping that faults in page by page.
+        if data.len() <= PIECE {
+            self.feed_piece(data);
+            return;
+        }
+        for piece in data.chunks(PIECE) {
+            self.feed_piece(piece);
+            if self.stopped() {
+                return;
+            }
+        }
+    }
+
+    fn feed_piece(&mut self, piece: &[u8]) {
+        let rest = self.push_utf8(piece);
         self.advance();
-        if let Some(bad) = rest {
-            // Report the invalid sequence after everything before it.
-            self.stop_at(XmlErrorKind::InvalidUtf8, bad);
+        if let Some(offset) = rest {
+            // Reported after everything before it; no byte after it is kept.
+            self.bad_utf8 = Some(XmlError {
+                kind: XmlErrorKind::InvalidUtf8,
+                offset,
+            });
+        }
+        if self.scanner.error().is_some() {
+            self.confirm();
         }
     }
 
@@ -136,29 +184,28 @@ impl StreamReader {
             return;
         }
         self.finished = true;
-        if self.pending_error.is_some() || self.error.is_some() {
-            return;
-        }
-        // Drain every fragment first: whether the root has ended is known
+        // Read every fragment first: whether the root has ended is known
         // only once all complete tokens are read.
-        while self.pending_error.is_none() && self.error.is_none() && !self.frags.is_empty() {
-            self.step();
-        }
-        if self.error.is_some() {
+        self.confirm();
+        if self.error.is_some() || self.pending_error.is_some() || self.bad_utf8.is_some() {
             return;
         }
         let at = self.base;
         let kind = if !self.builder.ended() {
             Some((XmlErrorKind::UnexpectedEof, at))
-        } else if !self.buf.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+        } else if !self
+            .pending()
+            .bytes()
+            .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        {
             Some((XmlErrorKind::ContentOutsideRoot, at))
         } else if !self.tail.is_empty() {
-            Some((XmlErrorKind::InvalidUtf8, at + self.buf.len() as u64))
+            Some((XmlErrorKind::InvalidUtf8, at + self.pending().len() as u64))
         } else {
             None
         };
         if let Some((kind, offset)) = kind {
-            self.stop_at(kind, offset);
+            self.pending_error = Some(XmlError { kind, offset });
         }
     }
 
@@ -175,7 +222,7 @@ impl StreamReader {
                 continue;
             }
             if self.error.is_none() {
-                self.error = self.pending_error.take();
+                self.error = self.ahead_error();
             }
             if self.error_reported {
                 return None;
@@ -188,7 +235,37 @@ impl StreamReader {
 
     /// The error that stopped the reader, if any (also after it was returned).
     pub fn error(&self) -> Option<&XmlError> {
-        self.error.as_ref().or(self.pending_error.as_ref())
+        self.error
+            .as_ref()
+            .or(self.pending_error.as_ref())
+            .or(self.bad_utf8.as_ref())
+    }
+
+    /// With every fragment read: the problem found ahead of the tokenizer,
+    /// if any, now confirmed (the tracker's, then invalid UTF-8).
+    fn ahead_error(&mut self) -> Option<XmlError> {
+        if let Some(e) = self.pending_error.take() {
+            return Some(e);
+        }
+        if let Some((kind, at)) = self.scanner.error() {
+            return Some(XmlError {
+                kind: kind.clone(),
+                offset: self.base + *at as u64,
+            });
+        }
+        self.bad_utf8.clone()
+    }
+
+    /// Reads every fragment now, so that a problem found ahead of the
+    /// tokenizer is confirmed (or dropped, when a carry shows the tracker
+    /// misread the content) and further input can be refused.
+    fn confirm(&mut self) {
+        while self.error.is_none() && !self.frags.is_empty() {
+            self.step();
+        }
+        if self.error.is_none() && self.pending_error.is_none() && self.scanner.error().is_some() {
+            self.pending_error = self.ahead_error();
+        }
     }
 
     /// Bytes fed so far that were fully processed (tokenized).
@@ -201,24 +278,32 @@ impl StreamReader {
 
     /// Bytes held that do not yet form a complete token.
     pub fn buffered_len(&self) -> usize {
-        self.buf.len() + self.tail.len()
+        self.pending().len() + self.tail.len()
+    }
+
+    /// The bytes not yet split into a fragment.
+    fn pending(&self) -> &str {
+        &self.buf[self.start..]
     }
 
     fn stopped(&self) -> bool {
-        self.error.is_some() || self.pending_error.is_some() || self.finished
-    }
-
-    /// Records the first problem found ahead of the tokenizer.
-    fn stop_at(&mut self, kind: XmlErrorKind, offset: u64) {
-        if self.pending_error.is_none() && self.error.is_none() {
-            self.pending_error = Some(XmlError { kind, offset });
-        }
+        self.error.is_some()
+            || self.pending_error.is_some()
+            || self.bad_utf8.is_some()
+            || self.finished
     }
 
     /// Appends the valid UTF-8 prefix of `data` (completing a character split
     /// by the previous feed); returns the absolute offset of an invalid
     /// sequence, if any.
     fn push_utf8(&mut self, mut data: &[u8]) -> Option<u64> {
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        } else if self.start >= 4096 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
         if !self.tail.is_empty() {
             let need = utf8_len(self.tail[0]).saturating_sub(self.tail.len());
             let take = need.min(data.len());
@@ -230,24 +315,30 @@ impl StreamReader {
                     self.tail.clear();
                 }
                 Err(e) if e.error_len().is_none() => return None,
-                Err(_) => return Some(self.base + self.buf.len() as u64),
+                Err(_) => return Some(self.base + self.pending().len() as u64),
             }
         }
-        match simdutf8::compat::from_utf8(data) {
+        // Tiny reads: the plain check has no set-up cost.
+        let checked = if data.len() < 256 {
+            std::str::from_utf8(data).map_err(|e| (e.valid_up_to(), e.error_len()))
+        } else {
+            simdutf8::compat::from_utf8(data).map_err(|e| (e.valid_up_to(), e.error_len()))
+        };
+        match checked {
             Ok(s) => {
                 self.buf.push_str(s);
                 None
             }
-            Err(e) => {
-                let (ok, rest) = data.split_at(e.valid_up_to());
+            Err((valid_up_to, error_len)) => {
+                let (ok, rest) = data.split_at(valid_up_to);
                 // The prefix was just validated by from_utf8.
                 self.buf
                     .push_str(simdutf8::basic::from_utf8(ok).unwrap_or_default());
-                if e.error_len().is_none() {
+                if error_len.is_none() {
                     self.tail.extend_from_slice(rest);
                     None
                 } else {
-                    Some(self.base + self.buf.len() as u64)
+                    Some(self.base + self.pending().len() as u64)
                 }
             }
         }
@@ -255,24 +346,29 @@ impl StreamReader {
 
     /// Scans the new bytes and splits off the complete tokens as a fragment.
     fn advance(&mut self) {
-        if self.base == 0 && self.buf.starts_with('\u{FEFF}') {
+        if self.base == 0 && self.pending().starts_with('\u{FEFF}') {
             self.decl_abs = BOM.len() as u64;
         }
         let decl_at = self.decl_abs.checked_sub(self.base).map(|d| d as usize);
+        let pending = &self.buf.as_bytes()[self.start..];
         self.scanner
-            .scan(self.buf.as_bytes(), decl_at, self.limits.max_buffered);
+            .scan(pending, decl_at, self.limits.max_buffered);
         let safe = self.scanner.safe();
         if safe > 0 {
             let text = if safe >= 16 * 1024 {
                 // A large run: hand over the buffer itself, keep the small rest.
-                let mut rest = String::with_capacity((self.buf.len() - safe).max(8 * 1024));
-                rest.push_str(&self.buf[safe..]);
-                self.buf.truncate(safe);
-                ByteString::from(std::mem::replace(&mut self.buf, rest))
+                let end = self.start + safe;
+                let mut rest = String::with_capacity((self.buf.len() - end).max(8 * 1024));
+                rest.push_str(&self.buf[end..]);
+                self.buf.truncate(end);
+                let mut text = std::mem::replace(&mut self.buf, rest);
+                text.drain(..self.start);
+                self.start = 0;
+                ByteString::from(text)
             } else {
-                // A small run (a typical read): one exact copy, the buffer stays.
-                let text = ByteString::from(self.buf[..safe].to_owned());
-                self.buf.drain(..safe);
+                // A typical read: one copy, the buffer stays.
+                let text = self.small_fragment(safe);
+                self.start += safe;
                 text
             };
             self.frags.push_back(Fragment {
@@ -283,9 +379,24 @@ impl StreamReader {
             self.base += safe as u64;
             self.scanner.shift(safe);
         }
-        if let Some((kind, at)) = self.scanner.error().cloned() {
-            self.stop_at(kind, self.base + at as u64);
+    }
+
+    /// `buf[..len]` as a fragment: tiny ones are copied into the shared
+    /// block (re-checking a few bytes of UTF-8 is cheaper than two
+    /// allocations), others into an exactly sized allocation.
+    fn small_fragment(&mut self, len: usize) -> ByteString {
+        let text = &self.buf[self.start..self.start + len];
+        if len <= SMALL_FRAGMENT {
+            if self.block.capacity() - self.block.len() < len {
+                self.block = BytesMut::with_capacity(BLOCK);
+            }
+            self.block.extend_from_slice(text.as_bytes());
+            // Copied from a `&str`: the check cannot fail.
+            if let Ok(s) = ByteString::try_from(self.block.split().freeze()) {
+                return s;
+            }
         }
+        ByteString::from(text)
     }
 
     /// Tokenizes the front fragment until it yields an event or ends.
@@ -293,15 +404,49 @@ impl StreamReader {
         let Some(frag) = self.frags.front_mut() else {
             return;
         };
-        let result = run(frag, &mut self.builder, &mut self.events, self.decl_abs);
-        if frag.pos >= frag.text.len() {
-            self.frags.pop_front();
+        let result = run::run(
+            frag,
+            &mut self.builder,
+            &mut self.events,
+            self.decl_abs,
+            &self.limits,
+        );
+        match result {
+            Ok(None) => {
+                if frag.pos >= frag.text.len() {
+                    self.frags.pop_front();
+                }
+            }
+            Ok(Some((at, hold))) => self.carry(at, hold),
+            Err(e) => {
+                self.error = Some(e);
+                self.pending_error = None;
+                self.frags.clear();
+            }
         }
-        if let Err(e) = result {
-            self.error = Some(e);
-            self.pending_error = None;
-            self.frags.clear();
+    }
+
+    /// The front fragment holds, from `at`, a construct that continues past
+    /// its end: put it and everything after it back into the buffer, and
+    /// hold the next cut until the construct's terminator. Each construct is
+    /// carried at most once, and the bytes after it contain no `<`, so no
+    /// byte is carried twice.
+    fn carry(&mut self, at: usize, hold: Hold) {
+        let Some(front) = self.frags.pop_front() else {
+            return;
+        };
+        let later: usize = self.frags.iter().map(|f| f.text.len()).sum();
+        let mut buf = String::with_capacity(front.text.len() - at + later + self.pending().len());
+        buf.push_str(&front.text[at..]);
+        for f in self.frags.drain(..) {
+            buf.push_str(&f.text);
         }
+        buf.push_str(self.pending());
+        self.buf = buf;
+        self.start = 0;
+        self.base = front.base + at as u64;
+        self.scanner.hold(hold);
+        self.advance();
     }
 }
 
@@ -311,85 +456,5 @@ fn utf8_len(lead: u8) -> usize {
         0xC0..=0xDF => 2,
         0xE0..=0xEF => 3,
         _ => 4,
-    }
-}
-
-/// Tokenizes `frag` from its position until at least one event is queued
-/// or the fragment ends. A run stops only after an `ElementEnd` token, so
-/// the next run starts where the tokenizer is in content state again.
-fn run(
-    frag: &mut Fragment,
-    builder: &mut Builder,
-    events: &mut VecDeque<StreamEvent>,
-    decl_abs: u64,
-) -> Result<(), XmlError> {
-    let text = &frag.text;
-    let base = frag.base;
-    let at_error = |kind, at: usize| XmlError {
-        kind,
-        offset: base + at as u64,
-    };
-    let mut end = text.len();
-    // The XML declaration (only ever at offset 0, or 3 after a BOM) is
-    // checked here; the tokenizer in fragment mode would refuse it.
-    if let Some(rel) = decl_abs.checked_sub(base).map(|d| d as usize) {
-        if rel >= frag.pos && rel < end && text[rel..].starts_with("<?") {
-            if rel > frag.pos {
-                end = rel;
-            } else {
-                let len = text[rel..].find("?>").map_or(text.len() - rel, |i| i + 2);
-                if !decl::is_valid(&text[rel..rel + len]) {
-                    return Err(at_error(XmlErrorKind::BadDeclaration, rel));
-                }
-                frag.pos = rel + len;
-                return Ok(());
-            }
-        }
-    }
-    let produced = std::cell::Cell::new(false);
-    let mut push = |e| {
-        produced.set(true);
-        events.push_back(e);
-    };
-    let mut last = frag.pos;
-    for token in Tokenizer::from_fragment(text, frag.pos..end) {
-        match token {
-            Ok(t) => {
-                let stop = matches!(t, xmlparser::Token::ElementEnd { .. });
-                let token_end = t.span().end();
-                builder
-                    .token(t, text, base, &mut push)
-                    .map_err(|(k, at)| at_error(k, at))?;
-                last = token_end;
-                if stop && produced.get() {
-                    break;
-                }
-            }
-            Err(e) => {
-                frag.pos = text.len();
-                return Err(at_error(tokenizer_error_kind(&e), last));
-            }
-        }
-    }
-    frag.pos = if last > frag.pos { last } else { end };
-    Ok(())
-}
-
-/// Maps an `xmlparser` error to our kinds (the position is ours: the start
-/// of the token that failed, which does not depend on chunking).
-fn tokenizer_error_kind(e: &xmlparser::Error) -> XmlErrorKind {
-    use xmlparser::{Error, StreamError};
-    let inner = match e {
-        Error::InvalidCharData(s, _)
-        | Error::InvalidElement(s, _)
-        | Error::InvalidAttribute(s, _)
-        | Error::InvalidCdata(s, _) => Some(s),
-        _ => None,
-    };
-    match inner {
-        Some(StreamError::NonXmlChar(..)) => XmlErrorKind::InvalidChar,
-        Some(StreamError::InvalidCharacterData) => XmlErrorKind::InvalidMarkupChar,
-        Some(StreamError::InvalidName) => XmlErrorKind::InvalidName,
-        _ => XmlErrorKind::Syntax,
     }
 }
