@@ -350,7 +350,8 @@ impl Builder {
         }
         let ns = self.scopes.resolve(prefix).map_err(|k| (k, at))?;
         // The strings the element keeps are made before the allocation
-        // below, so that they are settled in memory when copied into it.
+        // below: copying a value whose fields were just written stalls on
+        // store forwarding, and the call gives the stores time to settle.
         let name = Name {
             ns,
             local: intern::slice(frag, &frag[start.local.clone()]),
@@ -369,7 +370,7 @@ impl Builder {
         let mut attrs = self.plain.split_off(1);
         let mut own_lang = None;
         if prefixed > 0 {
-            attrs = self.merge_prefixed(attrs, &mut own_lang)?;
+            attrs = self.merge_prefixed(attrs, prefixed, &mut own_lang)?;
         }
         self.special.clear();
         if let Some(own) = &own_lang {
@@ -413,9 +414,10 @@ impl Builder {
     fn merge_prefixed(
         &mut self,
         plain: Vec<Attribute>,
+        prefixed: usize,
         own_lang: &mut Option<Interned>,
     ) -> Result<Vec<Attribute>, BuildError> {
-        let mut out: Vec<Attribute> = Vec::with_capacity(plain.len() + self.special.len());
+        let mut out: Vec<Attribute> = Vec::with_capacity(plain.len() + prefixed);
         let mut plain = plain.into_iter();
         for s in self.special.drain(..) {
             let SpecialKind::Attr {

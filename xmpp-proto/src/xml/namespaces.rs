@@ -1,6 +1,8 @@
 //! Namespace scopes (Namespaces in XML 1.0): prefix bindings that open with
 //! an element and close with it, plus the reserved `xml`/`xmlns` rules.
 
+use std::collections::HashMap;
+
 use bytestring::ByteString;
 
 use super::element::{NS_XML, NS_XMLNS};
@@ -8,13 +10,31 @@ use super::error::XmlErrorKind;
 use super::intern::Interned;
 
 /// Prefix bindings in scope. The default namespace is kept apart so the
-/// common case, an unprefixed name, resolves in O(1).
+/// common case, an unprefixed name, resolves in O(1). The first
+/// [`SCANNED`] prefixed bindings (all of them in ordinary streams) are
+/// searched by a short scan; beyond them each prefix's innermost binding is
+/// indexed, so that even thousands of bindings in scope
+/// (`max_depth × max_attributes`) cost one lookup per name, not a scan.
 #[derive(Debug, Default)]
 pub(crate) struct Scopes {
     /// Prefixed bindings, innermost last.
-    bindings: Vec<(Interned, Interned)>,
+    bindings: Vec<Binding>,
+    /// Prefixes bound at positions from [`SCANNED`] on: the position of
+    /// the innermost such binding.
+    innermost: HashMap<ByteString, usize>,
     /// Default namespaces declared, innermost last.
     defaults: Vec<Interned>,
+}
+
+/// Bindings below this position are found by scanning.
+const SCANNED: usize = 16;
+
+#[derive(Debug)]
+struct Binding {
+    prefix: ByteString,
+    uri: Interned,
+    /// The indexed binding of the same prefix this one shadows, if any.
+    shadows: Option<usize>,
 }
 
 /// Where to roll back to when an element closes.
@@ -34,8 +54,26 @@ impl Scopes {
     }
 
     /// Drops the bindings made since `mark`.
+    #[inline]
     pub(crate) fn pop_to(&mut self, mark: Mark) {
-        self.bindings.truncate(mark.bindings);
+        while self.bindings.len() > mark.bindings {
+            let Some(b) = self.bindings.pop() else {
+                break;
+            };
+            if self.bindings.len() < SCANNED {
+                continue;
+            }
+            match b.shadows {
+                Some(i) => {
+                    if let Some(slot) = self.innermost.get_mut(&*b.prefix) {
+                        *slot = i;
+                    }
+                }
+                None => {
+                    self.innermost.remove(&*b.prefix);
+                }
+            }
+        }
         self.defaults.truncate(mark.defaults);
     }
 
@@ -58,7 +96,18 @@ impl Scopes {
         if p.is_empty() {
             self.defaults.push(uri);
         } else {
-            self.bindings.push((prefix, uri));
+            let prefix = prefix.into_bytestring();
+            let index = self.bindings.len();
+            let shadows = if index >= SCANNED {
+                self.innermost.insert(prefix.clone(), index)
+            } else {
+                None
+            };
+            self.bindings.push(Binding {
+                prefix,
+                uri,
+                shadows,
+            });
         }
         Ok(())
     }
@@ -82,13 +131,23 @@ impl Scopes {
     }
 
     fn resolve_prefixed(&self, prefix: &str) -> Result<ByteString, XmlErrorKind> {
-        if let Some((_, uri)) = self
-            .bindings
-            .iter()
-            .rev()
-            .find(|(p, _)| p.as_str() == prefix)
-        {
-            return Ok(uri.get());
+        // An indexed binding is inner to every scanned one.
+        let indexed = if self.innermost.is_empty() {
+            None
+        } else {
+            self.innermost
+                .get(prefix)
+                .and_then(|&i| self.bindings.get(i))
+        };
+        let scanned = || {
+            let n = self.bindings.len().min(SCANNED);
+            self.bindings[..n]
+                .iter()
+                .rev()
+                .find(|b| &*b.prefix == prefix)
+        };
+        if let Some(b) = indexed.or_else(scanned) {
+            return Ok(b.uri.get());
         }
         match prefix {
             "xml" => Ok(ByteString::from_static(NS_XML)),
@@ -119,8 +178,35 @@ mod tests {
         assert_eq!(&*s.resolve("").unwrap(), "");
         s.pop_to(m2);
         assert_eq!(&*s.resolve("").unwrap(), "jabber:client");
+        // Shadowing, and its undoing.
+        let m3 = s.mark();
+        s.declare(bs("stream"), bs("urn:inner")).unwrap();
+        assert_eq!(&*s.resolve("stream").unwrap(), "urn:inner");
+        s.pop_to(m3);
+        assert_eq!(
+            &*s.resolve("stream").unwrap(),
+            "http://etherx.jabber.org/streams"
+        );
         s.pop_to(m);
         assert_eq!(s.resolve("stream"), Err(XmlErrorKind::UnboundPrefix));
+        // Past the scanned bindings: indexed, shadowed and restored.
+        let m = s.mark();
+        for i in 0..40 {
+            s.declare(
+                bs(["a", "b", "c", "d"][i % 4]),
+                bs(["1", "2", "3", "4", "5"][i % 5]),
+            )
+            .unwrap();
+        }
+        let inner = s.mark();
+        s.declare(bs("a"), bs("inner")).unwrap();
+        assert_eq!(&*s.resolve("a").unwrap(), "inner");
+        s.pop_to(inner);
+        // The 37th binding (i = 36) is the innermost `a`: 36 % 5 = 1.
+        assert_eq!(&*s.resolve("a").unwrap(), "2");
+        assert_eq!(&*s.resolve("d").unwrap(), "5");
+        s.pop_to(m);
+        assert_eq!(s.resolve("a"), Err(XmlErrorKind::UnboundPrefix));
         assert_eq!(&*s.resolve("xml").unwrap(), NS_XML);
     }
 

@@ -1,15 +1,16 @@
 //! The incremental stream reader: bytes in, stream events out.
 //!
 //! Data flow for each [`StreamReader::feed`]:
-//! 1. the bytes are appended to one buffer;
+//! 1. the bytes are appended to one buffer (a huge read in 1 MiB pieces);
 //! 2. new bytes are checked to be UTF-8 (a split character waits for its tail);
 //! 3. the [boundary tracker](super::scanner) finds the last safe cut (before
 //!    the buffer's last `<`, or after the tag that starts there) without
 //!    looking at the bytes before it;
 //! 4. everything before the cut is split off as one frozen, shared fragment,
-//!    tokenized by `xmlparser` exactly once as events are drained (see
-//!    [`run`](self::run)); the [builder](super::builder) turns tokens into
-//!    element trees whose strings are slices of that fragment;
+//!    tokenized by `xmlparser` exactly once as events are drained, a few
+//!    stanzas at a time (see [`run`](self::run)); the
+//!    [builder](super::builder) turns tokens into element trees whose
+//!    strings are slices of that fragment;
 //! 5. complete events are queued; the first error is queued after them.
 //!
 //! A construct that straddles the cut (a CDATA section containing `<`, or
@@ -38,7 +39,8 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Fragments up to this size are copied into a shared block.
 const SMALL_FRAGMENT: usize = 512;
-/// Size of the shared block small fragments are copied into.
+/// Size of the shared block small fragments are copied into (given back
+/// when the reader is idle, see `release_block`).
 const BLOCK: usize = 16 * 1024;
 /// Largest piece of one read appended at once.
 const PIECE: usize = 1 << 20;
@@ -81,7 +83,7 @@ pub struct StreamReader {
     /// Block that small fragments are copied into and split off from, so a
     /// reader fed in tiny pieces does not allocate per piece.
     block: BytesMut,
-    /// Absolute stream offset of `buf[0]`.
+    /// Absolute stream offset of `buf[start]`.
     base: u64,
     /// The first bytes of a character split across feeds.
     tail: Vec<u8>,
@@ -143,7 +145,7 @@ impl StreamReader {
 
     /// Appends received bytes. Ignored after an error or [`finish`](Self::finish).
     pub fn feed(&mut self, data: &[u8]) {
-        if self.stopped() {
+        if self.stopped() || data.is_empty() {
             return;
         }
         // A huge read is taken in pieces, so that its fragments are
@@ -227,7 +229,10 @@ impl StreamReader {
             if self.error_reported {
                 return None;
             }
-            let err = self.error.clone()?;
+            let Some(err) = self.error.clone() else {
+                self.release_block();
+                return None;
+            };
             self.error_reported = true;
             return Some(Err(err));
         }
@@ -381,9 +386,24 @@ impl StreamReader {
         }
     }
 
-    /// `buf[..len]` as a fragment: tiny ones are copied into the shared
-    /// block (re-checking a few bytes of UTF-8 is cheaper than two
-    /// allocations), others into an exactly sized allocation.
+    /// Between bursts of small reads the block is given back once nothing
+    /// refers to it any more (no fragment, no string of a delivered event),
+    /// so an idle reader holds little more than its receive buffer; while
+    /// strings still refer to it, dropping it would free nothing.
+    fn release_block(&mut self) {
+        if self.block.capacity() > 0
+            && self.frags.is_empty()
+            && self.start == self.buf.len()
+            && self.block.try_reclaim(BLOCK)
+        {
+            self.block = BytesMut::new();
+        }
+    }
+
+    /// The first `len` pending bytes as a fragment: tiny ones are copied
+    /// into the shared block (re-checking a few bytes of UTF-8 is cheaper
+    /// than the two allocations a shared copy of its own costs), others
+    /// into an exactly sized allocation.
     fn small_fragment(&mut self, len: usize) -> ByteString {
         let text = &self.buf[self.start..self.start + len];
         if len <= SMALL_FRAGMENT {
@@ -399,7 +419,7 @@ impl StreamReader {
         ByteString::from(text)
     }
 
-    /// Tokenizes the front fragment until it yields an event or ends.
+    /// Tokenizes the front fragment until it yields a few events or ends.
     fn step(&mut self) {
         let Some(frag) = self.frags.front_mut() else {
             return;
@@ -429,8 +449,11 @@ impl StreamReader {
     /// The front fragment holds, from `at`, a construct that continues past
     /// its end: put it and everything after it back into the buffer, and
     /// hold the next cut until the construct's terminator. Each construct is
-    /// carried at most once, and the bytes after it contain no `<`, so no
-    /// byte is carried twice.
+    /// carried at most once; afterwards the buffer is cut into one fragment
+    /// whose bytes past its end contain no `<`, so a later carry starts
+    /// past this one's copy or inside the last fragment it made: a byte is
+    /// copied at most twice (the copy is linear), and only a malformed tag,
+    /// which ends the stream, is read by the tokenizer again.
     fn carry(&mut self, at: usize, hold: Hold) {
         let Some(front) = self.frags.pop_front() else {
             return;

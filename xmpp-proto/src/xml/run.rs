@@ -12,9 +12,9 @@
 //! Every unit (text run, tag, CDATA section, declaration) is checked against
 //! `max_buffered` before its error or its content counts, as if it had
 //! arrived byte by byte: a unit longer than that is `BufferFull` at its
-//! start whatever it contains. Error offsets are those of the first full
-//! scanner design: the start of the unit for markup and size errors, the
-//! end of the last good token for tokenizer errors.
+//! start whatever it contains. Error offsets are unchanged from the former
+//! full pre-scan: the start of the unit for markup and size errors, the end
+//! of the last good token for tokenizer errors.
 
 use std::collections::VecDeque;
 
@@ -42,9 +42,10 @@ fn markup_at(bytes: &[u8], at: usize) -> bool {
     bytes.get(at) == Some(&b'<') && matches!(bytes.get(at + 1), Some(b'!' | b'?'))
 }
 
-/// Tokenizes `frag` from its position until at least one event is queued
-/// or the fragment ends. A run stops only in content state (after an
-/// `ElementEnd`), so the next run starts where the tokenizer can resume.
+/// Tokenizes `frag` from its position until [`BATCH`] events are queued or
+/// the fragment ends (a carry or an error ends it early). A run stops only
+/// in content state (after an `ElementEnd`), so the next run starts where
+/// the tokenizer can resume.
 pub(super) fn run(
     frag: &mut Fragment,
     builder: &mut Builder,
@@ -127,7 +128,7 @@ pub(super) fn run(
                     value,
                     span,
                 } => {
-                    let r = if span.end() - tag > max {
+                    let r = if span.end().saturating_sub(tag) > max {
                         Err((XmlErrorKind::BufferFull { limit: max }, tag))
                     } else {
                         builder.attr(text, &prefix, &local, &value, span.start())
@@ -143,7 +144,7 @@ pub(super) fn run(
                     let r = match kind {
                         ElementEnd::Open | ElementEnd::Empty => {
                             let start = std::mem::replace(&mut tag, NO_TAG);
-                            if e - start > max {
+                            if e.saturating_sub(start) > max {
                                 return Err(too_big(start));
                             }
                             let empty = matches!(kind, ElementEnd::Empty);
