@@ -74,7 +74,7 @@ pub(crate) fn candidates(
             security,
         }]);
     }
-    let (direct, starttls) = if skips_srv(&domain) {
+    let (direct, starttls) = if connect::skips_srv(&domain) {
         (Vec::new(), Vec::new())
     } else {
         lookup_srv(&domain, opts.tls_mode, deadline)
@@ -82,23 +82,10 @@ pub(crate) fn candidates(
     let mut rng = splitmix64(crate::entropy::u64());
     let mut list = connect::candidates(&domain, &direct, &starttls, &mut rng)?;
     if opts.tls_mode == TlsMode::DirectTls {
-        // No fallback for direct TLS: only what `_xmpps-client` published.
-        list.retain(|c| c.security == Security::DirectTls);
-        if list.is_empty() {
-            return Err(connect::NoService { domain }.into());
-        }
+        list = connect::direct_tls_only(&domain, list)?;
     }
     tracing::debug!(%domain, candidates = ?list, "resolved");
     Ok(list)
-}
-
-fn skips_srv(domain: &str) -> bool {
-    let d = domain.trim_end_matches('.');
-    d.eq_ignore_ascii_case("localhost")
-        || d.trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok()
 }
 
 /// `(_xmpps-client records, _xmpp-client records)`; a failed or unanswered
@@ -195,16 +182,6 @@ mod tests {
 
     fn soon() -> Instant {
         Instant::now() + Duration::from_secs(5)
-    }
-
-    #[test]
-    fn localhost_and_ip_literals_skip_srv() {
-        for d in ["localhost", "LOCALHOST.", "127.0.0.1", "[::1]", "::1"] {
-            assert!(skips_srv(d), "{d}");
-        }
-        for d in ["example.com", "localhost.example.com"] {
-            assert!(!skips_srv(d), "{d}");
-        }
     }
 
     #[test]

@@ -8,8 +8,6 @@
 //! So do IP-literal domains and `localhost` (RFC 6761: it never has SRV
 //! records worth asking a DNS server for).
 
-use std::net::IpAddr;
-
 use hickory_resolver::proto::rr::RData;
 use hickory_resolver::TokioResolver;
 use xmpp_proto::connect::{self, splitmix64, Candidate, Security, SrvRecord};
@@ -31,7 +29,7 @@ pub(crate) async fn candidates(opts: &ConnectOptions) -> Result<Vec<Candidate>, 
             security,
         }]);
     }
-    let (direct, starttls) = if skips_srv(&domain) {
+    let (direct, starttls) = if connect::skips_srv(&domain) {
         (Vec::new(), Vec::new())
     } else {
         lookup_srv(&domain, opts.tls_mode).await
@@ -39,23 +37,10 @@ pub(crate) async fn candidates(opts: &ConnectOptions) -> Result<Vec<Candidate>, 
     let mut rng = splitmix64(crate::entropy::u64());
     let mut list = connect::candidates(&domain, &direct, &starttls, &mut rng)?;
     if opts.tls_mode == TlsMode::DirectTls {
-        // No fallback for direct TLS: only what `_xmpps-client` published.
-        list.retain(|c| c.security == Security::DirectTls);
-        if list.is_empty() {
-            return Err(connect::NoService { domain }.into());
-        }
+        list = connect::direct_tls_only(&domain, list)?;
     }
     tracing::debug!(%domain, candidates = ?list, "resolved");
     Ok(list)
-}
-
-fn skips_srv(domain: &str) -> bool {
-    let d = domain.trim_end_matches('.');
-    d.eq_ignore_ascii_case("localhost")
-        || d.trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok()
 }
 
 /// `(_xmpps-client records, _xmpp-client records)`; a failed lookup counts
@@ -120,16 +105,6 @@ async fn srv(resolver: &TokioResolver, name: &str) -> Vec<SrvRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn localhost_and_ip_literals_skip_srv() {
-        for d in ["localhost", "LOCALHOST.", "127.0.0.1", "[::1]", "::1"] {
-            assert!(skips_srv(d), "{d}");
-        }
-        for d in ["example.com", "localhost.example.com"] {
-            assert!(!skips_srv(d), "{d}");
-        }
-    }
 
     #[tokio::test]
     async fn explicit_server_wins() {

@@ -93,6 +93,34 @@ pub struct NoService {
     pub domain: String,
 }
 
+/// True when SRV records are not worth asking for: `localhost` (RFC 6761:
+/// it never has SRV records worth a DNS query) and IP literals (`[::1]`,
+/// `127.0.0.1`). Both adapters skip the lookups for these.
+pub fn skips_srv(domain: &str) -> bool {
+    let d = domain.trim_end_matches('.');
+    d.eq_ignore_ascii_case("localhost")
+        || d.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<core::net::IpAddr>()
+            .is_ok()
+}
+
+/// Keeps only the direct-TLS candidates, for a caller that demands direct
+/// TLS: there is no STARTTLS fallback then, only what `_xmpps-client`
+/// published. Errs with [`NoService`] when nothing is left.
+pub fn direct_tls_only(
+    domain: &str,
+    mut list: Vec<Candidate>,
+) -> Result<Vec<Candidate>, NoService> {
+    list.retain(|c| c.security == Security::DirectTls);
+    if list.is_empty() {
+        return Err(NoService {
+            domain: domain.to_string(),
+        });
+    }
+    Ok(list)
+}
+
 /// The list of hosts to try for `domain`, in order.
 ///
 /// `direct_tls` holds the `_xmpps-client._tcp.<domain>` records and
@@ -300,6 +328,32 @@ impl Backoff {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn localhost_and_ip_literals_skip_srv() {
+        for d in ["localhost", "LOCALHOST.", "127.0.0.1", "[::1]", "::1"] {
+            assert!(super::skips_srv(d), "{d}");
+        }
+        for d in ["example.com", "localhost.example.com"] {
+            assert!(!super::skips_srv(d), "{d}");
+        }
+    }
+
+    #[test]
+    fn direct_tls_only_drops_starttls_and_fails_when_empty() {
+        let c = |security| super::Candidate {
+            host: "h".into(),
+            port: 1,
+            security,
+        };
+        let kept = super::direct_tls_only(
+            "d",
+            vec![c(super::Security::StartTls), c(super::Security::DirectTls)],
+        );
+        assert_eq!(kept.map(|l| l.len()), Ok(1));
+        assert!(super::direct_tls_only("d", vec![c(super::Security::StartTls)]).is_err());
+    }
+
     use super::*;
 
     fn srv(p: u16, w: u16, port: u16, t: &str) -> SrvRecord {
