@@ -4,40 +4,29 @@
 //! would only delay the login's small round trips.
 
 use std::io;
-use std::time::Duration;
 
 use tokio::net::TcpStream;
+use xmpp_proto::adapter::{TcpAttempts, ATTEMPT_TIMEOUT};
 use xmpp_proto::connect::Candidate;
 
 use crate::ConnectError;
 
-/// The longest one address may take to accept, so that a black-holed
-/// address does not eat the whole login timeout.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// The first candidate address that accepts a TCP connection, with the
 /// candidate it belongs to.
 pub(crate) async fn tcp(candidates: &[Candidate]) -> Result<(TcpStream, Candidate), ConnectError> {
-    let mut attempts = 0;
-    let mut last_tcp: Option<(String, io::Error)> = None;
-    let mut last_dns: Option<(String, io::Error)> = None;
+    let mut tried = TcpAttempts::new();
     for candidate in candidates {
         let target = (candidate.host.as_str(), candidate.port);
         let addresses: Vec<_> = match tokio::net::lookup_host(target).await {
             Ok(a) => a.collect(),
             Err(e) => {
                 tracing::debug!(host = %candidate.host, error = %e, "cannot resolve");
-                last_dns = Some((candidate.host.clone(), e));
+                tried.resolve_failed(candidate, e);
                 continue;
             }
         };
         for address in addresses {
-            attempts += 1;
-            let label = if candidate.host.parse::<std::net::IpAddr>().is_ok() {
-                address.to_string()
-            } else {
-                format!("{}:{} ({address})", candidate.host, candidate.port)
-            };
+            let label = tried.start(candidate, address);
             tracing::debug!(target = %label, security = ?candidate.security, "connecting");
             let result = tokio::time::timeout(ATTEMPT_TIMEOUT, TcpStream::connect(address))
                 .await
@@ -52,27 +41,10 @@ pub(crate) async fn tcp(candidates: &[Candidate]) -> Result<(TcpStream, Candidat
                 }
                 Err(e) => {
                     tracing::debug!(target = %label, error = %e, "TCP connect failed");
-                    last_tcp = Some((label, e));
+                    tried.failed(label, e);
                 }
             }
         }
     }
-    match (last_tcp, last_dns) {
-        (Some((target, source)), _) => Err(ConnectError::Tcp {
-            target,
-            attempts,
-            source,
-        }),
-        (None, Some((host, e))) => Err(ConnectError::Dns {
-            host,
-            reason: e.to_string(),
-        }),
-        (None, None) => Err(ConnectError::Dns {
-            host: candidates
-                .first()
-                .map(|c| c.host.clone())
-                .unwrap_or_default(),
-            reason: "no address found".into(),
-        }),
-    }
+    Err(tried.into_error(candidates))
 }

@@ -10,36 +10,19 @@
 
 use hickory_resolver::proto::rr::RData;
 use hickory_resolver::TokioResolver;
-use xmpp_proto::connect::{self, splitmix64, Candidate, Security, SrvRecord};
+use xmpp_proto::connect::{Candidate, SrvRecord};
 
-use crate::options::{ConnectOptions, TlsMode};
-use crate::ConnectError;
+use crate::{ConnectError, ConnectOptions, TlsMode};
 
 /// The hosts to try, in order.
 pub(crate) async fn candidates(opts: &ConnectOptions) -> Result<Vec<Candidate>, ConnectError> {
-    let domain = opts.jid.domain().as_str().to_string();
-    if let Some((host, port)) = &opts.server {
-        let security = match opts.tls_mode {
-            TlsMode::DirectTls => Security::DirectTls,
-            TlsMode::Auto | TlsMode::StartTls => Security::StartTls,
-        };
-        return Ok(vec![Candidate {
-            host: host.clone(),
-            port: *port,
-            security,
-        }]);
-    }
-    let (direct, starttls) = if connect::skips_srv(&domain) {
-        (Vec::new(), Vec::new())
+    let (direct, starttls) = if opts.wants_srv() {
+        lookup_srv(opts.jid().domain().as_str(), opts.mode()).await
     } else {
-        lookup_srv(&domain, opts.tls_mode).await
+        (Vec::new(), Vec::new())
     };
-    let mut rng = splitmix64(crate::entropy::u64());
-    let mut list = connect::candidates(&domain, &direct, &starttls, &mut rng)?;
-    if opts.tls_mode == TlsMode::DirectTls {
-        list = connect::direct_tls_only(&domain, list)?;
-    }
-    tracing::debug!(%domain, candidates = ?list, "resolved");
+    let list = opts.candidates(&direct, &starttls, getrandom::u64().unwrap_or(u64::MAX / 2))?;
+    tracing::debug!(domain = %opts.jid().domain(), candidates = ?list, "resolved");
     Ok(list)
 }
 
@@ -53,8 +36,8 @@ async fn lookup_srv(domain: &str, mode: TlsMode) -> (Vec<SrvRecord>, Vec<SrvReco
             return (Vec::new(), Vec::new());
         }
     };
-    let want_direct = mode != TlsMode::StartTls;
-    let want_starttls = mode != TlsMode::DirectTls;
+    let want_direct = mode.wants_direct_tls();
+    let want_starttls = mode.wants_starttls();
     let direct_name = format!("_xmpps-client._tcp.{domain}.");
     let starttls_name = format!("_xmpp-client._tcp.{domain}.");
     let (direct, starttls) = tokio::join!(
@@ -105,6 +88,7 @@ async fn srv(resolver: &TokioResolver, name: &str) -> Vec<SrvRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xmpp_proto::connect::Security;
 
     #[tokio::test]
     async fn explicit_server_wins() {

@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use xmpp_proto::connect::{Candidate, Security};
+use xmpp_proto::sasl::ChannelBindingType;
 use xmpp_proto::stanza::Iq;
-use xmpp_proto::{Client, Config, DisconnectReason, Input, Output, SendError, Timeouts, TlsPolicy};
+use xmpp_proto::{Client, DisconnectReason, Input, Output, SendError};
 
 use crate::handle::Command;
-use crate::options::ConnectOptions;
 use crate::tls::Tls;
 use crate::transport::Transport;
+use crate::ConnectOptions;
 use crate::{CommandError, ConnectError, Disconnect, Event, TlsError};
 
 /// Size of the read buffer: one maximal TLS record.
@@ -50,6 +51,8 @@ pub(crate) struct Connection {
     transport: Transport,
     client: Client,
     candidate: Candidate,
+    /// The channel binding handed to the core, if any.
+    binding: Option<ChannelBindingType>,
     /// A transport failure (TLS, I/O) behind the core's `TransportClosed`.
     failure: Option<ConnectError>,
     read_buf: Vec<u8>,
@@ -63,7 +66,7 @@ pub(crate) async fn establish(
     sink: &Sink,
     reconnect: bool,
 ) -> Result<Connection, ConnectError> {
-    let timeout = shared.opts.timeout;
+    let timeout = shared.opts.login_timeout();
     tokio::time::timeout(timeout, login(shared, sink, reconnect))
         .await
         .unwrap_or_else(|_| {
@@ -76,7 +79,7 @@ pub(crate) async fn establish(
 
 async fn login(shared: &Shared, sink: &Sink, reconnect: bool) -> Result<Connection, ConnectError> {
     let opts = &shared.opts;
-    let domain = opts.jid.domain().as_str().to_string();
+    let domain = opts.jid().domain().as_str().to_string();
     let candidates = crate::dns::candidates(opts).await?;
     let (tcp, candidate) = crate::connect::tcp(&candidates).await?;
     let tcp = crate::transport::Tcp(tcp);
@@ -90,11 +93,11 @@ async fn login(shared: &Shared, sink: &Sink, reconnect: bool) -> Result<Connecti
             (Transport::Tls(Box::new(tls)), cb)
         }
     };
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| ConnectError::Entropy(e.to_string()))?;
     let now = Instant::now();
-    let mut client = Client::new(core_config(opts, candidate.security)?, now);
-    if let Some(setup) = &opts.client_setup {
-        setup(&mut client);
-    }
+    let mut client = opts.new_client(candidate.security, seed, now);
+    let binding_type = binding.as_ref().map(|b| b.kind);
     if candidate.security == Security::DirectTls {
         client.handle_input(Input::TlsEstablished(now, binding));
     }
@@ -102,6 +105,7 @@ async fn login(shared: &Shared, sink: &Sink, reconnect: bool) -> Result<Connecti
         transport,
         client,
         candidate,
+        binding: binding_type,
         failure: None,
         read_buf: vec![0; READ_BUFFER],
     };
@@ -109,51 +113,18 @@ async fn login(shared: &Shared, sink: &Sink, reconnect: bool) -> Result<Connecti
         let (events, deadline) = conn.drain(shared).await;
         let mut online = false;
         for event in events {
-            match event {
-                xmpp_proto::Event::Online { jid, resumed, .. } if reconnect => {
-                    online = true;
-                    emit(sink, Event::Reconnected { jid, resumed });
-                }
-                e @ xmpp_proto::Event::Online { .. } => {
-                    online = true;
-                    emit(sink, Event::Core(e));
-                }
-                xmpp_proto::Event::Disconnected { reason } => return Err(conn.end_error(reason)),
-                other => emit(sink, Event::Core(other)),
+            if let xmpp_proto::Event::Disconnected { reason } = event {
+                return Err(conn.end_error(reason));
             }
+            let (event, now_online) = Event::from_login(event, reconnect);
+            online |= now_online;
+            emit(sink, event);
         }
         if online {
             return Ok(conn);
         }
         conn.wait(deadline, None).await;
     }
-}
-
-/// The core's configuration for one connection (fresh OS entropy each time).
-fn core_config(opts: &ConnectOptions, security: Security) -> Result<Config, ConnectError> {
-    let tls = match security {
-        Security::DirectTls => TlsPolicy::DirectTls,
-        Security::StartTls if opts.allow_plaintext => TlsPolicy::AllowPlaintext,
-        Security::StartTls => TlsPolicy::Required,
-    };
-    let timeouts = Timeouts {
-        connect: opts.timeout,
-        ..Timeouts::default()
-    };
-    let mut builder = Config::builder(
-        opts.jid.clone(),
-        opts.credentials.clone(),
-        crate::entropy::seed()?,
-    )
-    .tls(tls)
-    .timeouts(timeouts);
-    if let Some(resource) = &opts.resource {
-        builder = builder.resource(resource.clone());
-    }
-    if let Some(hook) = &opts.config_hook {
-        builder = hook(builder);
-    }
-    Ok(builder.build())
 }
 
 impl Connection {
@@ -204,10 +175,7 @@ impl Connection {
     async fn start_tls(&mut self, shared: &Shared, server_name: &str) {
         let Transport::Plain(tcp) = std::mem::replace(&mut self.transport, Transport::Gone) else {
             let e = std::io::Error::other("STARTTLS requested on a stream that is not plain TCP");
-            return self.lost(ConnectError::Tls(TlsError::Other {
-                domain: server_name.to_string(),
-                source: e,
-            }));
+            return self.lost(ConnectError::Tls(TlsError::handshake(server_name, e, true)));
         };
         match shared
             .tls
@@ -216,6 +184,7 @@ impl Connection {
         {
             Ok((tls, binding)) => {
                 self.transport = Transport::Tls(Box::new(tls));
+                self.binding = binding.as_ref().map(|b| b.kind);
                 self.client
                     .handle_input(Input::TlsEstablished(Instant::now(), binding));
             }
@@ -359,7 +328,10 @@ impl Session {
             },
             Some(Command::Info(tx)) => {
                 let host = &conn.candidate.host;
-                let _ = tx.send(conn.transport.info(host, conn.candidate.security));
+                let info = conn
+                    .transport
+                    .info(host, conn.candidate.security, conn.binding);
+                let _ = tx.send(info);
             }
             Some(Command::Close(tx)) => {
                 self.closers.push(tx);
@@ -385,7 +357,7 @@ pub(crate) async fn run(
         };
         tracing::info!(%error, "connection lost");
         let closing = session.handles_gone || !session.closers.is_empty();
-        match &shared.opts.reconnect {
+        match shared.opts.reconnect_policy() {
             Some(policy) if !closing && !error.is_final() => {
                 match crate::reconnect::run(policy, &shared, &mut rx, &sink, &mut session, error)
                     .await

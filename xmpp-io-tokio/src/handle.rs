@@ -1,16 +1,12 @@
 //! The application's side of a session: [`Handle`] to send commands,
 //! [`Events`] to receive news.
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
 use tokio::sync::{mpsc, oneshot};
-use xmpp_proto::connect::Security;
-use xmpp_proto::stanza::{FullJid, Iq, Stanza};
+use xmpp_proto::stanza::{Iq, Stanza};
 use xmpp_proto::xml::Element;
 use xmpp_proto::SendError;
 
-use crate::{CommandError, ConnectError};
+use crate::{CommandError, ConnectionInfo, Event};
 
 /// A command for the driver task; each carries where to send its outcome.
 pub(crate) enum Command {
@@ -96,73 +92,6 @@ impl Handle {
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }
-}
-
-/// The connection a session currently uses.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ConnectionInfo {
-    /// The host connected to (SRV target, explicit host, or the domain).
-    pub host: String,
-    /// Direct TLS or STARTTLS.
-    pub security: Security,
-    /// The server's address.
-    pub peer: Option<SocketAddr>,
-    /// Our address.
-    pub local: Option<SocketAddr>,
-    /// Whether TCP_NODELAY is set on the socket (it always should be).
-    pub nodelay: bool,
-    /// The negotiated TLS version (`"TLSv1_3"`), `None` without TLS.
-    pub tls_version: Option<String>,
-    /// The negotiated ALPN protocol (`xmpp-client` for direct TLS).
-    pub alpn: Option<Vec<u8>>,
-}
-
-/// News from a session.
-#[derive(Debug)]
-#[non_exhaustive]
-// Mostly `Core` events, moved once each; boxing them would cost an allocation each.
-#[allow(clippy::large_enum_variant)]
-pub enum Event {
-    /// An event of the core, in order. The login's events (warnings,
-    /// `ScramKeys`, then `Online`) are all queued when
-    /// [`connect`](crate::connect) returns. The core's
-    /// `Disconnected` is never passed on (see [`Event::Disconnected`] and
-    /// [`Event::Reconnecting`]), nor are the answers to IQs sent with
-    /// [`Handle::send_iq`] (they resolve that call).
-    Core(xmpp_proto::Event),
-    /// The connection was lost; the next attempt starts after `delay`.
-    Reconnecting {
-        /// 1 for the first attempt after a loss, counting failed attempts.
-        attempt: u32,
-        /// How long the driver waits before this attempt.
-        delay: Duration,
-        /// Why the connection was lost, or why the previous attempt failed.
-        error: ConnectError,
-    },
-    /// Online again after [`Event::Reconnecting`] (instead of the core's `Online`).
-    Reconnected {
-        /// The full JID bound this time.
-        jid: FullJid,
-        /// Whether the previous session was resumed (XEP-0198), so nothing
-        /// needs re-sending by hand.
-        resumed: bool,
-    },
-    /// The session is over; the last event.
-    Disconnected {
-        /// Why.
-        reason: Disconnect,
-    },
-}
-
-/// Why a session ended.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Disconnect {
-    /// Closed cleanly: [`Handle::close`], or every handle was dropped.
-    Closed,
-    /// Lost, and not (or no longer) reconnecting.
-    Error(ConnectError),
 }
 
 /// Receives a session's [`Event`]s in order. Events are buffered without

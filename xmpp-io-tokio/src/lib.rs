@@ -68,10 +68,7 @@
 mod connect;
 mod dns;
 mod driver;
-mod entropy;
-mod error;
 mod handle;
-mod options;
 mod reconnect;
 mod tls;
 mod transport;
@@ -81,13 +78,15 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
-pub use error::{CommandError, ConnectError, TlsError};
-pub use handle::{ConnectionInfo, Disconnect, Event, Events, Handle};
-pub use options::{ClientSetup, ConfigHook, ConnectOptions, TlsMode};
-pub use reconnect::{Backoff, ReconnectPolicy};
+pub use handle::{Events, Handle};
 pub use rustls::pki_types::CertificateDer;
 pub use tls::ALPN_XMPP_CLIENT;
 pub use xmpp_proto;
+pub use xmpp_proto::adapter::{
+    ClientSetup, CommandError, ConfigHook, ConnectError, ConnectOptions, ConnectionInfo,
+    Disconnect, Event, ReconnectPolicy, TlsError, TlsMode,
+};
+pub use xmpp_proto::connect::Backoff;
 
 /// How many commands may wait for the driver before `Handle` calls wait too.
 const COMMAND_QUEUE: usize = 64;
@@ -101,7 +100,7 @@ const COMMAND_QUEUE: usize = 64;
 /// [`ConnectOptions::timeout`]. A failure here is never retried, whatever
 /// the reconnect policy: that applies to sessions that were online.
 pub async fn connect(options: ConnectOptions) -> Result<(Handle, Events), ConnectError> {
-    let span = tracing::info_span!("xmpp", jid = %options.jid);
+    let span = tracing::info_span!("xmpp", jid = %options.jid());
     let tls = tls::Tls::new(&options)?;
     let shared = Arc::new(driver::Shared { opts: options, tls });
     let (sink, events) = mpsc::unbounded_channel();

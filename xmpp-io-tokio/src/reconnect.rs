@@ -1,8 +1,8 @@
 //! Opt-in automatic reconnection with exponential backoff and full jitter
-//! (the shared [`Backoff`] of `xmpp_proto::connect`).
+//! (the shared [`ReconnectPolicy`] of `xmpp_proto::adapter`).
 //!
 //! After an established session is lost, the driver waits
-//! [`Backoff::next_delay`] (fresh OS entropy each attempt), reports
+//! [`ReconnectPolicy::delay`] (fresh OS entropy each attempt), reports
 //! [`Event::Reconnecting`](crate::Event::Reconnecting), and connects anew
 //! exactly as [`connect`](crate::connect) did (resolution, TCP, TLS, login).
 //! It never retries after a final failure ([`ConnectError::is_final`]:
@@ -14,55 +14,12 @@
 //! [`ConnectError::is_final`]: crate::ConnectError::is_final
 //! [`DisconnectReason::is_final`]: xmpp_proto::DisconnectReason::is_final
 
-use std::time::Duration;
-
 use tokio::sync::mpsc;
-pub use xmpp_proto::connect::Backoff;
+use xmpp_proto::adapter::ReconnectPolicy;
 
 use crate::driver::{establish, Connection, Session, Shared, Sink};
 use crate::handle::Command;
 use crate::{ConnectError, Disconnect, Event};
-
-/// When and how often to reconnect.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct ReconnectPolicy {
-    /// The delay before each attempt.
-    pub backoff: Backoff,
-    /// Give up after this many failed attempts in a row (`None`: never).
-    pub max_attempts: Option<u32>,
-}
-
-impl ReconnectPolicy {
-    /// The default backoff (1 s doubling up to 5 min), unlimited attempts.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets the backoff.
-    pub fn backoff(mut self, initial: Duration, max: Duration, factor: u32) -> Self {
-        self.backoff = Backoff {
-            initial,
-            max,
-            factor,
-        };
-        self
-    }
-
-    /// Gives up after `n` failed attempts in a row.
-    pub fn max_attempts(mut self, n: u32) -> Self {
-        self.max_attempts = Some(n);
-        self
-    }
-
-    /// The delay before attempt `attempt` (1-based), or `None` when the
-    /// policy gives up.
-    pub(crate) fn delay(&self, attempt: u32) -> Option<Duration> {
-        if self.max_attempts.is_some_and(|max| attempt > max) {
-            return None;
-        }
-        Some(self.backoff.next_delay(attempt, crate::entropy::u64()))
-    }
-}
 
 /// Reconnects after `error` until a connection is online again, or the
 /// session must end (a final failure, the policy giving up, a close).
@@ -76,7 +33,7 @@ pub(crate) async fn run(
 ) -> Result<Connection, Disconnect> {
     let mut attempt = 1;
     loop {
-        let Some(delay) = policy.delay(attempt) else {
+        let Some(delay) = policy.delay(attempt, getrandom::u64().unwrap_or(u64::MAX / 2)) else {
             tracing::info!(attempts = attempt - 1, "giving up reconnecting");
             return Err(Disconnect::Error(error));
         };

@@ -34,8 +34,7 @@ use tokio_rustls::TlsConnector;
 use xmpp_proto::connect::Security;
 use xmpp_proto::sasl::{ChannelBinding, ChannelBindingType};
 
-use crate::options::ConnectOptions;
-use crate::{ConnectError, TlsError};
+use crate::{ConnectError, ConnectOptions, TlsError};
 
 /// The ALPN protocol name of XEP-0368 direct TLS.
 pub const ALPN_XMPP_CLIENT: &[u8] = b"xmpp-client";
@@ -54,7 +53,7 @@ impl Tls {
     pub(crate) fn new(opts: &ConnectOptions) -> Result<Self, ConnectError> {
         let mut roots = RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        for path in &opts.ca_files {
+        for path in opts.ca_files() {
             let ca_error = |reason: String| ConnectError::CaFile {
                 path: path.clone(),
                 reason,
@@ -70,16 +69,18 @@ impl Tls {
                 roots.add(cert).map_err(|e| ca_error(e.to_string()))?;
             }
         }
-        for cert in &opts.ca_certs {
-            roots.add(cert.clone()).map_err(|e| ConnectError::CaFile {
-                path: "(certificate given to add_ca_certificate)".into(),
-                reason: e.to_string(),
+        for (index, der) in opts.ca_certificates().iter().enumerate() {
+            roots.add(CertificateDer::from(der.clone())).map_err(|e| {
+                ConnectError::CaCertificate {
+                    index,
+                    reason: e.to_string(),
+                }
             })?;
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let base = ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-            .map_err(|e| ConnectError::Tls(tls_other("", io::Error::other(e))))?
+            .map_err(|e| ConnectError::Tls(TlsError::handshake("", io::Error::other(e), true)))?
             .with_root_certificates(roots)
             .with_no_client_auth();
         let mut direct = base.clone();
@@ -101,10 +102,8 @@ impl Tls {
         // An IPv6 domain is written `[::1]` in a JID; the name is the address.
         let bare = domain.trim_start_matches('[').trim_end_matches(']');
         let name = ServerName::try_from(bare.to_string()).map_err(|e| {
-            tls_other(
-                domain,
-                io::Error::new(io::ErrorKind::InvalidInput, e.to_string()),
-            )
+            let e = io::Error::new(io::ErrorKind::InvalidInput, e.to_string());
+            TlsError::handshake(domain, e, true)
         })?;
         let connector = match security {
             Security::StartTls => &self.starttls,
@@ -137,20 +136,15 @@ fn channel_binding(conn: &rustls::ClientConnection) -> Option<ChannelBinding> {
         .map(|data| ChannelBinding::new(ChannelBindingType::TlsExporter, data.to_vec()))
 }
 
-fn tls_other(domain: &str, source: io::Error) -> TlsError {
-    TlsError::Other {
-        domain: domain.to_string(),
-        source,
-    }
-}
-
-/// Sorts a handshake error into not-trusted, name-mismatch or other.
+/// Sorts a handshake error into not-trusted, name-mismatch, refused by
+/// rustls (final) or cut short by the network (worth retrying).
 pub(crate) fn classify(domain: &str, error: io::Error) -> TlsError {
     let rustls_error = error
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>());
     let Some(rustls::Error::InvalidCertificate(cert)) = rustls_error else {
-        return tls_other(domain, error);
+        let from_rustls = rustls_error.is_some();
+        return TlsError::handshake(domain, error, from_rustls);
     };
     let detail = cert.to_string();
     let domain = domain.to_string();

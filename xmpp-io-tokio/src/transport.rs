@@ -11,6 +11,7 @@ use tokio_rustls::client::TlsStream;
 
 use crate::ConnectionInfo;
 use xmpp_proto::connect::Security;
+use xmpp_proto::sasl::ChannelBindingType;
 
 /// The TCP stream, acknowledging every read at once (see [`quick_ack`]).
 /// It sits under TLS too, so reads that only carry TLS records (session
@@ -83,23 +84,28 @@ impl Transport {
     }
 
     /// What the socket and TLS session look like now (read live from the socket).
-    pub(crate) fn info(&self, host: &str, security: Security) -> Option<ConnectionInfo> {
+    pub(crate) fn info(
+        &self,
+        host: &str,
+        security: Security,
+        binding: Option<ChannelBindingType>,
+    ) -> Option<ConnectionInfo> {
         let tcp = self.tcp()?;
         let tls = match self {
             Transport::Tls(s) => Some(s.get_ref().1),
             _ => None,
         };
-        Some(ConnectionInfo {
-            host: host.to_string(),
-            security,
-            peer: tcp.peer_addr().ok(),
-            local: tcp.local_addr().ok(),
-            nodelay: tcp.nodelay().unwrap_or(false),
-            tls_version: tls
-                .and_then(|c| c.protocol_version())
-                .map(|v| format!("{v:?}")),
-            alpn: tls.and_then(|c| c.alpn_protocol()).map(<[u8]>::to_vec),
-        })
+        let mut info = ConnectionInfo::new(host, security);
+        info.peer = tcp.peer_addr().ok();
+        info.local = tcp.local_addr().ok();
+        info.nodelay = tcp.nodelay().unwrap_or(false);
+        info.tls = tls.is_some();
+        info.tls_version = tls
+            .and_then(|c| c.protocol_version())
+            .map(|v| format!("{v:?}"));
+        info.alpn = tls.and_then(|c| c.alpn_protocol()).map(<[u8]>::to_vec);
+        info.channel_binding = binding;
+        Some(info)
     }
 }
 

@@ -68,11 +68,14 @@
 //!   resource binding, routing, IQ tracking ([`iq_tracker`]), timers;
 //! - [`stanza`]: typed `Message`, `Presence`, `Iq` with JIDs;
 //! - [`Module`]: how extensions plug in;
+//! - [`connect`] and [`adapter`]: what the I/O adapters share (where to
+//!   connect, options, errors, session events), pure like the rest;
 //! - [`testing`]: the scripted server used above, for your own tests.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
+pub mod adapter;
 mod client;
 pub mod connect;
 mod entropy;

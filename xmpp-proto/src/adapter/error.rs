@@ -1,18 +1,19 @@
-//! Typed errors: why a connection could not be made or was lost, and why a
-//! command through a [`Handle`](crate::Handle) did not succeed.
+//! Typed errors of the adapters: why a connection could not be made or was
+//! lost, and why a command did not succeed. One set of types for both
+//! adapters, so code moves between them unchanged.
 //!
 //! No message here ever contains a password or a SASL payload: the core's
-//! reasons carry only conditions and the server's text, and the adapter adds
-//! host names, addresses and rustls' descriptions.
+//! reasons carry only conditions and the server's text, and the adapters
+//! add host names, addresses and the TLS library's descriptions.
 
 use std::io;
 use std::path::PathBuf;
 
-use xmpp_proto::connect::NoService;
-use xmpp_proto::{DisconnectReason, IqFailure, SendError};
+use crate::connect::NoService;
+use crate::{DisconnectReason, IqFailure, SendError};
 
-/// Why [`connect`](crate::connect) failed, why a session ended, or why a
-/// reconnection attempt failed.
+/// Why `connect` failed, why a session ended, or why a reconnection
+/// attempt failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnectError {
@@ -22,6 +23,14 @@ pub enum ConnectError {
         /// The file.
         path: PathBuf,
         /// What went wrong.
+        reason: String,
+    },
+    /// An extra CA certificate given as DER was not accepted.
+    #[error("cannot use the extra CA certificate #{index}: {reason}")]
+    CaCertificate {
+        /// Its position among `ConnectOptions::add_ca_certificate` calls, from 0.
+        index: usize,
+        /// The TLS library's description.
         reason: String,
     },
     /// No address could be found for any candidate host.
@@ -70,11 +79,15 @@ pub enum ConnectError {
     /// Reading or writing the connection failed.
     #[error("I/O error on the connection: {0}")]
     Io(#[source] io::Error),
+    /// The operating system's random source failed. Without it the stanza
+    /// ids and SCRAM nonces would be predictable, so no connection is made.
+    #[error("the OS random source failed: {0}; no connection was made")]
+    Entropy(String),
 }
 
 impl ConnectError {
     /// Maps the core's reason for ending a session.
-    pub(crate) fn from_reason(reason: DisconnectReason) -> Self {
+    pub fn from_reason(reason: DisconnectReason) -> Self {
         match reason {
             DisconnectReason::AuthFailed(_)
             | DisconnectReason::AuthRejected(_)
@@ -88,20 +101,20 @@ impl ConnectError {
 
     /// True when trying again automatically would repeat the failure:
     /// authentication, a certificate or TLS protocol failure, a refused or
-    /// missing STARTTLS, a domain without service, an unusable CA file, or
-    /// a core reason that [`DisconnectReason::is_final`] calls final.
-    /// Reconnection stops here. A handshake cut short by the network (the
-    /// socket closed or reset, no TLS error from rustls) is not final.
+    /// missing STARTTLS, a domain without service, an unusable CA, a failed
+    /// random source, or a core reason that [`DisconnectReason::is_final`]
+    /// calls final. Reconnection stops here. A handshake cut short by the
+    /// network ([`TlsError::Interrupted`]) is not final.
     pub fn is_final(&self) -> bool {
         match self {
-            ConnectError::Tls(TlsError::Other { source, .. }) => source
-                .get_ref()
-                .is_some_and(|inner| inner.is::<rustls::Error>()),
+            ConnectError::Tls(TlsError::Interrupted { .. }) => false,
             ConnectError::CaFile { .. }
+            | ConnectError::CaCertificate { .. }
             | ConnectError::NoService(_)
             | ConnectError::Tls(_)
             | ConnectError::TlsNotOffered
-            | ConnectError::Auth(_) => true,
+            | ConnectError::Auth(_)
+            | ConnectError::Entropy(_) => true,
             ConnectError::Stream(reason) => reason.is_final(),
             ConnectError::Dns { .. }
             | ConnectError::Tcp { .. }
@@ -116,12 +129,12 @@ impl ConnectError {
 #[non_exhaustive]
 pub enum TlsError {
     /// The certificate chain does not lead to a trusted root (unknown
-    /// issuer, bad signature, expired, revoked, wrong purpose, ...).
+    /// issuer, self-signed, bad signature, expired, revoked, wrong purpose, ...).
     #[error("the certificate presented for {domain} is not trusted: {detail}")]
     CertificateNotTrusted {
         /// The name the certificate was checked for (the JID's domain).
         domain: String,
-        /// rustls' description.
+        /// The TLS library's description.
         detail: String,
     },
     /// The certificate is trusted but not valid for the JID's domain.
@@ -129,24 +142,64 @@ pub enum TlsError {
     NameMismatch {
         /// The name the certificate was checked for (the JID's domain).
         domain: String,
-        /// rustls' description.
+        /// The TLS library's description.
         detail: String,
     },
     /// The server answered `<starttls/>` with `<failure/>`.
     #[error("the server refused STARTTLS")]
     Refused,
-    /// Any other handshake failure (protocol error, alert, closed socket).
+    /// The handshake failed in the TLS library (protocol error, alert,
+    /// unsupported parameters). Final: trying again would fail the same way.
     #[error("the TLS handshake with {domain} failed: {source}")]
     Other {
         /// The name the certificate was to be checked for.
         domain: String,
-        /// The underlying error (often a `rustls::Error` inside).
+        /// The underlying error (the TLS library's error inside).
+        #[source]
+        source: io::Error,
+    },
+    /// The network cut the handshake short (the socket closed, reset or
+    /// timed out before the TLS library reported an error of its own). Not
+    /// final: a reconnection may succeed.
+    #[error("the TLS handshake with {domain} was cut short: {source}")]
+    Interrupted {
+        /// The name the certificate was to be checked for.
+        domain: String,
+        /// The network's error.
         #[source]
         source: io::Error,
     },
 }
 
-/// Why a command sent through a [`Handle`](crate::Handle) did not succeed.
+impl TlsError {
+    /// A handshake failure that is not about the certificate: `Interrupted`
+    /// when `source` is the network's doing (its kind is one of a cut
+    /// connection and `from_tls_library` is false), `Other` otherwise.
+    pub fn handshake(domain: &str, source: io::Error, from_tls_library: bool) -> Self {
+        let domain = domain.to_string();
+        if !from_tls_library && is_network_cut(source.kind()) {
+            TlsError::Interrupted { domain, source }
+        } else {
+            TlsError::Other { domain, source }
+        }
+    }
+}
+
+/// The I/O error kinds of a connection cut by the network, not refused by
+/// the peer's TLS library.
+pub fn is_network_cut(kind: io::ErrorKind) -> bool {
+    matches!(
+        kind,
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::NotConnected
+            | io::ErrorKind::TimedOut
+    )
+}
+
+/// Why a command did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CommandError {
@@ -157,7 +210,43 @@ pub enum CommandError {
     /// time, or the session ended first.
     #[error(transparent)]
     Iq(#[from] IqFailure),
-    /// The session task has ended; nothing can be sent any more.
+    /// The session has ended; nothing can be sent any more.
     #[error("the session has ended")]
     Ended,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cut(kind: io::ErrorKind) -> ConnectError {
+        TlsError::handshake("example.com", io::Error::new(kind, "x"), false).into()
+    }
+
+    #[test]
+    fn a_handshake_cut_by_the_network_may_be_retried_a_refused_one_not() {
+        assert!(!cut(io::ErrorKind::UnexpectedEof).is_final());
+        assert!(!cut(io::ErrorKind::ConnectionReset).is_final());
+        assert!(cut(io::ErrorKind::InvalidData).is_final());
+        let library = TlsError::handshake(
+            "example.com",
+            io::Error::new(io::ErrorKind::UnexpectedEof, "alert"),
+            true,
+        );
+        assert!(matches!(library, TlsError::Other { .. }));
+        assert!(ConnectError::from(library).is_final());
+    }
+
+    #[test]
+    fn core_reasons_map_to_the_matching_variant() {
+        assert!(matches!(
+            ConnectError::from_reason(DisconnectReason::TlsRequired),
+            ConnectError::TlsNotOffered
+        ));
+        let refused = ConnectError::from_reason(DisconnectReason::TlsRefused);
+        assert!(matches!(refused, ConnectError::Tls(TlsError::Refused)));
+        assert!(refused.is_final());
+        assert!(!ConnectError::Timeout("login".into()).is_final());
+        assert!(ConnectError::Entropy("no device".into()).is_final());
+    }
 }
