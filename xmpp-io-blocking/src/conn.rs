@@ -152,13 +152,8 @@ impl Connection {
     fn start_tls(&mut self, server_name: &str, security: Security, now: Instant) {
         let Link::Plain(tcp) = std::mem::replace(&mut self.link, Link::Gone) else {
             let e = io::Error::other("TLS requested on a stream that is not plain TCP");
-            return self.lost(
-                ConnectError::Tls(TlsError::Other {
-                    domain: server_name.to_string(),
-                    source: e,
-                }),
-                now,
-            );
+            let error = TlsError::handshake(server_name, e, true);
+            return self.lost(ConnectError::Tls(error), now);
         };
         let handshake = self.tls.start(Wire::new(tcp), server_name, security);
         self.handshake_outcome(handshake, now);
@@ -291,16 +286,14 @@ impl Connection {
             Link::Tls(stream) => (true, stream.negotiated_alpn().ok().flatten()),
             _ => (false, None),
         };
-        ConnectionInfo {
-            host: self.candidate.host.clone(),
-            security: self.candidate.security,
-            peer: self.socket.peer_addr().ok(),
-            local: self.socket.local_addr().ok(),
-            nodelay: self.socket.nodelay().unwrap_or(false),
-            tls,
-            alpn,
-            channel_binding: self.binding,
-        }
+        let mut info = ConnectionInfo::new(self.candidate.host.clone(), self.candidate.security);
+        info.peer = self.socket.peer_addr().ok();
+        info.local = self.socket.local_addr().ok();
+        info.nodelay = self.socket.nodelay().unwrap_or(false);
+        info.tls = tls;
+        info.alpn = alpn;
+        info.channel_binding = self.binding;
+        info
     }
 }
 

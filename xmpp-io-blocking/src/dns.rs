@@ -46,10 +46,9 @@ use rsdns::clients::ClientConfig;
 use rsdns::message::RCode;
 use rsdns::records::data::Srv;
 use rsdns::records::Class;
-use xmpp_proto::connect::{self, splitmix64, Candidate, Security, SrvRecord};
+use xmpp_proto::connect::{Candidate, SrvRecord};
 
-use crate::options::{ConnectOptions, TlsMode};
-use crate::ConnectError;
+use crate::{ConnectError, ConnectOptions, TlsMode};
 
 /// Where the system's resolver configuration lives.
 const RESOLV_CONF: &str = "/etc/resolv.conf";
@@ -62,29 +61,13 @@ pub(crate) fn candidates(
     opts: &ConnectOptions,
     deadline: Instant,
 ) -> Result<Vec<Candidate>, ConnectError> {
-    let domain = opts.jid.domain().as_str().to_string();
-    if let Some((host, port)) = &opts.server {
-        let security = match opts.tls_mode {
-            TlsMode::DirectTls => Security::DirectTls,
-            TlsMode::Auto | TlsMode::StartTls => Security::StartTls,
-        };
-        return Ok(vec![Candidate {
-            host: host.clone(),
-            port: *port,
-            security,
-        }]);
-    }
-    let (direct, starttls) = if connect::skips_srv(&domain) {
-        (Vec::new(), Vec::new())
+    let (direct, starttls) = if opts.wants_srv() {
+        lookup_srv(opts.jid().domain().as_str(), opts.mode(), deadline)
     } else {
-        lookup_srv(&domain, opts.tls_mode, deadline)
+        (Vec::new(), Vec::new())
     };
-    let mut rng = splitmix64(crate::entropy::u64());
-    let mut list = connect::candidates(&domain, &direct, &starttls, &mut rng)?;
-    if opts.tls_mode == TlsMode::DirectTls {
-        list = connect::direct_tls_only(&domain, list)?;
-    }
-    tracing::debug!(%domain, candidates = ?list, "resolved");
+    let list = opts.candidates(&direct, &starttls, getrandom::u64().unwrap_or(u64::MAX / 2))?;
+    tracing::debug!(domain = %opts.jid().domain(), candidates = ?list, "resolved");
     Ok(list)
 }
 
@@ -101,8 +84,8 @@ fn lookup_srv(domain: &str, mode: TlsMode, deadline: Instant) -> (Vec<SrvRecord>
     let domain = domain.trim_end_matches('.');
     let direct_name = format!("_xmpps-client._tcp.{domain}.");
     let starttls_name = format!("_xmpp-client._tcp.{domain}.");
-    let want_direct = mode != TlsMode::StartTls;
-    let want_starttls = mode != TlsMode::DirectTls;
+    let want_direct = mode.wants_direct_tls();
+    let want_starttls = mode.wants_starttls();
     std::thread::scope(|scope| {
         let servers = &servers;
         let direct = want_direct.then(|| scope.spawn(|| srv(servers, &direct_name, deadline)));
@@ -174,44 +157,4 @@ fn srv(servers: &NameServers, name: &str, deadline: Instant) -> Vec<SrvRecord> {
     }
     tracing::warn!(%name, "SRV lookup failed on every name server; falling back");
     Vec::new()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn soon() -> Instant {
-        Instant::now() + Duration::from_secs(5)
-    }
-
-    #[test]
-    fn explicit_server_wins() {
-        let opts = ConnectOptions::new("a@example.com".parse().unwrap(), "pw")
-            .server("10.1.2.3", 5999)
-            .tls_mode(TlsMode::DirectTls);
-        let list = candidates(&opts, soon()).unwrap();
-        assert_eq!(
-            list,
-            [Candidate {
-                host: "10.1.2.3".into(),
-                port: 5999,
-                security: Security::DirectTls
-            }]
-        );
-    }
-
-    #[test]
-    fn localhost_falls_back_to_5222_and_direct_tls_has_no_fallback() {
-        let opts = ConnectOptions::new("a@localhost".parse().unwrap(), "pw");
-        let list = candidates(&opts, soon()).unwrap();
-        assert_eq!(
-            (list[0].host.as_str(), list[0].port, list[0].security),
-            ("localhost", 5222, Security::StartTls)
-        );
-        let opts = opts.tls_mode(TlsMode::DirectTls);
-        assert!(matches!(
-            candidates(&opts, soon()),
-            Err(ConnectError::NoService(_))
-        ));
-    }
 }

@@ -8,17 +8,14 @@
 //! error), and it is only built on the rare error path.
 #![allow(clippy::result_large_err)]
 
-use std::net::SocketAddr;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use xmpp_proto::connect::Security;
-use xmpp_proto::sasl::ChannelBindingType;
-use xmpp_proto::stanza::{FullJid, Iq, Stanza};
+use xmpp_proto::stanza::{Iq, Stanza};
 use xmpp_proto::xml::Element;
 
 use crate::session::{IqWaiter, Iter, Reader, Shared};
-use crate::{CommandError, ConnectError, SessionEnded};
+use crate::{CommandError, ConnectionInfo, Event, SessionEnded};
 
 /// A session that is (or was) online: send commands, wait for events.
 ///
@@ -139,7 +136,7 @@ pub struct Sender {
 impl std::fmt::Debug for Sender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sender")
-            .field("jid", &self.shared.opts.jid)
+            .field("jid", self.shared.opts.jid())
             .finish_non_exhaustive()
     }
 }
@@ -231,76 +228,4 @@ impl Sender {
     pub fn is_closed(&self) -> bool {
         self.shared.lock().over
     }
-}
-
-/// The connection a session currently uses.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ConnectionInfo {
-    /// The host connected to (SRV target, explicit host, or the domain).
-    pub host: String,
-    /// Direct TLS or STARTTLS.
-    pub security: Security,
-    /// The server's address.
-    pub peer: Option<SocketAddr>,
-    /// Our address.
-    pub local: Option<SocketAddr>,
-    /// Whether TCP_NODELAY is set on the socket (it always should be).
-    pub nodelay: bool,
-    /// Whether the stream is encrypted. (native-tls does not tell the
-    /// negotiated version.)
-    pub tls: bool,
-    /// The negotiated ALPN protocol (`xmpp-client` for direct TLS).
-    pub alpn: Option<Vec<u8>>,
-    /// The channel binding handed to the core (`tls-server-end-point`
-    /// when the TLS library could compute it).
-    pub channel_binding: Option<ChannelBindingType>,
-}
-
-/// News from a session.
-#[derive(Debug)]
-#[non_exhaustive]
-// Mostly `Core` events, moved once each; boxing them would cost an allocation each.
-#[allow(clippy::large_enum_variant)]
-pub enum Event {
-    /// An event of the core, in order. The login's events (warnings,
-    /// `ScramKeys`, then `Online`) are all queued when
-    /// [`connect`](crate::connect) returns. The core's `Disconnected` is
-    /// never passed on (see [`Event::Disconnected`] and
-    /// [`Event::Reconnecting`]), nor are the answers to IQs sent with
-    /// [`Client::send_iq`] or [`Sender::send_iq`] (they are returned by
-    /// that call).
-    Core(xmpp_proto::Event),
-    /// The connection was lost; the next attempt starts after `delay`.
-    Reconnecting {
-        /// 1 for the first attempt after a loss, counting failed attempts.
-        attempt: u32,
-        /// How long the session waits before this attempt.
-        delay: Duration,
-        /// Why the connection was lost, or why the previous attempt failed.
-        error: ConnectError,
-    },
-    /// Online again after [`Event::Reconnecting`] (instead of the core's `Online`).
-    Reconnected {
-        /// The full JID bound this time.
-        jid: FullJid,
-        /// Whether the previous session was resumed (XEP-0198), so nothing
-        /// needs re-sending by hand.
-        resumed: bool,
-    },
-    /// The session is over; the last event.
-    Disconnected {
-        /// Why.
-        reason: Disconnect,
-    },
-}
-
-/// Why a session ended.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Disconnect {
-    /// Closed cleanly: [`Client::close`], [`Sender::close`].
-    Closed,
-    /// Lost, and not (or no longer) reconnecting.
-    Error(ConnectError),
 }

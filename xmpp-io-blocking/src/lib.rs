@@ -77,11 +77,8 @@
 
 mod conn;
 mod dns;
-mod entropy;
 mod error;
 mod handle;
-mod options;
-mod reconnect;
 mod session;
 mod tcp;
 mod tls;
@@ -90,14 +87,17 @@ mod transport;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
-pub use error::{CommandError, ConnectError, SessionEnded, TlsError};
-pub use handle::{Client, ConnectionInfo, Disconnect, Event, Sender};
+pub use error::SessionEnded;
+pub use handle::{Client, Sender};
 pub use native_tls::Certificate;
-pub use options::{ClientSetup, ConfigHook, ConnectOptions, TlsMode};
-pub use reconnect::{Backoff, ReconnectPolicy};
 pub use session::{Iter, Reader};
 pub use tls::ALPN_XMPP_CLIENT;
 pub use xmpp_proto;
+pub use xmpp_proto::adapter::{
+    ClientSetup, CommandError, ConfigHook, ConnectError, ConnectOptions, ConnectionInfo,
+    Disconnect, Event, ReconnectPolicy, TlsError, TlsMode,
+};
+pub use xmpp_proto::connect::Backoff;
 
 use session::{Shared, State, Turn};
 

@@ -13,15 +13,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use xmpp_proto::connect::{Candidate, Security};
+use xmpp_proto::connect::Candidate;
 use xmpp_proto::stanza::Iq;
-use xmpp_proto::{Client as Core, Config, Event as CoreEvent, Input, Timeouts, TlsPolicy};
+use xmpp_proto::{Event as CoreEvent, Input};
 
 use crate::conn::{Connection, WRITE_TIMEOUT};
-use crate::options::ConnectOptions;
 use crate::tls::Tls;
 use crate::transport::{self, Msg};
-use crate::{CommandError, ConnectError, Disconnect, Event, SessionEnded};
+use crate::{CommandError, ConnectError, ConnectOptions, Disconnect, Event, SessionEnded};
 
 /// Where a waiting `send_iq` gets its answer.
 pub(crate) type IqWaiter = mpsc::SyncSender<Result<Iq, CommandError>>;
@@ -114,10 +113,7 @@ fn route(
             }
             None => events.push_back(Event::Core(CoreEvent::IqResponse { id, result })),
         },
-        CoreEvent::Online { jid, resumed, .. } if reconnecting => {
-            events.push_back(Event::Reconnected { jid, resumed })
-        }
-        other => events.push_back(Event::Core(other)),
+        other => events.push_back(Event::from_login(other, reconnecting).0),
     }
 }
 
@@ -181,7 +177,7 @@ pub struct Reader {
 impl std::fmt::Debug for Reader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Reader")
-            .field("jid", &self.shared.opts.jid)
+            .field("jid", self.shared.opts.jid())
             .field("phase", &self.phase)
             .field("attempt", &self.attempt)
             .finish_non_exhaustive()
@@ -190,7 +186,7 @@ impl std::fmt::Debug for Reader {
 
 impl Reader {
     pub(crate) fn new(shared: Arc<Shared>, rx: mpsc::Receiver<Msg>) -> Self {
-        let span = tracing::info_span!("xmpp", jid = %shared.opts.jid);
+        let span = tracing::info_span!("xmpp", jid = %shared.opts.jid());
         Reader {
             shared,
             rx,
@@ -248,7 +244,7 @@ impl Reader {
     pub(crate) fn start_attempt(&mut self, now: Instant) {
         self.gen += 1;
         let opts = &self.shared.opts;
-        let deadline = now + login_timeout(opts);
+        let deadline = now + opts.login_timeout();
         self.login_deadline = Some(deadline);
         self.phase = Phase::Dialing;
         let (opts, tx, gen) = (opts.clone(), self.shared.tx.clone(), self.gen);
@@ -359,17 +355,16 @@ impl Reader {
         let opts = &self.shared.opts;
         tcp.set_write_timeout(Some(WRITE_TIMEOUT))
             .map_err(ConnectError::Io)?;
-        let mut core = Core::new(core_config(opts, candidate.security)?, now);
-        if let Some(setup) = &opts.client_setup {
-            setup(&mut core);
-        }
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| ConnectError::Entropy(e.to_string()))?;
+        let core = opts.new_client(candidate.security, seed, now);
         let socket = tcp.try_clone().map_err(ConnectError::Io)?;
         let reader = tcp.try_clone().map_err(ConnectError::Io)?;
         // Last: once the thread runs, only a shutdown of the socket ends it
         // (the connection's drop does that).
         transport::spawn_reader(reader, self.gen, self.shared.tx.clone())
             .map_err(ConnectError::Io)?;
-        let domain = opts.jid.domain().as_str().to_string();
+        let domain = opts.jid().domain().as_str().to_string();
         Ok(Connection::new(
             core,
             tcp,
@@ -408,7 +403,7 @@ impl Reader {
     fn login_timeout(&self) -> ConnectError {
         ConnectError::Timeout(format!(
             "not online within {} s",
-            self.shared.opts.timeout.as_secs_f64()
+            self.shared.opts.login_timeout().as_secs_f64()
         ))
     }
 
@@ -496,7 +491,7 @@ impl Reader {
     fn lose(&mut self, error: ConnectError, now: Instant) {
         tracing::info!(%error, "connection lost");
         let closing = self.shared.lock().close_requested;
-        match &self.shared.opts.reconnect {
+        match self.shared.opts.reconnect_policy() {
             Some(_) if !closing && !error.is_final() => {
                 self.attempt = 1;
                 self.backoff(error, now);
@@ -508,12 +503,12 @@ impl Reader {
     /// Reports `Reconnecting` and waits before attempt `self.attempt`, or
     /// gives up.
     fn backoff(&mut self, error: ConnectError, now: Instant) {
+        let random = getrandom::u64().unwrap_or(u64::MAX / 2);
         let delay = self
             .shared
             .opts
-            .reconnect
-            .as_ref()
-            .and_then(|policy| policy.delay(self.attempt));
+            .reconnect_policy()
+            .and_then(|policy| policy.delay(self.attempt, random));
         let Some(delay) = delay else {
             tracing::info!(attempts = self.attempt - 1, "giving up reconnecting");
             return self.finish(Disconnect::Error(error));
@@ -593,42 +588,9 @@ impl Iterator for Iter<'_> {
 /// A wait long enough to mean "never" that an `Instant` can still hold.
 const FAR: Duration = Duration::from_secs(365 * 24 * 3600);
 
-/// [`ConnectOptions::timeout`], at most [`FAR`] (a longer one would overflow
-/// an `Instant`, in the core's timers too).
-fn login_timeout(opts: &ConnectOptions) -> Duration {
-    opts.timeout.min(FAR)
-}
-
 fn min(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }
-}
-
-/// The core's configuration for one connection (fresh OS entropy each time).
-fn core_config(opts: &ConnectOptions, security: Security) -> Result<Config, ConnectError> {
-    let tls = match security {
-        Security::DirectTls => TlsPolicy::DirectTls,
-        Security::StartTls if opts.allow_plaintext => TlsPolicy::AllowPlaintext,
-        Security::StartTls => TlsPolicy::Required,
-    };
-    let timeouts = Timeouts {
-        connect: login_timeout(opts),
-        ..Timeouts::default()
-    };
-    let mut builder = Config::builder(
-        opts.jid.clone(),
-        opts.credentials.clone(),
-        crate::entropy::seed()?,
-    )
-    .tls(tls)
-    .timeouts(timeouts);
-    if let Some(resource) = &opts.resource {
-        builder = builder.resource(resource.clone());
-    }
-    if let Some(hook) = &opts.config_hook {
-        builder = hook(builder);
-    }
-    Ok(builder.build())
 }

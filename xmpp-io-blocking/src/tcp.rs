@@ -3,17 +3,13 @@
 //! set on the socket: the core already batches each flush into one write,
 //! and Nagle's algorithm would only delay the login's small round trips.
 
-use std::io;
-use std::net::{IpAddr, TcpStream, ToSocketAddrs};
-use std::time::{Duration, Instant};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Instant;
 
+use xmpp_proto::adapter::{TcpAttempts, ATTEMPT_TIMEOUT};
 use xmpp_proto::connect::Candidate;
 
 use crate::ConnectError;
-
-/// The longest one address may take to accept, so that a black-holed
-/// address does not eat the whole login timeout.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The first candidate address that accepts a TCP connection before
 /// `deadline`, with the candidate it belongs to.
@@ -21,35 +17,23 @@ pub(crate) fn connect(
     candidates: &[Candidate],
     deadline: Instant,
 ) -> Result<(TcpStream, Candidate), ConnectError> {
-    let mut attempts = 0;
-    let mut last_tcp: Option<(String, io::Error)> = None;
-    let mut last_dns: Option<(String, io::Error)> = None;
+    let mut tried = TcpAttempts::new();
     for candidate in candidates {
         let target = (candidate.host.as_str(), candidate.port);
         let addresses: Vec<_> = match target.to_socket_addrs() {
             Ok(a) => a.collect(),
             Err(e) => {
                 tracing::debug!(host = %candidate.host, error = %e, "cannot resolve");
-                last_dns = Some((candidate.host.clone(), e));
+                tried.resolve_failed(candidate, e);
                 continue;
             }
         };
         for address in addresses {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                let e = io::Error::new(io::ErrorKind::TimedOut, "out of time for the login");
-                return Err(ConnectError::Tcp {
-                    target: format!("{}:{}", candidate.host, candidate.port),
-                    attempts,
-                    source: e,
-                });
+                return Err(tried.out_of_time(candidate));
             }
-            attempts += 1;
-            let label = if candidate.host.parse::<IpAddr>().is_ok() {
-                address.to_string()
-            } else {
-                format!("{}:{} ({address})", candidate.host, candidate.port)
-            };
+            let label = tried.start(candidate, address);
             tracing::debug!(target = %label, security = ?candidate.security, "connecting");
             match TcpStream::connect_timeout(&address, left.min(ATTEMPT_TIMEOUT)) {
                 Ok(stream) => {
@@ -59,34 +43,18 @@ pub(crate) fn connect(
                 }
                 Err(e) => {
                     tracing::debug!(target = %label, error = %e, "TCP connect failed");
-                    last_tcp = Some((label, e));
+                    tried.failed(label, e);
                 }
             }
         }
     }
-    match (last_tcp, last_dns) {
-        (Some((target, source)), _) => Err(ConnectError::Tcp {
-            target,
-            attempts,
-            source,
-        }),
-        (None, Some((host, e))) => Err(ConnectError::Dns {
-            host,
-            reason: e.to_string(),
-        }),
-        (None, None) => Err(ConnectError::Dns {
-            host: candidates
-                .first()
-                .map(|c| c.host.clone())
-                .unwrap_or_default(),
-            reason: "no address found".into(),
-        }),
-    }
+    Err(tried.into_error(candidates))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
     use xmpp_proto::connect::Security;
 
     #[test]

@@ -45,7 +45,7 @@ use native_tls::{
 use xmpp_proto::connect::Security;
 use xmpp_proto::sasl::{ChannelBinding, ChannelBindingType};
 
-use crate::options::ConnectOptions;
+use crate::ConnectOptions;
 use crate::{ConnectError, TlsError};
 
 /// The ALPN protocol name of XEP-0368 direct TLS.
@@ -153,8 +153,15 @@ impl Tls {
     /// Reads the CA files (a missing or empty one is an error now, before
     /// any connection).
     pub(crate) fn new(opts: &ConnectOptions) -> Result<Self, ConnectError> {
-        let mut extra: Vec<Certificate> = opts.ca_certs.clone();
-        for path in &opts.ca_files {
+        let mut extra = Vec::new();
+        for (index, der) in opts.ca_certificates().iter().enumerate() {
+            let cert = Certificate::from_der(der).map_err(|e| ConnectError::CaCertificate {
+                index,
+                reason: e.to_string(),
+            })?;
+            extra.push(cert);
+        }
+        for path in opts.ca_files() {
             let ca_error = |reason: String| ConnectError::CaFile {
                 path: path.clone(),
                 reason,
@@ -199,10 +206,11 @@ impl Tls {
         let bare = domain.trim_start_matches('[').trim_end_matches(']');
         match self.connector(security) {
             Ok(connector) => outcome(domain, false, connector.connect(bare, wire)),
-            Err(e) => Handshake::Failed(TlsError::Other {
-                domain: domain.to_string(),
-                source: io::Error::other(format!("cannot set up TLS: {e}")),
-            }),
+            Err(e) => Handshake::Failed(TlsError::handshake(
+                domain,
+                io::Error::other(format!("cannot set up TLS: {e}")),
+                true,
+            )),
         }
     }
 }
@@ -280,10 +288,7 @@ pub(crate) fn classify(domain: &str, cut: bool, error: native_tls::Error) -> Tls
             None if cut => io::ErrorKind::UnexpectedEof,
             None => io::ErrorKind::Other,
         };
-        TlsError::Other {
-            domain,
-            source: io::Error::new(kind, error),
-        }
+        TlsError::handshake(&domain, io::Error::new(kind, error), false)
     }
 }
 
@@ -293,7 +298,7 @@ fn network_cause(error: &native_tls::Error) -> Option<io::ErrorKind> {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
     while let Some(e) = cause {
         if let Some(io) = e.downcast_ref::<io::Error>() {
-            if crate::error::is_network_cut(io.kind()) {
+            if xmpp_proto::adapter::is_network_cut(io.kind()) {
                 return Some(io.kind());
             }
         }

@@ -177,7 +177,7 @@ impl TestServer {
         ConnectOptions::new("juliet@localhost".parse().unwrap(), PASSWORD)
             .server("127.0.0.1", self.addr.port())
             .tls_mode(mode)
-            .add_ca_certificate(ca)
+            .add_ca_certificate(ca.to_der().expect("the test CA in DER"))
             .timeout(Duration::from_secs(10))
     }
 }
