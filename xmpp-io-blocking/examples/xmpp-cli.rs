@@ -19,14 +19,10 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use cli_common::args::{self, Args, ArgsError};
+use cli_common::args::Args;
 use cli_common::command::{self, Command, Expect, Plan};
-use cli_common::roster::RosterPush;
-use cli_common::{event, print, Exit};
-use xmpp_io_blocking::{
-    connect, CommandError, ConnectError, ConnectOptions, Disconnect, Event, Reader,
-    ReconnectPolicy, Sender, TlsMode,
-};
+use cli_common::{print, roster, session, Exit};
+use xmpp_io_blocking::{connect, Event, Reader, Sender};
 
 /// IQ commands waiting for their answer, by IQ id.
 type Requests = Arc<Mutex<HashMap<String, (Command, Expect)>>>;
@@ -36,81 +32,19 @@ type Requests = Arc<Mutex<HashMap<String, (Command, Expect)>>>;
 type Quit = Arc<Mutex<Option<Command>>>;
 
 fn main() -> ExitCode {
-    let argv = std::env::args().skip(1);
-    let args = match args::parse(argv, std::env::var("XMPP_PASSWORD").ok()) {
-        Ok(a) => a,
-        Err(ArgsError::Help) => {
-            eprintln!("{}", args::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        Err(ArgsError::Bad(message)) => {
-            eprintln!("xmpp-cli: {message}\n\n{}", args::USAGE);
-            return ExitCode::from(Exit::Usage.code());
-        }
+    let args = match session::args_from_env() {
+        Ok(args) => args,
+        Err(code) => return code,
     };
-    if let Some(store) = &args.store {
-        eprintln!(
-            "xmpp-cli: --store {}: not implemented yet; nothing is kept between runs",
-            store.display()
-        );
-    }
     ExitCode::from(run(&args).code())
 }
 
-/// The exit status for an adapter error.
-fn exit_for(error: &ConnectError) -> Exit {
-    match error {
-        ConnectError::CaFile { .. } => Exit::Usage,
-        ConnectError::Auth(_) => Exit::Auth,
-        ConnectError::Tls(_) | ConnectError::TlsNotOffered => Exit::Tls,
-        _ => Exit::Connection,
-    }
-}
-
-/// The short reason for a failed command.
-fn command_error(error: &CommandError) -> String {
-    match error {
-        CommandError::Rejected(e) => command::send_failure(e),
-        CommandError::Iq(f) => command::iq_failure(f),
-        CommandError::Ended => "disconnected".into(),
-        other => other.to_string(),
-    }
-}
-
-fn options(args: &Args) -> ConnectOptions {
-    let mut options = ConnectOptions::new(args.jid.clone(), args.password.clone())
-        .tls_mode(if args.direct_tls {
-            TlsMode::DirectTls
-        } else {
-            TlsMode::Auto
-        })
-        .allow_plaintext(args.allow_plaintext)
-        .timeout(args.timeout);
-    if let Some(resource) = &args.resource {
-        options = options.resource(resource.clone());
-    }
-    if let Some((host, port)) = &args.server {
-        options = options.server(host.clone(), *port);
-    }
-    if let Some(ca) = &args.ca_file {
-        options = options.ca_file(ca.clone());
-    }
-    if args.reconnect {
-        options = options.reconnect(ReconnectPolicy::new());
-    }
-    // Roster pushes are printed as they are processed, on the loop's thread.
-    let sink: cli_common::roster::Sink = Arc::new(|v| print(&v));
-    options.on_client(move |client| client.register(RosterPush::new(sink.clone())))
-}
-
 fn run(args: &Args) -> Exit {
-    let client = match connect(options(args)) {
+    // Roster pushes are printed as they are processed, on the loop's thread.
+    let sink: roster::Sink = Arc::new(|v| print(&v));
+    let client = match connect(session::options(args, sink)) {
         Ok(client) => client,
-        Err(e) => {
-            eprintln!("xmpp-cli: {e}");
-            print(&event::disconnected(&e.to_string()));
-            return exit_for(&e);
-        }
+        Err(e) => return session::connect_failed(&e),
     };
     let (mut reader, sender) = client.split();
     let requests: Requests = Arc::default();
@@ -148,7 +82,9 @@ fn handle_line(line: &str, args: &Args, sender: &Sender, requests: &Requests, qu
     };
     match command.plan {
         Plan::Send(ref stanza) => {
-            let outcome = sender.send(stanza.clone()).map_err(|e| command_error(&e));
+            let outcome = sender
+                .send(stanza.clone())
+                .map_err(|e| session::command_error(&e));
             print(&command::result(&command, outcome));
         }
         Plan::Request(ref iq, ref expect) => {
@@ -163,7 +99,9 @@ fn handle_line(line: &str, args: &Args, sender: &Sender, requests: &Requests, qu
                 }
                 Err(e) => {
                     drop(pending);
-                    for value in command::iq_outcome(&command, &expect, Err(command_error(&e))) {
+                    for value in
+                        command::iq_outcome(&command, &expect, Err(session::command_error(&e)))
+                    {
                         print(&value);
                     }
                 }
@@ -182,48 +120,27 @@ fn handle_line(line: &str, args: &Args, sender: &Sender, requests: &Requests, qu
 /// it is over.
 fn events(reader: &mut Reader, args: &Args, requests: &Requests, quit: &Quit) -> Exit {
     for event in reader.iter() {
-        match event {
+        let event = match event {
             Event::Core(xmpp_proto::Event::IqResponse { id, result }) => {
                 let Some((command, expect)) = requests.lock().unwrap().remove(&id) else {
-                    continue;
+                    continue; // not one of ours: nothing to print
                 };
                 let outcome = result.map_err(|f| command::iq_failure(&f));
                 for value in command::iq_outcome(&command, &expect, outcome) {
                     print(&value);
                 }
+                continue;
             }
-            Event::Core(e) => {
-                if let Some(v) = event::core_event(&e, &args.jid) {
-                    print(&v);
-                }
+            other => other,
+        };
+        // The quit command's result goes before the last event.
+        let quit_result = || {
+            if let Some(command) = quit.lock().unwrap().take() {
+                print(&command::result(&command, Ok(())));
             }
-            Event::Reconnecting {
-                attempt,
-                delay,
-                error,
-            } => eprintln!(
-                "xmpp-cli: {error}; reconnecting (attempt {attempt}) in {:.1} s",
-                delay.as_secs_f64()
-            ),
-            Event::Reconnected { jid, resumed } => print(&event::reconnected(&jid, resumed)),
-            Event::Disconnected { reason } => {
-                if let Some(command) = quit.lock().unwrap().take() {
-                    print(&command::result(&command, Ok(())));
-                }
-                return match reason {
-                    Disconnect::Closed => {
-                        print(&event::disconnected("closed"));
-                        Exit::Clean
-                    }
-                    Disconnect::Error(e) => {
-                        eprintln!("xmpp-cli: {e}");
-                        print(&event::disconnected(&e.to_string()));
-                        exit_for(&e)
-                    }
-                    _ => Exit::Connection,
-                };
-            }
-            _ => {}
+        };
+        if let Some(exit) = session::on_event(event, &args.jid, quit_result) {
+            return exit;
         }
     }
     Exit::Connection

@@ -14,36 +14,18 @@ mod cli_common;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use cli_common::args::{self, Args, ArgsError};
+use cli_common::args::Args;
 use cli_common::command::{self, Plan};
-use cli_common::roster::RosterPush;
-use cli_common::{event, print, Exit};
+use cli_common::{print, roster, session, Exit};
 use serde_json::Value;
 use tokio::sync::mpsc;
-use xmpp_io_tokio::{
-    connect, CommandError, ConnectError, ConnectOptions, Disconnect, Event, Handle,
-    ReconnectPolicy, TlsMode,
-};
+use xmpp_io_tokio::{connect, Handle};
 
 fn main() -> ExitCode {
-    let argv = std::env::args().skip(1);
-    let args = match args::parse(argv, std::env::var("XMPP_PASSWORD").ok()) {
-        Ok(a) => a,
-        Err(ArgsError::Help) => {
-            eprintln!("{}", args::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        Err(ArgsError::Bad(message)) => {
-            eprintln!("xmpp-cli: {message}\n\n{}", args::USAGE);
-            return ExitCode::from(Exit::Usage.code());
-        }
+    let args = match session::args_from_env() {
+        Ok(args) => args,
+        Err(code) => return code,
     };
-    if let Some(store) = &args.store {
-        eprintln!(
-            "xmpp-cli: --store {}: not implemented yet; nothing is kept between runs",
-            store.display()
-        );
-    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -58,52 +40,12 @@ fn main() -> ExitCode {
     ExitCode::from(exit.code())
 }
 
-/// The exit status for an adapter error.
-fn exit_for(error: &ConnectError) -> Exit {
-    match error {
-        ConnectError::CaFile { .. } => Exit::Usage,
-        ConnectError::Auth(_) => Exit::Auth,
-        ConnectError::Tls(_) | ConnectError::TlsNotOffered => Exit::Tls,
-        _ => Exit::Connection,
-    }
-}
-
-/// The short reason for a failed command.
-fn command_error(error: &CommandError) -> String {
-    match error {
-        CommandError::Rejected(e) => command::send_failure(e),
-        CommandError::Iq(f) => command::iq_failure(f),
-        CommandError::Ended => "disconnected".into(),
-        other => other.to_string(),
-    }
-}
-
-fn options(args: &Args, out: &mpsc::UnboundedSender<Value>) -> ConnectOptions {
-    let mut options = ConnectOptions::new(args.jid.clone(), args.password.clone())
-        .tls_mode(if args.direct_tls {
-            TlsMode::DirectTls
-        } else {
-            TlsMode::Auto
-        })
-        .allow_plaintext(args.allow_plaintext)
-        .timeout(args.timeout);
-    if let Some(resource) = &args.resource {
-        options = options.resource(resource.clone());
-    }
-    if let Some((host, port)) = &args.server {
-        options = options.server(host.clone(), *port);
-    }
-    if let Some(ca) = &args.ca_file {
-        options = options.ca_file(ca.clone());
-    }
-    if args.reconnect {
-        options = options.reconnect(ReconnectPolicy::new());
-    }
+/// Roster pushes are printed by the loop, in order with everything else.
+fn roster_sink(out: &mpsc::UnboundedSender<Value>) -> roster::Sink {
     let out = out.clone();
-    let sink: cli_common::roster::Sink = Arc::new(move |v| {
+    Arc::new(move |v| {
         let _ = out.send(v);
-    });
-    options.on_client(move |client| client.register(RosterPush::new(sink.clone())))
+    })
 }
 
 /// Reads stdin on a thread of its own (a blocking read cannot be cancelled,
@@ -123,13 +65,9 @@ fn stdin_lines() -> mpsc::UnboundedReceiver<String> {
 
 async fn run(args: Args) -> Exit {
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Value>();
-    let (handle, mut events) = match connect(options(&args, &out_tx)).await {
-        Ok(session) => session,
-        Err(e) => {
-            eprintln!("xmpp-cli: {e}");
-            print(&event::disconnected(&e.to_string()));
-            return exit_for(&e);
-        }
+    let (handle, mut events) = match connect(session::options(&args, roster_sink(&out_tx))).await {
+        Ok(pair) => pair,
+        Err(e) => return session::connect_failed(&e),
     };
     let mut stdin = stdin_lines();
     let mut stdin_open = true;
@@ -152,56 +90,14 @@ async fn run(args: Args) -> Exit {
             Some(value) = out_rx.recv() => print(&value),
             event = events.next() => {
                 let Some(event) = event else { return Exit::Connection };
-                if let Some(exit) = on_event(event, &args, &mut out_rx) {
+                // Whatever was queued for stdout goes before the last event.
+                let drain = || while let Ok(v) = out_rx.try_recv() { print(&v) };
+                if let Some(exit) = session::on_event(event, &args.jid, drain) {
                     return exit;
                 }
             }
         }
     }
-}
-
-/// Prints an event; returns the exit status once the session is over.
-fn on_event(
-    event: Event,
-    args: &Args,
-    out_rx: &mut mpsc::UnboundedReceiver<Value>,
-) -> Option<Exit> {
-    match event {
-        Event::Core(e) => {
-            if let Some(v) = event::core_event(&e, &args.jid) {
-                print(&v);
-            }
-        }
-        Event::Reconnecting {
-            attempt,
-            delay,
-            error,
-        } => eprintln!(
-            "xmpp-cli: {error}; reconnecting (attempt {attempt}) in {:.1} s",
-            delay.as_secs_f64()
-        ),
-        Event::Reconnected { jid, resumed } => print(&event::reconnected(&jid, resumed)),
-        Event::Disconnected { reason } => {
-            // Whatever was queued for stdout goes first.
-            while let Ok(v) = out_rx.try_recv() {
-                print(&v);
-            }
-            return Some(match reason {
-                Disconnect::Closed => {
-                    print(&event::disconnected("closed"));
-                    Exit::Clean
-                }
-                Disconnect::Error(e) => {
-                    eprintln!("xmpp-cli: {e}");
-                    print(&event::disconnected(&e.to_string()));
-                    exit_for(&e)
-                }
-                _ => Exit::Connection,
-            });
-        }
-        _ => {}
-    }
-    None
 }
 
 /// Carries out one command line; returns true for `quit`.
@@ -223,7 +119,7 @@ async fn handle_line(
             let outcome = handle
                 .send(stanza.clone())
                 .await
-                .map_err(|e| command_error(&e));
+                .map_err(|e| session::command_error(&e));
             print(&command::result(&command, outcome));
         }
         Plan::Request(ref iq, ref expect) => {
@@ -231,7 +127,10 @@ async fn handle_line(
             let (handle, out, iq, expect) =
                 (handle.clone(), out.clone(), iq.clone(), expect.clone());
             tokio::spawn(async move {
-                let outcome = handle.send_iq(iq).await.map_err(|e| command_error(&e));
+                let outcome = handle
+                    .send_iq(iq)
+                    .await
+                    .map_err(|e| session::command_error(&e));
                 for value in command::iq_outcome(&command, &expect, outcome) {
                     let _ = out.send(value);
                 }

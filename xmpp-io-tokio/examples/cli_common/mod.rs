@@ -17,6 +17,7 @@ pub mod args;
 pub mod command;
 pub mod event;
 pub mod roster;
+pub mod session;
 
 /// Exit statuses of the contract.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,129 @@
+//! What both CLIs do with their adapter, now that the adapters share their
+//! types (`xmpp_proto::adapter`): flags to [`ConnectOptions`], adapter
+//! errors to exit statuses and short reasons, session events to JSON lines.
+
+use std::process::ExitCode;
+
+use xmpp_proto::adapter::{
+    CommandError, ConnectError, ConnectOptions, Disconnect, Event, ReconnectPolicy, TlsMode,
+};
+use xmpp_proto::stanza::BareJid;
+
+use super::args::{self, Args, ArgsError};
+use super::roster::{RosterPush, Sink};
+use super::{command, event, print, Exit};
+
+/// The flags and `XMPP_PASSWORD` of this process, or the exit status for
+/// `--help` and bad flags (the usage already printed).
+pub fn args_from_env() -> Result<Args, ExitCode> {
+    let argv = std::env::args().skip(1);
+    let args = match args::parse(argv, std::env::var("XMPP_PASSWORD").ok()) {
+        Ok(a) => a,
+        Err(ArgsError::Help) => {
+            eprintln!("{}", args::USAGE);
+            return Err(ExitCode::SUCCESS);
+        }
+        Err(ArgsError::Bad(message)) => {
+            eprintln!("xmpp-cli: {message}\n\n{}", args::USAGE);
+            return Err(ExitCode::from(Exit::Usage.code()));
+        }
+    };
+    if let Some(store) = &args.store {
+        eprintln!(
+            "xmpp-cli: --store {}: not implemented yet; nothing is kept between runs",
+            store.display()
+        );
+    }
+    Ok(args)
+}
+
+/// The connection options the flags ask for; roster pushes go to `sink`.
+pub fn options(args: &Args, sink: Sink) -> ConnectOptions {
+    let mut options = ConnectOptions::new(args.jid.clone(), args.password.clone())
+        .tls_mode(if args.direct_tls {
+            TlsMode::DirectTls
+        } else {
+            TlsMode::Auto
+        })
+        .allow_plaintext(args.allow_plaintext)
+        .timeout(args.timeout);
+    if let Some(resource) = &args.resource {
+        options = options.resource(resource.clone());
+    }
+    if let Some((host, port)) = &args.server {
+        options = options.server(host.clone(), *port);
+    }
+    if let Some(ca) = &args.ca_file {
+        options = options.ca_file(ca.clone());
+    }
+    if args.reconnect {
+        options = options.reconnect(ReconnectPolicy::new());
+    }
+    options.on_client(move |client| client.register(RosterPush::new(sink.clone())))
+}
+
+/// The exit status for an adapter error.
+pub fn exit_for(error: &ConnectError) -> Exit {
+    match error {
+        ConnectError::CaFile { .. } | ConnectError::CaCertificate { .. } => Exit::Usage,
+        ConnectError::Auth(_) => Exit::Auth,
+        ConnectError::Tls(_) | ConnectError::TlsNotOffered => Exit::Tls,
+        _ => Exit::Connection,
+    }
+}
+
+/// The short reason for a failed command.
+pub fn command_error(error: &CommandError) -> String {
+    match error {
+        CommandError::Rejected(e) => command::send_failure(e),
+        CommandError::Iq(f) => command::iq_failure(f),
+        CommandError::Ended => "disconnected".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The failure of `connect`: printed, and the exit status.
+pub fn connect_failed(error: &ConnectError) -> Exit {
+    eprintln!("xmpp-cli: {error}");
+    print(&event::disconnected(&error.to_string()));
+    exit_for(error)
+}
+
+/// Prints a session event of the account `jid`; returns the exit status
+/// once the session is over. `before_end` runs just before the last
+/// event's lines (to print what is still queued).
+pub fn on_event(event: Event, jid: &BareJid, before_end: impl FnOnce()) -> Option<Exit> {
+    match event {
+        Event::Core(e) => {
+            if let Some(v) = event::core_event(&e, jid) {
+                print(&v);
+            }
+        }
+        Event::Reconnecting {
+            attempt,
+            delay,
+            error,
+        } => eprintln!(
+            "xmpp-cli: {error}; reconnecting (attempt {attempt}) in {:.1} s",
+            delay.as_secs_f64()
+        ),
+        Event::Reconnected { jid, resumed } => print(&event::reconnected(&jid, resumed)),
+        Event::Disconnected { reason } => {
+            before_end();
+            return Some(match reason {
+                Disconnect::Closed => {
+                    print(&event::disconnected("closed"));
+                    Exit::Clean
+                }
+                Disconnect::Error(e) => {
+                    eprintln!("xmpp-cli: {e}");
+                    print(&event::disconnected(&e.to_string()));
+                    exit_for(&e)
+                }
+                _ => Exit::Connection,
+            });
+        }
+        _ => {}
+    }
+    None
+}
