@@ -73,12 +73,8 @@ fn stdin_commands(args: Args, sender: Sender, requests: Requests, quit: Quit) {
 
 /// Carries out one command line; returns true for `quit`.
 fn handle_line(line: &str, args: &Args, sender: &Sender, requests: &Requests, quit: &Quit) -> bool {
-    let command = match command::decode(line, &args.jid) {
-        Ok(c) => c,
-        Err(result) => {
-            print(&result);
-            return false;
-        }
+    let Some(command) = session::decode(line, &args.jid) else {
+        return false;
     };
     match command.plan {
         Plan::Send(ref stanza) => {

@@ -19,32 +19,19 @@ pub(crate) fn connect(
 ) -> Result<(TcpStream, Candidate), ConnectError> {
     let mut tried = TcpAttempts::new();
     for candidate in candidates {
-        let target = (candidate.host.as_str(), candidate.port);
-        let addresses: Vec<_> = match target.to_socket_addrs() {
-            Ok(a) => a.collect(),
-            Err(e) => {
-                tracing::debug!(host = %candidate.host, error = %e, "cannot resolve");
-                tried.resolve_failed(candidate, e);
-                continue;
-            }
-        };
-        for address in addresses {
+        let resolved = (candidate.host.as_str(), candidate.port).to_socket_addrs();
+        tracing::debug!(host = %candidate.host, ?resolved, "resolved");
+        for address in tried.addresses(candidate, resolved) {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(tried.out_of_time(candidate));
             }
             let label = tried.start(candidate, address);
-            tracing::debug!(target = %label, security = ?candidate.security, "connecting");
-            match TcpStream::connect_timeout(&address, left.min(ATTEMPT_TIMEOUT)) {
-                Ok(stream) => {
-                    stream.set_nodelay(true).map_err(ConnectError::Io)?;
-                    tracing::info!(target = %label, security = ?candidate.security, "TCP connected");
-                    return Ok((stream, candidate.clone()));
-                }
-                Err(e) => {
-                    tracing::debug!(target = %label, error = %e, "TCP connect failed");
-                    tried.failed(label, e);
-                }
+            let result = TcpStream::connect_timeout(&address, left.min(ATTEMPT_TIMEOUT));
+            tracing::debug!(target = %label, security = ?candidate.security, ?result, "TCP connect");
+            if let Some(stream) = tried.outcome(&label, result) {
+                stream.set_nodelay(true).map_err(ConnectError::Io)?;
+                return Ok((stream, candidate.clone()));
             }
         }
     }

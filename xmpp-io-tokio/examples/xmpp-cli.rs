@@ -107,12 +107,8 @@ async fn handle_line(
     handle: &Handle,
     out: &mpsc::UnboundedSender<Value>,
 ) -> bool {
-    let command = match command::decode(line, &args.jid) {
-        Ok(c) => c,
-        Err(result) => {
-            print(&result);
-            return false;
-        }
+    let Some(command) = session::decode(line, &args.jid) else {
+        return false;
     };
     match command.plan {
         Plan::Send(ref stanza) => {

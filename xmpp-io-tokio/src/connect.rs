@@ -16,33 +16,20 @@ use crate::ConnectError;
 pub(crate) async fn tcp(candidates: &[Candidate]) -> Result<(TcpStream, Candidate), ConnectError> {
     let mut tried = TcpAttempts::new();
     for candidate in candidates {
-        let target = (candidate.host.as_str(), candidate.port);
-        let addresses: Vec<_> = match tokio::net::lookup_host(target).await {
-            Ok(a) => a.collect(),
-            Err(e) => {
-                tracing::debug!(host = %candidate.host, error = %e, "cannot resolve");
-                tried.resolve_failed(candidate, e);
-                continue;
-            }
-        };
-        for address in addresses {
+        let resolved = tokio::net::lookup_host((candidate.host.as_str(), candidate.port)).await;
+        let resolved = resolved.map(|a| a.collect::<Vec<_>>());
+        tracing::debug!(host = %candidate.host, ?resolved, "resolved");
+        for address in tried.addresses(candidate, resolved.map(Vec::into_iter)) {
             let label = tried.start(candidate, address);
-            tracing::debug!(target = %label, security = ?candidate.security, "connecting");
             let result = tokio::time::timeout(ATTEMPT_TIMEOUT, TcpStream::connect(address))
                 .await
                 .unwrap_or_else(|_| {
                     Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))
                 });
-            match result {
-                Ok(stream) => {
-                    stream.set_nodelay(true).map_err(ConnectError::Io)?;
-                    tracing::info!(target = %label, security = ?candidate.security, "TCP connected");
-                    return Ok((stream, candidate.clone()));
-                }
-                Err(e) => {
-                    tracing::debug!(target = %label, error = %e, "TCP connect failed");
-                    tried.failed(label, e);
-                }
+            tracing::debug!(target = %label, security = ?candidate.security, ?result, "TCP connect");
+            if let Some(stream) = tried.outcome(&label, result) {
+                stream.set_nodelay(true).map_err(ConnectError::Io)?;
+                return Ok((stream, candidate.clone()));
             }
         }
     }

@@ -82,6 +82,13 @@ pub fn command_error(error: &CommandError) -> String {
     }
 }
 
+/// Decodes a command line; a bad one gets its `result` event printed.
+pub fn decode(line: &str, jid: &BareJid) -> Option<command::Command> {
+    command::decode(line, jid)
+        .map_err(|result| print(&result))
+        .ok()
+}
+
 /// The failure of `connect`: printed, and the exit status.
 pub fn connect_failed(error: &ConnectError) -> Exit {
     eprintln!("xmpp-cli: {error}");

@@ -35,6 +35,25 @@ impl TcpAttempts {
         self.last_dns = Some((candidate.host.clone(), error.to_string()));
     }
 
+    /// The addresses `candidate`'s host resolved to; none, with the
+    /// failure recorded, when the resolution failed.
+    pub fn addresses<I>(
+        &mut self,
+        candidate: &Candidate,
+        resolved: io::Result<I>,
+    ) -> Vec<SocketAddr>
+    where
+        I: Iterator<Item = SocketAddr>,
+    {
+        match resolved {
+            Ok(addresses) => addresses.collect(),
+            Err(e) => {
+                self.resolve_failed(candidate, e);
+                Vec::new()
+            }
+        }
+    }
+
     /// Counts an attempt on `address` of `candidate`; returns its label for
     /// logs and errors: the address for an IP-literal host, else
     /// `host:port (address)`.
@@ -50,6 +69,18 @@ impl TcpAttempts {
     /// The attempt labelled `label` failed with `error`.
     pub fn failed(&mut self, label: String, error: io::Error) {
         self.last_tcp = Some((label, error));
+    }
+
+    /// The outcome of the attempt labelled `label`: the stream when it
+    /// connected, else `None` with the failure recorded.
+    pub fn outcome<S>(&mut self, label: &str, result: io::Result<S>) -> Option<S> {
+        match result {
+            Ok(stream) => Some(stream),
+            Err(error) => {
+                self.failed(label.to_string(), error);
+                None
+            }
+        }
     }
 
     /// The error for a loop that ran out of time before trying `candidate`
