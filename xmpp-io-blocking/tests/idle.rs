@@ -2,6 +2,8 @@
 //! socket's reader thread, or a sender. Alone in its test binary, so the
 //! process's CPU time is the session's (and the idle test server's).
 
+#[path = "../../xmpp-io-tokio/tests/adapter/shared.rs"]
+mod shared;
 #[path = "adapter/support.rs"]
 mod support;
 

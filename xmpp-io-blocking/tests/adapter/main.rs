@@ -7,6 +7,8 @@
 
 #[path = "../../../xmpp-proto/tests/support/scram_server.rs"]
 mod scram_server;
+#[path = "../../../xmpp-io-tokio/tests/adapter/shared.rs"]
+mod shared;
 mod support;
 
 use std::sync::{mpsc, Arc, Mutex};
@@ -315,7 +317,10 @@ fn scram_session(script: ScriptedServer) -> (Vec<xmpp_proto::Event>, Vec<u8>) {
         }
     }
     client.close();
-    let end_point = server.seen(0).end_point.expect("the server's end point");
+    let end_point = server
+        .seen(0)
+        .channel_binding
+        .expect("the server's end point");
     // RFC 5929 §4.1: the certificate's hash, SHA-256 for an ECDSA-SHA256 one.
     use sha2::Digest as _;
     assert_eq!(end_point, sha2::Sha256::digest(&leaf).to_vec());

@@ -2,6 +2,7 @@
 //! handshakes reach the core, certificate failures are typed and leak no
 //! credential, TCP_NODELAY is set, reconnection follows its policy.
 
+mod shared;
 mod support;
 
 use std::time::Duration;
@@ -125,7 +126,7 @@ async fn tls_exporter_channel_binding_matches_the_server() {
     let pki = Pki::new("Test CA");
     let server = TestServer::start(
         pki.server_config(&[DOMAIN]),
-        vec![Plan::DirectTls(scram_plus_probe())],
+        vec![Plan::DirectTls(scram_plus_probe(&["tls-exporter"]))],
     )
     .await;
     let err = connect(server.options(pki.ca(), TlsMode::DirectTls))
@@ -133,7 +134,7 @@ async fn tls_exporter_channel_binding_matches_the_server() {
         .unwrap_err();
     assert!(matches!(err, ConnectError::Auth(_)), "{err:?}");
     let seen = server.seen(0);
-    let exporter = seen.exporter.clone().expect("TLS 1.3 exporter");
+    let exporter = seen.channel_binding.clone().expect("TLS 1.3 exporter");
     assert_eq!(exporter.len(), 32);
     // The client-final-message's c= is base64(GS2 header + binding data).
     let text = seen.text();
