@@ -625,57 +625,12 @@ fn dropping_the_client_closes_the_stream() {
 #[test]
 fn reconnects_with_backoff_events() {
     let pki = Pki::new("Test CA");
-    let plans = vec![
-        // Online, then the server goes away.
-        Plan::ThenDrop(Box::new(Plan::DirectTls(direct_tls_login("one")))),
-        // The first attempt is cut off during the handshake (not final).
-        Plan::Refuse,
-        // The second attempt gets online.
-        Plan::DirectTls(with_close(direct_tls_login("three"))),
-    ];
-    let server = TestServer::start(pki.server(&[DOMAIN]), plans);
-    let policy =
-        ReconnectPolicy::new().backoff(Duration::from_millis(20), Duration::from_millis(30), 2);
-    let options = plain_only(server.options(pki.ca(), TlsMode::DirectTls)).reconnect(policy);
-    let mut client = connect(options).unwrap();
+    let server = TestServer::start(pki.server(&[DOMAIN]), reconnect_plans());
+    let options = plain_only(server.options(pki.ca(), TlsMode::DirectTls));
+    let mut client = connect(options.reconnect(quick_reconnect(20, 30))).unwrap();
     assert_eq!(online_jid(&mut client), "juliet@localhost/one");
-
-    match next(&mut client) {
-        Event::Reconnecting {
-            attempt: 1,
-            delay,
-            error,
-        } => {
-            assert!(delay <= Duration::from_millis(20), "{delay:?}");
-            assert!(
-                matches!(
-                    error,
-                    ConnectError::Stream(DisconnectReason::TransportClosed)
-                ),
-                "{error:?}"
-            );
-        }
-        other => panic!("expected Reconnecting 1, got {other:?}"),
-    }
-    match next(&mut client) {
-        Event::Reconnecting {
-            attempt: 2,
-            delay,
-            error,
-        } => {
-            assert!(delay <= Duration::from_millis(30), "{delay:?}");
-            assert!(!error.is_final(), "{error:?}");
-            eprintln!("attempt 1 failed with: {error}");
-        }
-        other => panic!("expected Reconnecting 2, got {other:?}"),
-    }
-    match next(&mut client) {
-        Event::Reconnected { jid, resumed } => {
-            assert_eq!(jid.to_string(), "juliet@localhost/three");
-            assert!(!resumed);
-        }
-        other => panic!("expected Reconnected, got {other:?}"),
-    }
+    let (first, second) = (next(&mut client), next(&mut client));
+    check_reconnect_events(first, second, next(&mut client));
     client.send(Message::chat(romeo(), "back")).unwrap();
     client.close();
     expect_closed(&mut client);
@@ -686,27 +641,11 @@ fn reconnects_with_backoff_events() {
 #[test]
 fn no_reconnect_after_auth_failure() {
     let pki = Pki::new("Test CA");
-    let plans = vec![
-        Plan::ThenDrop(Box::new(Plan::DirectTls(direct_tls_login("one")))),
-        Plan::DirectTls(auth_failure()),
-        Plan::DirectTls(direct_tls_login("never")),
-    ];
-    let server = TestServer::start(pki.server(&[DOMAIN]), plans);
-    let policy =
-        ReconnectPolicy::new().backoff(Duration::from_millis(5), Duration::from_millis(5), 1);
-    let options = plain_only(server.options(pki.ca(), TlsMode::DirectTls)).reconnect(policy);
-    let mut client = connect(options).unwrap();
+    let server = TestServer::start(pki.server(&[DOMAIN]), auth_failure_after_loss_plans());
+    let options = plain_only(server.options(pki.ca(), TlsMode::DirectTls));
+    let mut client = connect(options.reconnect(quick_reconnect(5, 5))).unwrap();
     assert_eq!(online_jid(&mut client), "juliet@localhost/one");
-    assert!(matches!(
-        next(&mut client),
-        Event::Reconnecting { attempt: 1, .. }
-    ));
-    match next(&mut client) {
-        Event::Disconnected {
-            reason: Disconnect::Error(ConnectError::Auth(DisconnectReason::AuthFailed(_))),
-        } => {}
-        other => panic!("expected the final auth failure, got {other:?}"),
-    }
+    check_final_auth_failure(next(&mut client), next(&mut client));
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(server.connections(), 2, "no attempt after the auth failure");
     assert_eq!(

@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use support::*;
 use xmpp_io_tokio::{
-    connect, CommandError, ConnectError, Disconnect, Event, Events, ReconnectPolicy, TlsError,
-    TlsMode,
+    connect, CommandError, ConnectError, Disconnect, Event, Events, TlsError, TlsMode,
 };
 use xmpp_proto::stanza::{Iq, Jid, Message};
 use xmpp_proto::testing::attr_after;
@@ -282,57 +281,14 @@ async fn dropping_every_handle_closes_the_stream_cleanly() {
 #[tokio::test]
 async fn reconnects_with_backoff_events() {
     let pki = Pki::new("Test CA");
-    let plans = vec![
-        // Online, then the server goes away.
-        Plan::ThenDrop(Box::new(Plan::DirectTls(direct_tls_login("one")))),
-        // The first attempt is cut off during the handshake (not final).
-        Plan::Refuse,
-        // The second attempt gets online.
-        Plan::DirectTls(with_close(direct_tls_login("three"))),
-    ];
-    let server = TestServer::start(pki.server_config(&[DOMAIN]), plans).await;
-    let policy =
-        ReconnectPolicy::new().backoff(Duration::from_millis(20), Duration::from_millis(30), 2);
-    let options = plain_only(server.options(pki.ca(), TlsMode::DirectTls)).reconnect(policy);
-    let (handle, mut events) = connect(options).await.unwrap();
+    let server = TestServer::start(pki.server_config(&[DOMAIN]), reconnect_plans()).await;
+    let options = plain_only(server.options(pki.ca(), TlsMode::DirectTls));
+    let (handle, mut events) = connect(options.reconnect(quick_reconnect(20, 30)))
+        .await
+        .unwrap();
     assert_eq!(online_jid(&mut events).await, "juliet@localhost/one");
-
-    match next(&mut events).await {
-        Event::Reconnecting {
-            attempt: 1,
-            delay,
-            error,
-        } => {
-            assert!(delay <= Duration::from_millis(20), "{delay:?}");
-            assert!(
-                matches!(
-                    error,
-                    ConnectError::Stream(DisconnectReason::TransportClosed)
-                ),
-                "{error:?}"
-            );
-        }
-        other => panic!("expected Reconnecting 1, got {other:?}"),
-    }
-    match next(&mut events).await {
-        Event::Reconnecting {
-            attempt: 2,
-            delay,
-            error,
-        } => {
-            assert!(delay <= Duration::from_millis(30), "{delay:?}");
-            assert!(!error.is_final(), "{error:?}");
-            eprintln!("attempt 1 failed with: {error}");
-        }
-        other => panic!("expected Reconnecting 2, got {other:?}"),
-    }
-    match next(&mut events).await {
-        Event::Reconnected { jid, resumed } => {
-            assert_eq!(jid.to_string(), "juliet@localhost/three");
-            assert!(!resumed);
-        }
-        other => panic!("expected Reconnected, got {other:?}"),
-    }
+    let (first, second) = (next(&mut events).await, next(&mut events).await);
+    check_reconnect_events(first, second, next(&mut events).await);
     handle.send(Message::chat(romeo(), "back")).await.unwrap();
     handle.close().await;
     expect_closed(&mut events).await;
@@ -343,27 +299,14 @@ async fn reconnects_with_backoff_events() {
 #[tokio::test]
 async fn no_reconnect_after_auth_failure() {
     let pki = Pki::new("Test CA");
-    let plans = vec![
-        Plan::ThenDrop(Box::new(Plan::DirectTls(direct_tls_login("one")))),
-        Plan::DirectTls(auth_failure()),
-        Plan::DirectTls(direct_tls_login("never")),
-    ];
+    let plans = auth_failure_after_loss_plans();
     let server = TestServer::start(pki.server_config(&[DOMAIN]), plans).await;
-    let policy =
-        ReconnectPolicy::new().backoff(Duration::from_millis(5), Duration::from_millis(5), 1);
-    let options = plain_only(server.options(pki.ca(), TlsMode::DirectTls)).reconnect(policy);
-    let (handle, mut events) = connect(options).await.unwrap();
+    let options = plain_only(server.options(pki.ca(), TlsMode::DirectTls));
+    let (handle, mut events) = connect(options.reconnect(quick_reconnect(5, 5)))
+        .await
+        .unwrap();
     assert_eq!(online_jid(&mut events).await, "juliet@localhost/one");
-    assert!(matches!(
-        next(&mut events).await,
-        Event::Reconnecting { attempt: 1, .. }
-    ));
-    match next(&mut events).await {
-        Event::Disconnected {
-            reason: Disconnect::Error(ConnectError::Auth(DisconnectReason::AuthFailed(_))),
-        } => {}
-        other => panic!("expected the final auth failure, got {other:?}"),
-    }
+    check_final_auth_failure(next(&mut events).await, next(&mut events).await);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(server.connections(), 2, "no attempt after the auth failure");
     assert_eq!(

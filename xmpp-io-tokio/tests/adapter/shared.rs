@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use xmpp_proto::adapter::ConnectOptions;
-use xmpp_proto::adapter::TlsMode;
+use xmpp_proto::adapter::{ConnectError, Disconnect, Event, ReconnectPolicy, TlsMode};
 use xmpp_proto::testing::{bind_reply, features_sasl, server_header, ScriptedServer};
+use xmpp_proto::DisconnectReason;
 use xmpp_proto::Mechanism;
 
 pub const DOMAIN: &str = "localhost";
@@ -380,4 +381,87 @@ pub fn leaks_password(bytes: &[u8]) -> bool {
     let b64 = base64::engine::general_purpose::STANDARD;
     let plain = b64.encode(format!("\0juliet\0{PASSWORD}"));
     text.contains(PASSWORD) || text.contains(&plain) || text.contains("<auth")
+}
+
+// ===== reconnection scenarios, the same for both adapters =====
+
+/// Online as `one`, then the server goes away; the first attempt is cut
+/// off during the handshake (not final); the second gets online as `three`.
+pub fn reconnect_plans() -> Vec<Plan> {
+    vec![
+        Plan::ThenDrop(Box::new(Plan::DirectTls(direct_tls_login("one")))),
+        Plan::Refuse,
+        Plan::DirectTls(with_close(direct_tls_login("three"))),
+    ]
+}
+
+/// Online as `one`, the server goes away, the next attempt's credentials
+/// are refused (final), a third connection must never be made.
+pub fn auth_failure_after_loss_plans() -> Vec<Plan> {
+    vec![
+        Plan::ThenDrop(Box::new(Plan::DirectTls(direct_tls_login("one")))),
+        Plan::DirectTls(auth_failure()),
+        Plan::DirectTls(direct_tls_login("never")),
+    ]
+}
+
+/// A backoff of `initial_ms` doubling up to `max_ms`.
+pub fn quick_reconnect(initial_ms: u64, max_ms: u64) -> ReconnectPolicy {
+    ReconnectPolicy::new().backoff(
+        Duration::from_millis(initial_ms),
+        Duration::from_millis(max_ms),
+        2,
+    )
+}
+
+/// Checks that `event` announces reconnection attempt `attempt` after at
+/// most `max_delay`; returns why the connection (or the last attempt) failed.
+pub fn expect_reconnecting(event: Event, attempt: u32, max_delay: Duration) -> ConnectError {
+    match event {
+        Event::Reconnecting {
+            attempt: n,
+            delay,
+            error,
+        } if n == attempt => {
+            assert!(delay <= max_delay, "{delay:?} > {max_delay:?}");
+            assert!(
+                !error.is_final(),
+                "a final error must not be retried: {error:?}"
+            );
+            error
+        }
+        other => panic!("expected Reconnecting {attempt}, got {other:?}"),
+    }
+}
+
+/// The events of `reconnect_plans` after the first `Online`, in order.
+pub fn check_reconnect_events(first: Event, second: Event, third: Event) {
+    let error = expect_reconnecting(first, 1, Duration::from_millis(20));
+    assert!(
+        matches!(
+            error,
+            ConnectError::Stream(DisconnectReason::TransportClosed)
+        ),
+        "{error:?}"
+    );
+    let error = expect_reconnecting(second, 2, Duration::from_millis(30));
+    eprintln!("attempt 1 failed with: {error}");
+    match third {
+        Event::Reconnected { jid, resumed } => {
+            assert_eq!(jid.to_string(), "juliet@localhost/three");
+            assert!(!resumed);
+        }
+        other => panic!("expected Reconnected, got {other:?}"),
+    }
+}
+
+/// The events of `auth_failure_after_loss_plans` after the first `Online`.
+pub fn check_final_auth_failure(first: Event, second: Event) {
+    expect_reconnecting(first, 1, Duration::from_millis(5));
+    match second {
+        Event::Disconnected {
+            reason: Disconnect::Error(ConnectError::Auth(DisconnectReason::AuthFailed(_))),
+        } => {}
+        other => panic!("expected the final auth failure, got {other:?}"),
+    }
 }
