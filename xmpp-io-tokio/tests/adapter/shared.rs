@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use xmpp_proto::adapter::ConnectOptions;
-use xmpp_proto::adapter::{ConnectError, Disconnect, Event, ReconnectPolicy, TlsMode};
+use xmpp_proto::adapter::{ConnectError, Disconnect, Event, ReconnectPolicy, TlsError, TlsMode};
 use xmpp_proto::testing::{bind_reply, features_sasl, server_header, ScriptedServer};
 use xmpp_proto::DisconnectReason;
 use xmpp_proto::Mechanism;
@@ -304,6 +304,17 @@ pub fn starttls_login(resource: &str) -> ScriptedServer {
     ScriptedServer::login_plain(DOMAIN, "juliet", resource)
 }
 
+/// Appends the answer to a roster get: one item, romeo@localhost, version `v1`.
+pub fn with_roster(script: ScriptedServer) -> ScriptedServer {
+    script.then_with("jabber:iq:roster", |sent| {
+        let id = xmpp_proto::testing::attr_after(sent, "<iq", "id").unwrap();
+        format!(
+            "<iq type='result' id='{id}'><query xmlns='jabber:iq:roster' ver='v1'>\
+             <item jid='romeo@localhost' subscription='both'/></query></iq>"
+        )
+    })
+}
+
 /// Appends the answer to a clean close.
 pub fn with_close(script: ScriptedServer) -> ScriptedServer {
     script.then("</stream:stream>", "</stream:stream>")
@@ -464,4 +475,52 @@ pub fn check_final_auth_failure(first: Event, second: Event) {
         } => {}
         other => panic!("expected the final auth failure, got {other:?}"),
     }
+}
+
+// ===== TLS and authentication failures, the same for both adapters =====
+
+/// A login script secured as `mode` asks (direct TLS, or STARTTLS).
+pub fn login_plan(mode: TlsMode, resource: &str) -> Plan {
+    match mode {
+        TlsMode::DirectTls => Plan::DirectTls(direct_tls_login(resource)),
+        _ => Plan::StartTls(starttls_login(resource)),
+    }
+}
+
+/// A certificate from an untrusted CA: a final, typed error that names the
+/// domain, and no credential on the wire (`seen`: the server's view).
+pub fn check_untrusted(mode: TlsMode, err: &ConnectError, seen: &Seen) {
+    match err {
+        ConnectError::Tls(TlsError::CertificateNotTrusted { domain, .. }) => {
+            assert_eq!(domain, DOMAIN)
+        }
+        other => panic!("{mode:?}: expected CertificateNotTrusted, got {other:?}"),
+    }
+    assert!(err.is_final());
+    assert!(!err.to_string().contains(PASSWORD));
+    assert!(
+        seen.tls_error.is_some(),
+        "the handshake failed server-side too"
+    );
+    assert!(!leaks_password(&seen.bytes), "{mode:?}: {:?}", seen.text());
+}
+
+/// A trusted certificate for another name than the JID's domain.
+pub fn check_name_mismatch(mode: TlsMode, err: &ConnectError, seen: &Seen) {
+    assert!(
+        matches!(err, ConnectError::Tls(TlsError::NameMismatch { domain, .. }) if domain == DOMAIN),
+        "{mode:?}: {err:?}"
+    );
+    assert!(err.is_final());
+    assert!(!leaks_password(&seen.bytes));
+}
+
+/// Credentials refused: final, typed, the password nowhere in the message.
+pub fn check_auth_failure(err: &ConnectError) {
+    assert!(
+        matches!(err, ConnectError::Auth(DisconnectReason::AuthFailed(_))),
+        "{err:?}"
+    );
+    assert!(err.is_final());
+    assert!(!format!("{err} {err:?}").contains(PASSWORD));
 }
