@@ -544,12 +544,11 @@ impl Builder {
     pub(crate) fn text(
         &mut self,
         frag: &ByteString,
-        text: &StrSpan<'_>,
+        raw: &str,
+        at: usize,
         refs: bool,
         base: u64,
     ) -> Result<(), BuildError> {
-        let at = text.start();
-        let raw = text.as_str();
         let shift = |(k, o): (XmlErrorKind, usize)| (k, at + o);
         if !self.stack.is_empty() {
             let t = escape::text(&mut self.scratch, frag, raw, refs).map_err(shift)?;

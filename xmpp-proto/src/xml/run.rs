@@ -87,6 +87,21 @@ pub(super) fn run(
                 Markup::Forbidden(kind) => return Err(fail(kind, pos)),
                 Markup::Tag | Markup::NeedMore => {}
             }
+        } else if bytes[pos] != b'<' {
+            // Text: found and checked here, a block at a time, instead of
+            // by the tokenizer one `char` at a time (same checks, same
+            // errors at the same offsets: see `scanner::check_text`).
+            let stop = memchr::memchr(b'<', &bytes[pos..end]).map_or(end, |i| pos + i);
+            if stop - pos > max {
+                return Err(too_big(pos));
+            }
+            let checked = scanner::check_text(&bytes[pos..stop]).map_err(|kind| (kind, pos));
+            let result = checked.and_then(|()| builder.text(text, &s[pos..stop], pos, true, base));
+            if let Err(err) = result {
+                return settle(bytes, pos, err, builder, max).map_err(|(k, at)| fail(k, at));
+            }
+            pos = stop;
+            continue 'content;
         }
         let mut tokens = Tokenizer::from_fragment(s, pos..end);
         // End of the last complete token, and the start of an open start tag.
@@ -166,14 +181,15 @@ pub(super) fn run(
                     if t.end() - t.start() > max {
                         return Err(too_big(t.start()));
                     }
-                    (builder.text(text, &t, true, base), t.start(), t.end())
+                    let r = builder.text(text, t.as_str(), t.start(), true, base);
+                    (r, t.start(), t.end())
                 }
                 Token::Cdata { text: t, span } => {
                     if span.end() - span.start() > max {
                         return Err(too_big(span.start()));
                     }
                     let r = if builder.in_root() {
-                        builder.text(text, &t, false, base)
+                        builder.text(text, t.as_str(), t.start(), false, base)
                     } else {
                         Err((XmlErrorKind::ContentOutsideRoot, span.start()))
                     };
@@ -200,7 +216,7 @@ pub(super) fn run(
                 frag.pos = last;
                 return Ok(None);
             }
-            if markup_at(bytes, last) {
+            if last < end && (bytes[last] != b'<' || markup_at(bytes, last)) {
                 pos = last;
                 continue 'content;
             }

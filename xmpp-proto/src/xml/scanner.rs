@@ -358,6 +358,33 @@ pub(crate) fn unit_end(unit: &[u8], hold: Hold) -> Option<usize> {
     }
 }
 
+/// The checks the tokenizer makes on a text run (up to, not including,
+/// the next `<`), made a block at a time: every character must be an XML
+/// character (no C0 control but tab, line feed and carriage return; no
+/// U+FFFE or U+FFFF; UTF-8 already excludes surrogates), and `]]>` must not
+/// occur. A forbidden character wins over `]]>`, as in the tokenizer, which
+/// looks for `]]>` only once the run is read.
+pub(crate) fn check_text(run: &[u8]) -> Result<(), XmlErrorKind> {
+    // Branch-free flags over the whole run, so the loop vectorizes.
+    let (mut control, mut ef, mut gt) = (false, false, false);
+    for &c in run {
+        control |= (c < 0x20) & (c != b'\t') & (c != b'\n') & (c != b'\r');
+        ef |= c == 0xEF;
+        gt |= c == b'>';
+    }
+    // U+FFFE and U+FFFF are EF BF BE and EF BF BF.
+    let noncharacter = ef
+        && memchr::memchr_iter(0xEF, run)
+            .any(|i| run.get(i + 1) == Some(&0xBF) && matches!(run.get(i + 2), Some(0xBE | 0xBF)));
+    if control || noncharacter {
+        return Err(XmlErrorKind::InvalidChar);
+    }
+    if gt && memchr::memmem::find(run, b"]]>").is_some() {
+        return Err(XmlErrorKind::InvalidMarkupChar);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,5 +462,65 @@ mod tests {
         let mut s = Scanner::new();
         s.scan(b"<a>0123456789", None, 8);
         assert_eq!(s.error(), Some(&(XmlErrorKind::BufferFull { limit: 8 }, 3)));
+    }
+
+    /// What the tokenizer says of `text` (no `<` in it) as one text token.
+    fn tokenizer_verdict(text: &str) -> Result<(), XmlErrorKind> {
+        use xmlparser::{Error, StreamError, Token, Tokenizer};
+        match Tokenizer::from_fragment(text, 0..text.len()).next() {
+            Some(Ok(Token::Text { text: t })) => {
+                assert_eq!(t.as_str(), text, "one token for the whole run");
+                Ok(())
+            }
+            Some(Err(Error::InvalidCharData(StreamError::NonXmlChar(..), _))) => {
+                Err(XmlErrorKind::InvalidChar)
+            }
+            Some(Err(Error::InvalidCharData(StreamError::InvalidCharacterData, _))) => {
+                Err(XmlErrorKind::InvalidMarkupChar)
+            }
+            other => panic!("unexpected tokenizer result {other:?} for {text:?}"),
+        }
+    }
+
+    #[test]
+    fn text_checks_match_the_tokenizer_on_the_edge_cases() {
+        for text in [
+            "plain",
+            "tab\there",
+            "a\u{1}b",
+            "\u{1f}",
+            "x\u{FFFE}",
+            "\u{FFFF}y",
+            "\u{FFFD}",
+            "\u{FEFF}bom",
+            "a]]>b",
+            "a]]b>c",
+            "]]>\u{0}",
+            "\u{EFFF}\u{BFBF}",
+            "漢字 & é",
+        ] {
+            assert_eq!(
+                check_text(text.as_bytes()),
+                tokenizer_verdict(text),
+                "{text:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// The block-at-a-time text checks agree with the tokenizer's
+        /// char-at-a-time ones on any run without `<`.
+        #[test]
+        fn text_checks_match_the_tokenizer(
+            chars in proptest::collection::vec(proptest::prop_oneof![
+                proptest::char::range('\u{0}', '\u{7f}'),
+                proptest::sample::select(vec![']', '>', '\u{FFFE}', '\u{FFFF}', '\u{FFFD}', '\u{EFBF}', 'é', '漢', '😀']),
+            ], 1..40)
+        ) {
+            let text: String = chars.into_iter().filter(|&c| c != '<').collect();
+            if !text.is_empty() {
+                proptest::prop_assert_eq!(check_text(text.as_bytes()), tokenizer_verdict(&text));
+            }
+        }
     }
 }
