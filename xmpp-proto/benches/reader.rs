@@ -196,6 +196,43 @@ impl Timing {
         }
         best
     }
+
+    /// Best per-iteration times of `f` and `g`, their samples alternating
+    /// (f, g, f, g, ...), so that both see the same machine: this VM's
+    /// speed drifts by several percent over seconds, which moves a ratio
+    /// of two figures timed in separate windows.
+    fn best_pair(&self, mut f: impl FnMut(), mut g: impl FnMut()) -> (Duration, Duration) {
+        let (max_rounds, budget) = if self.quick {
+            (2, Duration::from_millis(600))
+        } else {
+            (9, Duration::from_secs(8))
+        };
+        let per_sample = |h: &mut dyn FnMut()| {
+            let t = Instant::now();
+            h(); // warm-up, and a first estimate
+            let one = t.elapsed().max(Duration::from_nanos(1));
+            ((Duration::from_millis(30).as_nanos() / one.as_nanos()) as u32).max(1)
+        };
+        let (nf, ng) = (per_sample(&mut f), per_sample(&mut g));
+        let started = Instant::now();
+        let (mut best_f, mut best_g) = (Duration::MAX, Duration::MAX);
+        for i in 0..max_rounds {
+            let t = Instant::now();
+            for _ in 0..nf {
+                f();
+            }
+            best_f = best_f.min(t.elapsed() / nf);
+            let t = Instant::now();
+            for _ in 0..ng {
+                g();
+            }
+            best_g = best_g.min(t.elapsed() / ng);
+            if i >= 2 && started.elapsed() > budget {
+                break;
+            }
+        }
+        (best_f, best_g)
+    }
 }
 
 fn mb_per_s(bytes: usize, d: Duration) -> f64 {
@@ -299,20 +336,22 @@ fn main() {
     for c in corpora.iter().filter(|c| selected(&c.name)) {
         let text = std::str::from_utf8(&c.doc).expect("corpus is UTF-8");
         assert!(tokenize(text) > c.stanzas);
-        let ta = if reader_only {
-            Duration::from_secs(1)
-        } else {
-            timing.best(|| {
-                black_box(tokenize(black_box(text)));
-            })
-        };
-
         let (n, allocs) = allocs_during(|| parse(&c.doc, None));
         assert_eq!(n, c.stanzas, "{}: element count", c.name);
-        let tb = timing.best(|| {
+        let reader = || {
             let n = parse(black_box(&c.doc), None);
             assert_eq!(n, c.stanzas);
-        });
+        };
+        let (ta, tb) = if reader_only {
+            (Duration::from_secs(1), timing.best(reader))
+        } else {
+            timing.best_pair(
+                || {
+                    black_box(tokenize(black_box(text)));
+                },
+                reader,
+            )
+        };
 
         let ratio = ta.as_secs_f64() / tb.as_secs_f64();
         let st = c.stanzas as f64;
@@ -355,12 +394,14 @@ fn main() {
         assert_eq!(parse(&c.doc, Some(size)), c.stanzas);
         let (_, whole_allocs) = allocs_during(|| parse(&c.doc, None));
         let (_, chunk_allocs) = allocs_during(|| parse(&c.doc, Some(size)));
-        let tw = timing.best(|| {
-            black_box(parse(black_box(&c.doc), None));
-        });
-        let tc = timing.best(|| {
-            black_box(parse(black_box(&c.doc), Some(size)));
-        });
+        let (tw, tc) = timing.best_pair(
+            || {
+                black_box(parse(black_box(&c.doc), None));
+            },
+            || {
+                black_box(parse(black_box(&c.doc), Some(size)));
+            },
+        );
         let ratio = tc.as_secs_f64() / tw.as_secs_f64();
         let label = format!("{} in {} B chunks", c.name, size);
         println!(
