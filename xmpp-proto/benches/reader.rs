@@ -168,70 +168,55 @@ struct Timing {
 }
 
 impl Timing {
-    /// Best per-iteration time of `f` over several samples. Each sample runs
-    /// `f` enough times to last at least ~30 ms; at least 3 and at most
-    /// `max_samples` samples, stopping early once `budget` is spent.
-    fn best(&self, mut f: impl FnMut()) -> Duration {
-        let (max_samples, budget) = if self.quick {
-            (2, Duration::from_millis(300))
-        } else {
-            (7, Duration::from_secs(4))
-        };
-        // Warm-up, and a first estimate.
-        let t = Instant::now();
-        f();
-        let one = t.elapsed().max(Duration::from_nanos(1));
-        let per_sample = ((Duration::from_millis(30).as_nanos() / one.as_nanos()) as u32).max(1);
-        let started = Instant::now();
-        let mut best = Duration::MAX;
-        for i in 0..max_samples {
-            let t = Instant::now();
-            for _ in 0..per_sample {
-                f();
-            }
-            best = best.min(t.elapsed() / per_sample);
-            if i >= 2 && started.elapsed() > budget {
-                break;
-            }
-        }
-        best
+    /// Best per-iteration time of `f` over several samples (see `best_pair`).
+    fn best(&self, f: impl FnMut()) -> Duration {
+        self.sampled(&mut [Box::new(f)])[0]
     }
 
     /// Best per-iteration times of `f` and `g`, their samples alternating
     /// (f, g, f, g, ...), so that both see the same machine: this VM's
     /// speed drifts by several percent over seconds, which moves a ratio
     /// of two figures timed in separate windows.
-    fn best_pair(&self, mut f: impl FnMut(), mut g: impl FnMut()) -> (Duration, Duration) {
+    fn best_pair(&self, f: impl FnMut(), g: impl FnMut()) -> (Duration, Duration) {
+        let best = self.sampled(&mut [Box::new(f), Box::new(g)]);
+        (best[0], best[1])
+    }
+
+    /// Each sample runs one function enough times to last at least ~30 ms;
+    /// the functions take turns, at least 3 and at most `max_rounds` rounds,
+    /// stopping early once `budget` is spent. Returns each one's best
+    /// per-iteration time.
+    fn sampled(&self, fs: &mut [Box<dyn FnMut() + '_>]) -> Vec<Duration> {
         let (max_rounds, budget) = if self.quick {
-            (2, Duration::from_millis(600))
+            (2, Duration::from_millis(300) * fs.len() as u32)
         } else {
-            (9, Duration::from_secs(8))
+            (9, Duration::from_secs(4) * fs.len() as u32)
         };
-        let per_sample = |h: &mut dyn FnMut()| {
-            let t = Instant::now();
-            h(); // warm-up, and a first estimate
-            let one = t.elapsed().max(Duration::from_nanos(1));
-            ((Duration::from_millis(30).as_nanos() / one.as_nanos()) as u32).max(1)
-        };
-        let (nf, ng) = (per_sample(&mut f), per_sample(&mut g));
-        let started = Instant::now();
-        let (mut best_f, mut best_g) = (Duration::MAX, Duration::MAX);
-        for i in 0..max_rounds {
-            let t = Instant::now();
-            for _ in 0..nf {
+        // Warm-up, and a first estimate of each.
+        let counts: Vec<u32> = fs
+            .iter_mut()
+            .map(|f| {
+                let t = Instant::now();
                 f();
+                let one = t.elapsed().max(Duration::from_nanos(1));
+                ((Duration::from_millis(30).as_nanos() / one.as_nanos()) as u32).max(1)
+            })
+            .collect();
+        let started = Instant::now();
+        let mut best = vec![Duration::MAX; fs.len()];
+        for round in 0..max_rounds {
+            for ((f, &n), best) in fs.iter_mut().zip(&counts).zip(best.iter_mut()) {
+                let t = Instant::now();
+                for _ in 0..n {
+                    f();
+                }
+                *best = (*best).min(t.elapsed() / n);
             }
-            best_f = best_f.min(t.elapsed() / nf);
-            let t = Instant::now();
-            for _ in 0..ng {
-                g();
-            }
-            best_g = best_g.min(t.elapsed() / ng);
-            if i >= 2 && started.elapsed() > budget {
+            if round >= 2 && started.elapsed() > budget {
                 break;
             }
         }
-        (best_f, best_g)
+        best
     }
 }
 

@@ -117,8 +117,6 @@ impl ScriptedServer {
     /// STARTTLS, PLAIN (any password), and binding `user@domain/resource`:
     /// the shortest secure login, 4 round trips plus TLS.
     pub fn login_plain(domain: &str, user: &str, resource: &str) -> Self {
-        let domain_ = domain.to_string();
-        let bound = format!("{user}@{domain}/{resource}");
         ScriptedServer::default()
             .then(
                 "<stream:stream",
@@ -128,17 +126,31 @@ impl ScriptedServer {
                 "<starttls",
                 "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>",
             )
-            .then(
-                "<stream:stream",
-                server_header(domain, "s2") + &features_sasl(&["PLAIN"]),
-            )
-            .then(
-                "mechanism='PLAIN'",
-                "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
-            )
-            .then_with("</iq>", move |sent| {
-                server_header(&domain_, "s3") + FEATURES_BIND + &bind_reply(sent, &bound)
-            })
+            .plain_then_bind(domain, user, resource)
+    }
+
+    /// Direct TLS (XEP-0368: the stream starts inside TLS, no STARTTLS
+    /// offered), PLAIN (any password), and binding `user@domain/resource`.
+    pub fn login_plain_direct_tls(domain: &str, user: &str, resource: &str) -> Self {
+        ScriptedServer::default().plain_then_bind(domain, user, resource)
+    }
+
+    /// A stream offering only PLAIN, its success, the restarted stream
+    /// offering bind, and the bind result.
+    fn plain_then_bind(self, domain: &str, user: &str, resource: &str) -> Self {
+        let domain_ = domain.to_string();
+        let bound = format!("{user}@{domain}/{resource}");
+        self.then(
+            "<stream:stream",
+            server_header(domain, "p1") + &features_sasl(&["PLAIN"]),
+        )
+        .then(
+            "mechanism='PLAIN'",
+            "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
+        )
+        .then_with("</iq>", move |sent| {
+            server_header(&domain_, "p2") + FEATURES_BIND + &bind_reply(sent, &bound)
+        })
     }
 
     /// True when every exchange of the script happened.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use xmpp_proto::adapter::ConnectOptions;
 use xmpp_proto::adapter::{ConnectError, Disconnect, Event, ReconnectPolicy, TlsError, TlsMode};
-use xmpp_proto::testing::{bind_reply, features_sasl, server_header, ScriptedServer};
+use xmpp_proto::testing::{features_sasl, server_header, ScriptedServer};
 use xmpp_proto::DisconnectReason;
 use xmpp_proto::Mechanism;
 
@@ -280,23 +280,10 @@ pub fn echoes(inbox: &mut String) -> String {
     out
 }
 
-/// Direct TLS login with PLAIN (no STARTTLS offered), then the stream close.
+/// Direct TLS login with PLAIN (no STARTTLS offered), binding
+/// `juliet@localhost/<resource>`.
 pub fn direct_tls_login(resource: &str) -> ScriptedServer {
-    let bound = format!("juliet@{DOMAIN}/{resource}");
-    ScriptedServer::default()
-        .then(
-            "<stream:stream",
-            server_header(DOMAIN, "d1") + &features_sasl(&["PLAIN"]),
-        )
-        .then(
-            "mechanism='PLAIN'",
-            "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
-        )
-        .then_with("</iq>", move |sent| {
-            server_header(DOMAIN, "d2")
-                + xmpp_proto::testing::FEATURES_BIND
-                + &bind_reply(sent, &bound)
-        })
+    ScriptedServer::login_plain_direct_tls(DOMAIN, "juliet", resource)
 }
 
 /// STARTTLS then PLAIN, binding `juliet@localhost/<resource>`.

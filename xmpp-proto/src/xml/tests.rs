@@ -152,9 +152,21 @@ fn restricted_xml_is_rejected_at_the_right_offset() {
         ("<message>]]></message>", XmlErrorKind::InvalidMarkupChar, 9),
         // Raw noncharacters and controls in text, anywhere in the run: the
         // error is at the start of the text run, as the tokenizer had it.
-        ("<message>ok \u{FFFE}</message>", XmlErrorKind::InvalidChar, 9),
-        ("<message><b/>x\u{FFFF}y</message>", XmlErrorKind::InvalidChar, 13),
-        ("<message>a]]>b\u{1B}</message>", XmlErrorKind::InvalidChar, 9),
+        (
+            "<message>ok \u{FFFE}</message>",
+            XmlErrorKind::InvalidChar,
+            9,
+        ),
+        (
+            "<message><b/>x\u{FFFF}y</message>",
+            XmlErrorKind::InvalidChar,
+            13,
+        ),
+        (
+            "<message>a]]>b\u{1B}</message>",
+            XmlErrorKind::InvalidChar,
+            9,
+        ),
         ("<message></presence>", XmlErrorKind::MismatchedTag, 9),
         ("<p:message/>", XmlErrorKind::UnboundPrefix, 0),
         (
