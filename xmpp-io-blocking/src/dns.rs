@@ -66,7 +66,7 @@ pub(crate) fn candidates(
     } else {
         (Vec::new(), Vec::new())
     };
-    let list = opts.candidates(&direct, &starttls, getrandom::u64().unwrap_or(u64::MAX / 2))?;
+    let list = opts.candidates(&direct, &starttls, getrandom::u64().ok())?;
     tracing::debug!(domain = %opts.jid().domain(), candidates = ?list, "resolved");
     Ok(list)
 }

@@ -503,7 +503,7 @@ impl Reader {
     /// Reports `Reconnecting` and waits before attempt `self.attempt`, or
     /// gives up.
     fn backoff(&mut self, error: ConnectError, now: Instant) {
-        let random = getrandom::u64().unwrap_or(u64::MAX / 2);
+        let random = getrandom::u64().ok();
         let delay = self
             .shared
             .opts

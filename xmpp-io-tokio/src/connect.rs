@@ -16,10 +16,11 @@ use crate::ConnectError;
 pub(crate) async fn tcp(candidates: &[Candidate]) -> Result<(TcpStream, Candidate), ConnectError> {
     let mut tried = TcpAttempts::new();
     for candidate in candidates {
-        let resolved = tokio::net::lookup_host((candidate.host.as_str(), candidate.port)).await;
-        let resolved = resolved.map(|a| a.collect::<Vec<_>>());
+        let target = (candidate.host.as_str(), candidate.port);
+        // Collected to be logged (the resolver's iterator is not `Debug`).
+        let resolved = tokio::net::lookup_host(target).await.map(Vec::from_iter);
         tracing::debug!(host = %candidate.host, ?resolved, "resolved");
-        for address in tried.addresses(candidate, resolved.map(Vec::into_iter)) {
+        for address in tried.addresses(candidate, resolved) {
             let label = tried.start(candidate, address);
             let result = tokio::time::timeout(ATTEMPT_TIMEOUT, TcpStream::connect(address))
                 .await

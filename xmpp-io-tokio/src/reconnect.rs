@@ -33,7 +33,7 @@ pub(crate) async fn run(
 ) -> Result<Connection, Disconnect> {
     let mut attempt = 1;
     loop {
-        let Some(delay) = policy.delay(attempt, getrandom::u64().unwrap_or(u64::MAX / 2)) else {
+        let Some(delay) = policy.delay(attempt, getrandom::u64().ok()) else {
             tracing::info!(attempts = attempt - 1, "giving up reconnecting");
             return Err(Disconnect::Error(error));
         };

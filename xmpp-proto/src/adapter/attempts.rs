@@ -43,10 +43,10 @@ impl TcpAttempts {
         resolved: io::Result<I>,
     ) -> Vec<SocketAddr>
     where
-        I: Iterator<Item = SocketAddr>,
+        I: IntoIterator<Item = SocketAddr>,
     {
         match resolved {
-            Ok(addresses) => addresses.collect(),
+            Ok(addresses) => addresses.into_iter().collect(),
             Err(e) => {
                 self.resolve_failed(candidate, e);
                 Vec::new()

@@ -40,3 +40,11 @@ pub use error::{is_network_cut, CommandError, ConnectError, TlsError};
 pub use options::{ClientSetup, ConfigHook, ConnectOptions, TlsMode};
 pub use reconnect::ReconnectPolicy;
 pub use session::{ConnectionInfo, Disconnect, Event};
+
+/// The random bits for a choice that needs no secrecy (SRV weights, backoff
+/// jitter), from the adapter's OS source: `None` when that source failed,
+/// and the middle of the range is used instead (the choice is then merely
+/// predictable, which these choices may be).
+fn jitter_bits(random: Option<u64>) -> u64 {
+    random.unwrap_or(u64::MAX / 2)
+}

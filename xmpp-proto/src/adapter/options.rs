@@ -245,19 +245,19 @@ impl ConnectOptions {
     /// The hosts to try, in order: the explicit server if one was given,
     /// else [`connect::candidates`] from the SRV answers (empty slices when
     /// not looked up, or a lookup failed), keeping only direct-TLS targets
-    /// in [`TlsMode::DirectTls`]. `random` seeds the RFC 2782 weighted
-    /// order (no secrecy needed).
+    /// in [`TlsMode::DirectTls`]. `random`, from the OS (`None` if its
+    /// source failed), seeds the RFC 2782 weighted order.
     pub fn candidates(
         &self,
         direct_tls: &[SrvRecord],
         starttls: &[SrvRecord],
-        random: u64,
+        random: Option<u64>,
     ) -> Result<Vec<Candidate>, NoService> {
         if let Some(candidate) = self.explicit_candidate() {
             return Ok(vec![candidate]);
         }
         let domain = self.jid.domain().as_str();
-        let mut rng = connect::splitmix64(random);
+        let mut rng = connect::splitmix64(super::jitter_bits(random));
         let list = connect::candidates(domain, direct_tls, starttls, &mut rng)?;
         if self.tls_mode == TlsMode::DirectTls {
             return connect::direct_tls_only(domain, list);
@@ -360,11 +360,11 @@ mod tests {
 
     #[test]
     fn candidates_fall_back_to_the_domain_and_direct_tls_mode_keeps_only_direct_tls() {
-        let list = options().candidates(&[], &[], 1).unwrap();
+        let list = options().candidates(&[], &[], Some(1)).unwrap();
         assert_eq!((list[0].host.as_str(), list[0].port), ("example.com", 5222));
         let err = options()
             .tls_mode(TlsMode::DirectTls)
-            .candidates(&[], &[], 1);
+            .candidates(&[], &[], Some(1));
         assert!(
             err.is_err(),
             "no _xmpps-client records: no service for direct TLS"
@@ -372,13 +372,13 @@ mod tests {
         let direct = [SrvRecord::new(0, 0, 5223, "xmpp.example.com.")];
         let list = options()
             .tls_mode(TlsMode::DirectTls)
-            .candidates(&direct, &[], 1)
+            .candidates(&direct, &[], Some(1))
             .unwrap();
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].security, Security::DirectTls);
         let explicit = options()
             .server("h", 7)
-            .candidates(&direct, &[], 1)
+            .candidates(&direct, &[], Some(1))
             .unwrap();
         assert_eq!(explicit.len(), 1);
         assert_eq!(explicit[0].host, "h");

@@ -46,13 +46,14 @@ impl ReconnectPolicy {
         self
     }
 
-    /// The delay before attempt `attempt` (1-based) with `random` bits for
-    /// the jitter (no secrecy needed), or `None` when the policy gives up.
-    pub fn delay(&self, attempt: u32, random: u64) -> Option<Duration> {
+    /// The delay before attempt `attempt` (1-based) with `random` bits from
+    /// the OS for the jitter (`None` if its source failed: see
+    /// `jitter_bits`), or `None` when the policy gives up.
+    pub fn delay(&self, attempt: u32, random: Option<u64>) -> Option<Duration> {
         if self.max_attempts.is_some_and(|max| attempt > max) {
             return None;
         }
-        Some(self.backoff.next_delay(attempt, random))
+        Some(self.backoff.next_delay(attempt, super::jitter_bits(random)))
     }
 }
 
@@ -65,11 +66,11 @@ mod tests {
         let policy = ReconnectPolicy::new()
             .backoff(Duration::from_millis(10), Duration::from_millis(40), 2)
             .max_attempts(3);
-        for random in [0, u64::MAX / 2, u64::MAX] {
+        for random in [Some(0), None, Some(u64::MAX)] {
             assert!(policy.delay(1, random).unwrap() <= Duration::from_millis(10));
             assert!(policy.delay(3, random).unwrap() <= Duration::from_millis(40));
             assert_eq!(policy.delay(4, random), None);
         }
-        assert!(ReconnectPolicy::new().delay(1_000, 7).is_some());
+        assert!(ReconnectPolicy::new().delay(1_000, Some(7)).is_some());
     }
 }
