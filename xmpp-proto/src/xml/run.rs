@@ -177,12 +177,12 @@ pub(super) fn run(
                     };
                     (r, span.start(), e)
                 }
+                // Text runs are read above (the tokenizer is only started at
+                // a `<`, and left after each unit when text follows); should
+                // one reach here, it goes through the same path.
                 Token::Text { text: t } => {
-                    if t.end() - t.start() > max {
-                        return Err(too_big(t.start()));
-                    }
-                    let r = builder.text(text, t.as_str(), t.start(), true, base);
-                    (r, t.start(), t.end())
+                    pos = t.start();
+                    continue 'content;
                 }
                 Token::Cdata { text: t, span } => {
                     if span.end() - span.start() > max {
