@@ -44,7 +44,7 @@ fn run(args: &Args) -> Exit {
     let sink: roster::Sink = Arc::new(|v| print(&v));
     let client = match connect(session::options(args, sink)) {
         Ok(client) => client,
-        Err(e) => return session::connect_failed(&e),
+        Err(e) => return session::failed(&e),
     };
     let (mut reader, sender) = client.split();
     let requests: Requests = Arc::default();

@@ -41,18 +41,6 @@ impl Exit {
     pub fn code(self) -> u8 {
         self as u8
     }
-
-    /// The status for a session the core ended with `reason` (for adapters
-    /// that surface the core's reason directly).
-    pub fn for_reason(reason: &xmpp_proto::DisconnectReason) -> Exit {
-        use xmpp_proto::DisconnectReason as R;
-        match reason {
-            R::Closed => Exit::Clean,
-            R::AuthFailed(_) | R::AuthRejected(_) | R::NoMechanism { .. } => Exit::Auth,
-            R::TlsRequired | R::TlsRefused => Exit::Tls,
-            _ => Exit::Connection,
-        }
-    }
 }
 
 /// Writes one JSON line to stdout (the only thing ever written there).

@@ -89,8 +89,9 @@ pub fn decode(line: &str, jid: &BareJid) -> Option<command::Command> {
         .ok()
 }
 
-/// The failure of `connect`: printed, and the exit status.
-pub fn connect_failed(error: &ConnectError) -> Exit {
+/// A failed `connect`, or a session lost for good: the error on stderr,
+/// the `disconnected` event, and the exit status.
+pub fn failed(error: &ConnectError) -> Exit {
     eprintln!("xmpp-cli: {error}");
     print(&event::disconnected(&error.to_string()));
     exit_for(error)
@@ -122,11 +123,7 @@ pub fn on_event(event: Event, jid: &BareJid, before_end: impl FnOnce()) -> Optio
                     print(&event::disconnected("closed"));
                     Exit::Clean
                 }
-                Disconnect::Error(e) => {
-                    eprintln!("xmpp-cli: {e}");
-                    print(&event::disconnected(&e.to_string()));
-                    exit_for(&e)
-                }
+                Disconnect::Error(e) => failed(&e),
                 _ => Exit::Connection,
             });
         }
