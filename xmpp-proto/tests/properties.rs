@@ -280,18 +280,21 @@ impl Writer {
         }
     }
 
+    /// `&` as the predefined entity, or (less often) a character reference.
+    fn ampersand(&mut self) {
+        if self.rng.chance(70) {
+            self.out.push_str("&amp;")
+        } else {
+            self.char_ref('&')
+        }
+    }
+
     fn attr_value(&mut self, v: &str) {
         let q = if self.rng.chance(50) { '\'' } else { '"' };
         self.out.push(q);
         for c in v.chars() {
             match c {
-                '&' => {
-                    if self.rng.chance(70) {
-                        self.out.push_str("&amp;")
-                    } else {
-                        self.char_ref(c)
-                    }
-                }
+                '&' => self.ampersand(),
                 '<' => self.out.push_str("&lt;"),
                 '"' if q == '"' => self.out.push_str("&quot;"),
                 '\'' if q == '\'' => self.out.push_str("&apos;"),
@@ -334,13 +337,7 @@ impl Writer {
             }
             for c in piece.chars() {
                 match c {
-                    '&' => {
-                        if self.rng.chance(70) {
-                            self.out.push_str("&amp;")
-                        } else {
-                            self.char_ref(c)
-                        }
-                    }
+                    '&' => self.ampersand(),
                     '<' => self.out.push_str("&lt;"),
                     '>' if self.out.ends_with("]]") || self.rng.chance(30) => {
                         self.out.push_str("&gt;")

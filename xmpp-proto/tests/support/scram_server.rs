@@ -104,6 +104,14 @@ impl ScramServer {
         }
     }
 
+    /// Appends XEP-0474's downgrade-protection hash of the mechanism list
+    /// `mechanisms` (joined by U+001E, hashed with this exchange's hash) to
+    /// server-first.
+    pub fn advertise_mechanisms(&mut self, mechanisms: &[&str]) {
+        let h = digest(self.hash, mechanisms.join("\u{1e}").as_bytes());
+        self.server_first_extra = format!(",h={}", B64.encode(h));
+    }
+
     /// The `<challenge/>` answering the client's `<auth/>` in `xml`.
     pub fn challenge(&mut self, xml: &str) -> String {
         let first = String::from_utf8(payload_of(xml, "auth")).expect("utf8 client-first");

@@ -2,15 +2,6 @@
 
 use super::*;
 
-fn new_client(
-    sel: &Selection,
-    creds: &Credentials,
-    cb: Option<&ChannelBinding>,
-    offer: &Offer,
-) -> Result<SaslClient, SaslError> {
-    SaslClient::new(sel, "user", creds, cb, &ENTROPY, &fast_policy(), offer)
-}
-
 #[test]
 fn selection_must_fit_policy_offer_and_binding() {
     let offer = offer(&["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"]);

@@ -40,6 +40,17 @@ pub(crate) fn password() -> Credentials {
     Credentials::Password(PASSWORD.to_owned())
 }
 
+/// A client for `user` with [`ENTROPY`] and the fast policy, before its
+/// initial response.
+pub(crate) fn new_client(
+    sel: &Selection,
+    creds: &Credentials,
+    cb: Option<&ChannelBinding>,
+    offer: &Offer,
+) -> Result<SaslClient, SaslError> {
+    SaslClient::new(sel, "user", creds, cb, &ENTROPY, &fast_policy(), offer)
+}
+
 /// Builds a client with [`ENTROPY`] and returns it with its initial response.
 pub(crate) fn start(
     sel: &Selection,

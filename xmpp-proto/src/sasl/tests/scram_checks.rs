@@ -225,27 +225,9 @@ fn early_success_is_refused() {
     // Before the initial response was even produced.
     let sel = selection(Mechanism::ScramSha256, Gs2Flag::N);
     let offer = offer(&["SCRAM-SHA-256"]);
-    let mut c = SaslClient::new(
-        &sel,
-        "user",
-        &password(),
-        None,
-        &ENTROPY,
-        &fast_policy(),
-        &offer,
-    )
-    .unwrap();
+    let mut c = new_client(&sel, &password(), None, &offer).unwrap();
     assert!(c.success(b"").is_err());
-    let mut c = SaslClient::new(
-        &sel,
-        "user",
-        &password(),
-        None,
-        &ENTROPY,
-        &fast_policy(),
-        &offer,
-    )
-    .unwrap();
+    let mut c = new_client(&sel, &password(), None, &offer).unwrap();
     assert!(matches!(
         c.challenge(b"r=x,s=QUJD,i=64").unwrap_err(),
         SaslError::UnexpectedMessage {
