@@ -7,7 +7,8 @@
 //! events and errors, behind a blocking API in the style of std:
 //!
 //! * resolution: SRV records for `_xmpps-client._tcp` (direct TLS) and
-//!   `_xmpp-client._tcp` (STARTTLS) through c-ares (no runtime needed; see
+//!   `_xmpp-client._tcp` (STARTTLS) through rsdns, a pure-Rust DNS client,
+//!   with the name servers of `/etc/resolv.conf` (no runtime needed; see
 //!   `dns.rs` for the choice), merged and ordered by
 //!   [`xmpp_proto::connect`], with the domain on port 5222 as fallback — or
 //!   an explicit host and port;
