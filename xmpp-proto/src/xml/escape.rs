@@ -219,9 +219,18 @@ fn char_ref_fast(r: &[u8]) -> Option<(char, usize)> {
 }
 
 fn reference_slow(r: &[u8]) -> Result<(char, usize), XmlErrorKind> {
-    // The longest legal reference is `&#x10FFFF;` with leading zeros; bound the
-    // search so a bare '&' followed by megabytes costs nothing.
-    let window = &r[1..r.len().min(64)];
+    // The longest legal reference is `&#x10FFFF;` after any number of
+    // leading zeros: bound the search past those zeros, so a bare '&'
+    // followed by megabytes costs nothing (and each zero is read once).
+    let digits = match r.get(1..3) {
+        Some(b"#x") => 3,
+        Some([b'#', _]) => 2,
+        _ => r.len(),
+    };
+    let zeros = r
+        .get(digits..)
+        .map_or(0, |d| d.iter().take_while(|&&b| b == b'0').count());
+    let window = &r[1..r.len().min(64 + zeros)];
     let Some(semi) = memchr::memchr(b';', window) else {
         return Err(bare_or_undefined(window));
     };
@@ -348,6 +357,29 @@ mod tests {
         assert_eq!(t("&#65;&#x42;&#x1F600;&#0065;").unwrap(), "AB😀A");
         assert_eq!(t("x\r\ny\rz").unwrap(), "x\ny\nz");
         assert_eq!(t("&#13;").unwrap(), "\r");
+    }
+
+    #[test]
+    fn any_number_of_leading_zeros() {
+        // XML puts no bound on the digits of a character reference.
+        for zeros in [0, 1, 57, 63, 64, 70, 500] {
+            let z = "0".repeat(zeros);
+            assert_eq!(t(&format!("&#x{z}41;")).unwrap(), "A", "{zeros}");
+            assert_eq!(t(&format!("a&#{z}66;b")).unwrap(), "aBb", "{zeros}");
+            assert_eq!(a(&format!("&#x{z}1F600;")).unwrap(), "😀", "{zeros}");
+            // Still refused: a zero value, and a value too large, however written.
+            assert_eq!(
+                t(&format!("&#x{z}0;")),
+                Err((XmlErrorKind::InvalidCharRef, 0))
+            );
+            assert_eq!(
+                t(&format!("&#{z}1114112;")),
+                Err((XmlErrorKind::InvalidCharRef, 0))
+            );
+        }
+        // The bound past the zeros stays: a reference that never ends is a bare '&'.
+        let long = format!("&#x{}", "0".repeat(200));
+        assert_eq!(t(&long), Err((XmlErrorKind::InvalidMarkupChar, 0)));
     }
 
     #[test]
