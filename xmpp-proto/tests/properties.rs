@@ -135,6 +135,8 @@ fn element_ns() -> impl Strategy<Value = String> {
             "urn:a:ü",
             "http://jabber.org/protocol/chatstates",
             NS_STREAM,
+            // Bound to `xml:`, never declared: written as `xml:name`.
+            NS_XML,
         ][..],
     )
     .prop_map(String::from)
@@ -378,7 +380,9 @@ impl Writer {
         let mut decls: Vec<(String, String)> = Vec::new(); // (attr name, ns)
 
         // The element's qualified name.
-        let qname = if e.ns == scope.default && self.rng.chance(75) {
+        let qname = if e.ns == NS_XML {
+            format!("xml:{}", e.local)
+        } else if e.ns == scope.default && self.rng.chance(75) {
             e.local.clone()
         } else if !e.ns.is_empty() && self.rng.chance(50) {
             let p = match scope.prefix_for(&e.ns) {
@@ -562,7 +566,9 @@ proptest! {
             // xmlns='' and would inherit a wrapper's default namespace, so
             // that case is wrapped in a stream without one. (Children in no
             // namespace under a namespaced parent must still get xmlns=''.)
-            let open: &[u8] = if how == "to_xml" && e.ns.is_empty() {
+            // The same for a root in the XML namespace: written `xml:name`,
+            // it leaves its children the outer default namespace.
+            let open: &[u8] = if how == "to_xml" && (e.ns.is_empty() || e.ns == NS_XML) {
                 b"<s>"
             } else {
                 b"<s xmlns='urn:x'>"

@@ -1,6 +1,7 @@
 //! Element trees to bytes: correct escaping and minimal namespace
-//! declarations. Elements are always written unprefixed with a default
-//! namespace declaration only where the namespace changes; namespaced
+//! declarations. Elements are written unprefixed with a default namespace
+//! declaration only where the namespace changes (an element in the XML
+//! namespace, which may not be declared, as `xml:name`); namespaced
 //! attributes get a generated prefix (`xml:` for the XML namespace).
 
 use super::element::{Element, Node, NS_XML};
@@ -62,9 +63,18 @@ fn write_element(
     prefixes: &mut Vec<(String, String)>,
 ) {
     let mark = prefixes.len();
+    // The XML namespace is bound to `xml:` and may not be declared
+    // (Namespaces in XML 1.0, §3): such an element keeps its prefix, and
+    // its children see the default namespace of its parent.
+    let (prefix, child_ns): (&[u8], &str) = if e.ns() == NS_XML {
+        (b"xml:", default_ns)
+    } else {
+        (b"", e.ns())
+    };
     out.push(b'<');
+    out.extend_from_slice(prefix);
     out.extend_from_slice(e.local_name().as_bytes());
-    if e.ns() != default_ns {
+    if prefix.is_empty() && e.ns() != default_ns {
         out.extend_from_slice(b" xmlns='");
         escape_attr(out, e.ns());
         out.push(b'\'');
@@ -102,11 +112,12 @@ fn write_element(
         out.push(b'>');
         for n in e.nodes() {
             match n {
-                Node::Element(c) => write_element(c, out, e.ns(), prefixes),
+                Node::Element(c) => write_element(c, out, child_ns, prefixes),
                 Node::Text(t) => escape_text(out, t),
             }
         }
         out.extend_from_slice(b"</");
+        out.extend_from_slice(prefix);
         out.extend_from_slice(e.local_name().as_bytes());
         out.push(b'>');
     }
