@@ -299,13 +299,13 @@ impl Builder {
         Ok(())
     }
 
-    /// Stanza-size check: `end` (fragment-relative) must stay within the limit.
+    /// Stanza-size check: the stanza that started at `stanza_start` must
+    /// still be within the limit at `end` (fragment-relative). Only called
+    /// inside a stanza: for any of its tags, including a self-closing
+    /// top-level element, which is a whole stanza in one tag.
     #[inline]
     fn check_size(&self, end: usize, base: u64, at: usize) -> Result<(), BuildError> {
-        if self.phase == Phase::Root
-            && !self.stack.is_empty()
-            && base + end as u64 - self.stanza_start > self.limits.max_stanza_size as u64
-        {
+        if base + end as u64 - self.stanza_start > self.limits.max_stanza_size as u64 {
             let limit = self.limits.max_stanza_size;
             return Err((XmlErrorKind::StanzaTooLarge { limit }, at));
         }
@@ -467,7 +467,9 @@ impl Builder {
         base: u64,
         out: &mut VecDeque<StreamEvent>,
     ) -> Result<(), BuildError> {
-        self.check_size(end, base, at)?;
+        if self.phase == Phase::Root && !self.stack.is_empty() {
+            self.check_size(end, base, at)?;
+        }
         if let Some(top) = self.stack.last() {
             let same_local = match self.nodes.get(top.index) {
                 Some(Node::Element(e)) => intern::same(e.local_name(), local),
