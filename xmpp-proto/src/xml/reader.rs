@@ -172,6 +172,7 @@ impl StreamReader {
                 kind: XmlErrorKind::InvalidUtf8,
                 offset,
             });
+            self.end_text();
         }
         if self.scanner.error().is_some() {
             self.confirm();
@@ -271,6 +272,21 @@ impl StreamReader {
         if self.error.is_none() && self.pending_error.is_none() && self.scanner.error().is_some() {
             self.pending_error = self.ahead_error();
         }
+    }
+
+    /// No byte will follow the ones received (the next is not UTF-8): a
+    /// text run pending at the end is complete, and an error in it (a bad
+    /// reference) comes before the encoding error. Fragments are read first,
+    /// so the tracker's view is settled (a carry may show that the pending
+    /// bytes are inside a construct, which stays incomplete).
+    fn end_text(&mut self) {
+        self.confirm();
+        if self.error.is_some() || self.pending_error.is_some() || !self.scanner.in_text() {
+            return;
+        }
+        let len = self.pending().len();
+        self.scanner.end_text(len);
+        self.advance();
     }
 
     /// Bytes fed so far that were fully processed (tokenized).

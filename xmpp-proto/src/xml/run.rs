@@ -92,12 +92,20 @@ pub(super) fn run(
             // by the tokenizer one `char` at a time (same checks, same
             // errors at the same offsets: see `scanner::check_text`).
             let stop = memchr::memchr(b'<', &bytes[pos..end]).map_or(end, |i| pos + i);
+            // As if the run arrived byte by byte: a forbidden character or
+            // `]]>` is refused when its last byte arrives, unless the run
+            // had outgrown `max_buffered` before then.
+            if let Err((kind, at)) = scanner::check_text(&bytes[pos..stop]) {
+                return Err(if at > max {
+                    too_big(pos)
+                } else {
+                    fail(kind, pos)
+                });
+            }
             if stop - pos > max {
                 return Err(too_big(pos));
             }
-            let checked = scanner::check_text(&bytes[pos..stop]).map_err(|kind| (kind, pos));
-            let result = checked.and_then(|()| builder.text(text, &s[pos..stop], pos, true, base));
-            if let Err(err) = result {
+            if let Err(err) = builder.text(text, &s[pos..stop], pos, true, base) {
                 return settle(bytes, pos, err, builder, max).map_err(|(k, at)| fail(k, at));
             }
             pos = stop;

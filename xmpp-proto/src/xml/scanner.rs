@@ -147,6 +147,22 @@ impl Scanner {
         self.safe
     }
 
+    /// True when the bytes from [`Scanner::safe`] are a text run (no
+    /// construct is open).
+    pub(crate) fn in_text(&self) -> bool {
+        self.mode == Mode::Content
+    }
+
+    /// The stream will get no more bytes: the text run pending at the end
+    /// is complete, and may be cut off whole.
+    pub(crate) fn end_text(&mut self, len: usize) {
+        if self.mode == Mode::Content {
+            self.safe = len;
+            self.pos = len;
+            self.searched = len;
+        }
+    }
+
     /// The tentative error, if any (relative offset).
     pub(crate) fn error(&self) -> Option<&(XmlErrorKind, usize)> {
         self.error.as_ref()
@@ -220,6 +236,7 @@ impl Scanner {
         }
         match self.mode {
             Mode::Content => {
+                self.check_pending_text(buf, max_token);
                 self.pos = buf.len();
                 false
             }
@@ -314,6 +331,27 @@ impl Scanner {
     }
 }
 
+impl Scanner {
+    /// In content, the bytes from `safe` are one text run that has not
+    /// ended yet: a forbidden character or `]]>` in it is an error however
+    /// the run continues, so it is reported now (at the run's start, as the
+    /// tokenizer does), not when a `<` finally arrives. Only the bytes not
+    /// looked at yet are checked (and the two before them, for a split
+    /// `]]>`). A problem that completes past `max_token` bytes comes after
+    /// the run was already too long: that is left to the size check.
+    fn check_pending_text(&mut self, buf: &[u8], max_token: usize) {
+        let from = self.pos.saturating_sub(2).max(self.safe);
+        if from >= buf.len() {
+            return;
+        }
+        if let Err((kind, end)) = check_text(&buf[from..]) {
+            if from + end - self.safe <= max_token {
+                self.error = Some((kind, self.safe));
+            }
+        }
+    }
+}
+
 /// The end (just past `>`) of a tag scanned from `from` with quote state
 /// `quote`; or the quote state at the end of `buf`.
 fn find_tag_end(buf: &[u8], from: usize, mut quote: u8) -> Result<usize, u8> {
@@ -362,27 +400,55 @@ pub(crate) fn unit_end(unit: &[u8], hold: Hold) -> Option<usize> {
 /// the next `<`), made a block at a time: every character must be an XML
 /// character (no C0 control but tab, line feed and carriage return; no
 /// U+FFFE or U+FFFF; UTF-8 already excludes surrogates), and `]]>` must not
-/// occur. A forbidden character wins over `]]>`, as in the tokenizer, which
-/// looks for `]]>` only once the run is read.
-pub(crate) fn check_text(run: &[u8]) -> Result<(), XmlErrorKind> {
+/// occur.
+///
+/// On failure: the kind and the end (exclusive) of the first offending
+/// bytes. When a run has both problems, the one whose bytes are complete
+/// first is reported (`xmlparser` itself would name the forbidden
+/// character whatever its place): so the verdict on a run never changes
+/// when more of it arrives, and the boundary tracker can report it as soon
+/// as it is received (see [`Scanner::scan`]).
+pub(crate) fn check_text(run: &[u8]) -> Result<(), (XmlErrorKind, usize)> {
     // Branch-free flags over the whole run, so the loop vectorizes.
     let (mut control, mut ef, mut gt) = (false, false, false);
     for &c in run {
-        control |= (c < 0x20) & (c != b'\t') & (c != b'\n') & (c != b'\r');
+        control |= is_control(c);
         ef |= c == 0xEF;
         gt |= c == b'>';
     }
+    if control || ef {
+        return first_text_error(run);
+    }
+    match gt.then(|| memchr::memmem::find(run, b"]]>")).flatten() {
+        Some(i) => Err((XmlErrorKind::InvalidMarkupChar, i + 3)),
+        None => Ok(()),
+    }
+}
+
+#[inline]
+fn is_control(c: u8) -> bool {
+    (c < 0x20) & (c != b'\t') & (c != b'\n') & (c != b'\r')
+}
+
+/// The slow half of [`check_text`]: finds the first problem, if any.
+#[cold]
+fn first_text_error(run: &[u8]) -> Result<(), (XmlErrorKind, usize)> {
     // U+FFFE and U+FFFF are EF BF BE and EF BF BF.
-    let noncharacter = ef
-        && memchr::memchr_iter(0xEF, run)
-            .any(|i| run.get(i + 1) == Some(&0xBF) && matches!(run.get(i + 2), Some(0xBE | 0xBF)));
-    if control || noncharacter {
-        return Err(XmlErrorKind::InvalidChar);
+    let noncharacter = memchr::memchr_iter(0xEF, run)
+        .find(|&i| run.get(i + 1) == Some(&0xBF) && matches!(run.get(i + 2), Some(0xBE | 0xBF)))
+        .map(|i| i + 3);
+    let control = run.iter().position(|&c| is_control(c)).map(|i| i + 1);
+    let invalid = match (control, noncharacter) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let markup = memchr::memmem::find(run, b"]]>").map(|i| i + 3);
+    match (invalid, markup) {
+        (Some(c), Some(m)) if m < c => Err((XmlErrorKind::InvalidMarkupChar, m)),
+        (Some(c), _) => Err((XmlErrorKind::InvalidChar, c)),
+        (None, Some(m)) => Err((XmlErrorKind::InvalidMarkupChar, m)),
+        (None, None) => Ok(()),
     }
-    if gt && memchr::memmem::find(run, b"]]>").is_some() {
-        return Err(XmlErrorKind::InvalidMarkupChar);
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -496,15 +562,71 @@ mod tests {
             "a]]>b",
             "a]]b>c",
             "]]>\u{0}",
+            "\u{0}]]>",
             "\u{EFFF}\u{BFBF}",
             "漢字 & é",
         ] {
-            assert_eq!(
-                check_text(text.as_bytes()),
-                tokenizer_verdict(text),
-                "{text:?}"
-            );
+            same_verdict(text);
         }
+        // Where both problems occur, the first one complete is named.
+        assert_eq!(
+            check_text(b"]]>\x00"),
+            Err((XmlErrorKind::InvalidMarkupChar, 3))
+        );
+        assert_eq!(check_text(b"a\x00]]>"), Err((XmlErrorKind::InvalidChar, 2)));
+        assert_eq!(
+            check_text("ab\u{FFFF}".as_bytes()),
+            Err((XmlErrorKind::InvalidChar, 5))
+        );
+    }
+
+    /// Ours and the tokenizer's verdicts agree: both accept or both refuse,
+    /// with the same kind when the run has one kind of problem (with both,
+    /// ours names the first, see [`check_text`]); the end we report is
+    /// where that problem's bytes end.
+    fn same_verdict(text: &str) {
+        let ours = check_text(text.as_bytes());
+        let theirs = tokenizer_verdict(text);
+        assert_eq!(ours.is_ok(), theirs.is_ok(), "{text:?}");
+        let Err((kind, end)) = ours else { return };
+        let both = text.contains("]]>") && check_text(text.replace("]]>", "").as_bytes()).is_err();
+        if !both {
+            assert_eq!(Err(kind.clone()), theirs, "{text:?}");
+        }
+        // Cut just before the end, the run is clean as far as it goes;
+        // with its end, it is refused for the same reason.
+        let bytes = text.as_bytes();
+        assert_eq!(check_text(&bytes[..end]), Err((kind, end)), "{text:?}");
+        assert!(check_text(&bytes[..end - 1]).is_ok(), "{text:?}");
+    }
+
+    #[test]
+    fn pending_text_is_checked_as_it_arrives() {
+        // No `<` follows, so nothing is cut: the tracker reports the
+        // forbidden character at the start of the run.
+        let mut s = Scanner::new();
+        s.scan(b"<a>ok", None, 1 << 20);
+        assert_eq!(s.error(), None);
+        s.scan(b"<a>ok\x00", None, 1 << 20);
+        assert_eq!(s.error(), Some(&(XmlErrorKind::InvalidChar, 3)));
+        // `]]>` split across reads.
+        let mut s = Scanner::new();
+        s.scan(b"<a>x]", None, 1 << 20);
+        s.scan(b"<a>x]]", None, 1 << 20);
+        assert_eq!(s.error(), None);
+        s.scan(b"<a>x]]>", None, 1 << 20);
+        assert_eq!(s.error(), Some(&(XmlErrorKind::InvalidMarkupChar, 3)));
+        // A problem completing past the size limit: the run was too long first.
+        let mut s = Scanner::new();
+        s.scan(b"<a>12345678\x01", None, 8);
+        assert_eq!(s.error(), Some(&(XmlErrorKind::BufferFull { limit: 8 }, 3)));
+        let mut s = Scanner::new();
+        s.scan(b"<a>1234567\x01", None, 8);
+        assert_eq!(s.error(), Some(&(XmlErrorKind::InvalidChar, 3)));
+        // Inside a held construct the bytes are not text.
+        let mut s = Scanner::new();
+        s.scan(b"<a><![CDATA[\x00", None, 1 << 20);
+        assert_eq!(s.error(), None);
     }
 
     proptest::proptest! {
@@ -519,7 +641,7 @@ mod tests {
         ) {
             let text: String = chars.into_iter().filter(|&c| c != '<').collect();
             if !text.is_empty() {
-                proptest::prop_assert_eq!(check_text(text.as_bytes()), tokenizer_verdict(&text));
+                same_verdict(&text);
             }
         }
     }

@@ -162,8 +162,15 @@ fn restricted_xml_is_rejected_at_the_right_offset() {
             XmlErrorKind::InvalidChar,
             13,
         ),
+        // Both problems in one run: the first complete one is named, so
+        // the verdict is the same when the run arrives in pieces.
         (
             "<message>a]]>b\u{1B}</message>",
+            XmlErrorKind::InvalidMarkupChar,
+            9,
+        ),
+        (
+            "<message>a\u{1B}]]>b</message>",
             XmlErrorKind::InvalidChar,
             9,
         ),
@@ -372,4 +379,104 @@ fn stream_open_writer_parses() {
     };
     assert!(h.is(NS_STREAMS, "stream"));
     assert_eq!(h.attr("to"), Some("example.com"));
+}
+
+#[test]
+fn char_refs_take_any_number_of_leading_zeros() {
+    let zeros = "0".repeat(70);
+    let input = format!("{OPEN}<a v='&#x{zeros}41;'>&#x{zeros}41;&#{zeros}66;</a>");
+    let (events, err) = read(&input);
+    assert_eq!(err, None);
+    let a = stanzas(&events)[0];
+    assert_eq!(a.text(), "AB");
+    assert_eq!(a.attr("v"), Some("A"));
+}
+
+#[test]
+fn an_element_in_the_xml_namespace_is_written_with_its_prefix() {
+    let (events, err) = read(&format!("{OPEN}<s><xml:a><b/></xml:a></s>"));
+    assert_eq!(err, None);
+    let s = stanzas(&events)[0];
+    let xml = s.to_xml();
+    assert_eq!(
+        xml, "<s xmlns='jabber:client'><xml:a><b/></xml:a></s>",
+        "no declaration of the XML namespace, children keep the default"
+    );
+    let (again, err) = read(&format!("{OPEN}{xml}"));
+    assert_eq!(err, None);
+    assert_eq!(stanzas(&again)[0], s);
+}
+
+#[test]
+fn the_stanza_size_limit_holds_for_a_self_closing_stanza() {
+    let limits = ReaderLimits {
+        max_stanza_size: 100,
+        ..ReaderLimits::default()
+    };
+    let big = "x".repeat(120);
+    let offset = OPEN.len() as u64 + 5;
+    for stanza in [format!("<m a='{big}'/>"), format!("<m a='{big}'></m>")] {
+        let input = format!("{OPEN}<ok/>{stanza}");
+        let (events, err) = read_with(input.as_bytes(), limits, false);
+        assert_eq!(
+            stanzas(&events).len(),
+            1,
+            "{stanza}: the stanza before is kept"
+        );
+        let err = err.expect("too large");
+        assert_eq!(
+            (err.kind, err.offset),
+            (XmlErrorKind::StanzaTooLarge { limit: 100 }, offset),
+            "{stanza}"
+        );
+    }
+}
+
+#[test]
+fn errors_in_a_pending_text_run_do_not_wait_for_the_next_tag() {
+    // No `<` follows: each is still reported however the bytes arrive
+    // (read_with compares whole, 1-, 2- and 7-byte reads).
+    let at = OPEN.len() as u64 + 4;
+    for (tail, kind) in [
+        ("x\u{0}", XmlErrorKind::InvalidChar),
+        ("x]]>y", XmlErrorKind::InvalidMarkupChar),
+        ("]]>\u{1}", XmlErrorKind::InvalidMarkupChar),
+        ("\u{1}]]>", XmlErrorKind::InvalidChar),
+        ("ok\u{FFFF}", XmlErrorKind::InvalidChar),
+    ] {
+        let (events, err) = read(&format!("{OPEN}<a/>{tail}"));
+        assert_eq!(stanzas(&events).len(), 1, "{tail:?}");
+        let err = err.unwrap_or_else(|| panic!("no error for {tail:?}"));
+        assert_eq!((err.kind, err.offset), (kind, at), "{tail:?}");
+    }
+    // The fuzz finding: after a CDATA section holding `<`, at stream level.
+    let (_, err) = read(&format!("{OPEN}<![CDATA[<']]>'\u{0}>"));
+    assert_eq!(err.map(|e| e.kind), Some(XmlErrorKind::InvalidChar));
+    // A text run that outgrew the limit before its bad byte is too long.
+    let limits = ReaderLimits {
+        max_buffered: 8,
+        ..ReaderLimits::default()
+    };
+    let input = format!("{OPEN}<a/>123456789\u{0}");
+    let (_, err) = read_with(input.as_bytes(), limits, false);
+    assert_eq!(
+        err.map(|e| e.kind),
+        Some(XmlErrorKind::BufferFull { limit: 8 })
+    );
+}
+
+#[test]
+fn a_bad_reference_before_invalid_utf8_comes_first() {
+    // The encoding error ends the input: the text before it is complete,
+    // and its own error is the earlier one.
+    let mut input = format!("{OPEN}<a/>x&bogus;y").into_bytes();
+    input.extend_from_slice(b"\xff<b/>");
+    let (_, err) = read_with(&input, ReaderLimits::default(), false);
+    let err = err.expect("an error");
+    assert_eq!(err.kind, XmlErrorKind::UndefinedEntity);
+    // Inside a construct that never ends, the encoding error stands.
+    let mut input = format!("{OPEN}<a/><![CDATA[&bogus;").into_bytes();
+    input.extend_from_slice(b"\xff");
+    let (_, err) = read_with(&input, ReaderLimits::default(), false);
+    assert_eq!(err.map(|e| e.kind), Some(XmlErrorKind::InvalidUtf8));
 }
