@@ -7,6 +7,11 @@
 //!   1-byte chunks, and checks every outcome against the restricted-XML
 //!   profile (see `docs/conformance.md`);
 //! - `xml_check_cli.rs` runs the `xml-check` example of `xmpp-proto` as a
-//!   black box.
+//!   black box;
+//! - `cli_contract.rs` checks that `docs/cli.md`, the command-line client's
+//!   contract, is the shared reference `../shared/cli-contract.md` when that
+//!   is checked out beside the repository;
+//! - `interop.rs` (ignored in a plain `cargo test`) drives each adapter's
+//!   `xmpp-cli` against a private Prosody; `scripts/test` runs it.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

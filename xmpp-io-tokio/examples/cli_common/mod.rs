@@ -1,4 +1,4 @@
-//! The command-line client contract (`shared/cli-contract.md`), independent
+//! The command-line client contract (`docs/cli.md`), independent
 //! of any adapter: flags, JSON-lines commands in, JSON-lines events out,
 //! exit statuses. It maps between JSON and `xmpp_proto` types only; each
 //! adapter's `xmpp-cli` example adds its I/O loop around it.
