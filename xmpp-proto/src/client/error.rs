@@ -171,7 +171,7 @@ pub enum DisconnectReason {
     ProtocolViolation(String),
     /// The server refused the credentials (a `<failure/>`). Final: retrying
     /// with the same credentials will fail again.
-    #[error("authentication failed: {0}; check the account and password")]
+    #[error("authentication failed: {0}")]
     AuthFailed(SaslFailure),
     /// The client refused the server's authentication exchange (bad server
     /// signature, too many iterations, nonce mismatch, downgrade detected).
