@@ -8,7 +8,7 @@ mod cli;
 
 use std::time::Duration;
 
-use cli::{drivers, Cli, Server};
+use cli::{assert_contract_fields, drivers, run_to_end, Cli, Server};
 use serde_json::json;
 
 fn each_driver(test: impl Fn(&cli::Driver, &Server)) {
@@ -31,6 +31,7 @@ fn login_over_starttls_with_the_strongest_mechanism_offered() {
             &["--ca-file", &s.ca, "--resource", "interop"],
         );
         let online = c.online();
+        assert_contract_fields(&online);
         assert_eq!(online["jid"], "alice@localhost/interop");
         assert_eq!(online["tls"], true);
         // Prosody 0.12 over TLS 1.3 offers SCRAM-SHA-1 and PLAIN only.
@@ -62,11 +63,89 @@ fn login_over_direct_tls() {
 
 #[test]
 #[ignore = "needs the private Prosody: run through scripts/test"]
-fn wrong_password_exits_3() {
+fn a_full_jid_asks_for_its_resource() {
     each_driver(|d, s| {
-        let mut c = Cli::start(d, s, "alice", "not-the-password", &["--ca-file", &s.ca]);
-        assert_eq!(c.wait(Duration::from_secs(20)), 3);
-        assert!(!c.seen.iter().any(|v| v["event"] == "online"));
+        let jid = format!("alice@{}/phone", s.domain);
+        let mut c = Cli::start_jid(d, s, &jid, "alice-pass", &["--ca-file", &s.ca]);
+        let online = c.online();
+        assert_eq!(online["jid"], jid.as_str());
+        let (status, _) = c.finish();
+        assert_eq!(status, 0);
+        // The same resource again is fine; a different one is a usage error.
+        let mut c = Cli::start_jid(
+            d,
+            s,
+            &jid,
+            "alice-pass",
+            &["--ca-file", &s.ca, "--resource", "phone"],
+        );
+        assert_eq!(c.online()["jid"], jid.as_str());
+        c.finish();
+        let out = run_to_end(
+            d,
+            s,
+            &jid,
+            "alice-pass",
+            &["--ca-file", &s.ca, "--resource", "desk"],
+        );
+        assert_eq!(out.status.code(), Some(2), "[{}] {out:?}", d.name);
+        assert!(out.stdout.is_empty(), "[{}] {out:?}", d.name);
+    });
+}
+
+#[test]
+#[ignore = "needs the private Prosody: run through scripts/test"]
+fn wrong_password_exits_3_and_prints_no_event() {
+    each_driver(|d, s| {
+        let jid = format!("alice@{}", s.domain);
+        let out = run_to_end(d, s, &jid, "not-the-password", &["--ca-file", &s.ca]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "[{}] {stderr}", d.name);
+        // Never online: no `disconnected` (nor any other) event.
+        assert!(
+            out.stdout.is_empty(),
+            "[{}] stdout: {}",
+            d.name,
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(stderr.contains("not-authorized"), "[{}] {stderr}", d.name);
+        // The advice is given once.
+        let advice = stderr.matches("and password").count();
+        assert_eq!(advice, 1, "[{}] {stderr}", d.name);
+        assert!(
+            !stderr.contains("not-the-password"),
+            "[{}] {stderr}",
+            d.name
+        );
+    });
+}
+
+#[test]
+#[ignore = "needs the private Prosody: run through scripts/test"]
+fn an_unusable_ca_file_exits_2_naming_the_file() {
+    each_driver(|d, s| {
+        let jid = format!("alice@{}", s.domain);
+        let missing = format!("{}.missing", s.ca);
+        let out = run_to_end(d, s, &jid, "alice-pass", &["--ca-file", &missing]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "[{}] {stderr}", d.name);
+        assert!(out.stdout.is_empty(), "[{}] {out:?}", d.name);
+        assert!(
+            stderr.contains(&format!("--ca-file {missing:?}")),
+            "[{}] {stderr}",
+            d.name
+        );
+        assert!(stderr.contains("No such file"), "[{}] {stderr}", d.name);
+        // An unset variable: refused as a flag, before any connection.
+        let out = run_to_end(d, s, &jid, "alice-pass", &["--ca-file", ""]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "[{}] {stderr}", d.name);
+        assert!(out.stdout.is_empty(), "[{}] {out:?}", d.name);
+        assert!(
+            stderr.contains("--ca-file is empty"),
+            "[{}] {stderr}",
+            d.name
+        );
     });
 }
 
@@ -74,10 +153,12 @@ fn wrong_password_exits_3() {
 #[ignore = "needs the private Prosody: run through scripts/test"]
 fn untrusted_certificate_exits_4_before_any_credential() {
     each_driver(|d, s| {
-        // No --ca-file: the private CA is not trusted.
-        let mut c = Cli::start(d, s, "alice", "alice-pass", &[]);
-        assert_eq!(c.wait(Duration::from_secs(20)), 4);
-        assert!(!c.seen.iter().any(|v| v["event"] == "online"));
+        // No --ca-file: the private CA is not trusted. Never online: no
+        // event at all on stdout.
+        let jid = format!("alice@{}", s.domain);
+        let out = run_to_end(d, s, &jid, "alice-pass", &[]);
+        assert_eq!(out.status.code(), Some(4), "[{}] {out:?}", d.name);
+        assert!(out.stdout.is_empty(), "[{}] {out:?}", d.name);
         let mut c = Cli::start(
             d,
             s,
@@ -146,6 +227,7 @@ fn roster_ping_and_disco_info() {
         let info = c.expect("disco-info", Duration::from_secs(10), |v| {
             v["event"] == "disco-info"
         });
+        assert_contract_fields(&info);
         let features: Vec<&str> = info["features"]
             .as_array()
             .expect("features")
@@ -157,6 +239,7 @@ fn roster_ping_and_disco_info() {
         let roster = c.expect("roster", Duration::from_secs(10), |v| {
             v["event"] == "roster"
         });
+        assert_contract_fields(&roster);
         assert!(roster["items"].is_array());
         c.send(json!({"cmd": "bogus", "tag": "bad"}));
         let bad = c.expect("result for a bad command", Duration::from_secs(5), |v| {

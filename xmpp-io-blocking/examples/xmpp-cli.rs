@@ -1,4 +1,4 @@
-//! The command-line client of `shared/cli-contract.md` on the blocking adapter.
+//! The command-line client of `docs/cli.md` on the blocking adapter.
 //!
 //! ```text
 //! XMPP_PASSWORD=... cargo run -p xmpp-io-blocking --example xmpp-cli -- --jid alice@example.com
@@ -44,7 +44,7 @@ fn run(args: &Args) -> Exit {
     let sink: roster::Sink = Arc::new(|v| print(&v));
     let client = match connect(session::options(args, sink)) {
         Ok(client) => client,
-        Err(e) => return session::failed(&e),
+        Err(e) => return session::connect_failed(&e),
     };
     let (mut reader, sender) = client.split();
     let requests: Requests = Arc::default();

@@ -1,4 +1,4 @@
-//! The command-line client of `shared/cli-contract.md` on the Tokio adapter.
+//! The command-line client of `docs/cli.md` on the Tokio adapter.
 //!
 //! ```text
 //! XMPP_PASSWORD=... cargo run -p xmpp-io-tokio --example xmpp-cli -- --jid alice@example.com
@@ -67,7 +67,7 @@ async fn run(args: Args) -> Exit {
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Value>();
     let (handle, mut events) = match connect(session::options(&args, roster_sink(&out_tx))).await {
         Ok(pair) => pair,
-        Err(e) => return session::failed(&e),
+        Err(e) => return session::connect_failed(&e),
     };
     let mut stdin = stdin_lines();
     let mut stdin_open = true;

@@ -1,9 +1,10 @@
 //! Drives a command-line client (`xmpp-cli` of either adapter) as a black
-//! box through the contract in `shared/cli-contract.md`: JSON-lines
+//! box through the contract in `docs/cli.md`: JSON-lines
 //! commands on stdin, JSON-lines events on stdout, exit statuses.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -63,6 +64,90 @@ pub fn drivers() -> Vec<Driver> {
     out
 }
 
+/// The command line of `driver` for `jid` with `password` and extra flags
+/// (`--host` and, unless given, `--port` of the STARTTLS port added).
+fn command(driver: &Driver, server: &Server, jid: &str, password: &str, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(&driver.path);
+    cmd.args(["--jid", jid, "--host", &server.host])
+        .args(extra)
+        .env("XMPP_PASSWORD", password);
+    if !extra.contains(&"--port") {
+        cmd.args(["--port", &server.c2s_port]);
+    }
+    cmd
+}
+
+/// Runs `driver` for `jid` with nothing on stdin, to its end, and returns
+/// its exit status, stdout and stderr (for runs that fail before any
+/// session).
+#[allow(dead_code)]
+pub fn run_to_end(
+    driver: &Driver,
+    server: &Server,
+    jid: &str,
+    password: &str,
+    extra: &[&str],
+) -> Output {
+    command(driver, server, jid, password, extra)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", driver.path))
+}
+
+/// The fields the contract in the repository (`docs/cli.md`) lists for an
+/// output event: the backquoted names at the start of its row's field
+/// descriptions (`jid` (full JID bound), `tls` (bool), ... gives jid, tls).
+#[allow(dead_code)]
+pub fn contract_fields(event: &str) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/cli.md");
+    let contract = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let output = contract
+        .split("## Output")
+        .nth(1)
+        .expect("docs/cli.md has an Output section");
+    let row = output
+        .lines()
+        .find(|l| l.starts_with(&format!("| `{event}` |")))
+        .unwrap_or_else(|| panic!("docs/cli.md lists no `{event}` event"));
+    let fields = row.split('|').nth(2).expect("a fields column");
+    // Each field is a backquoted name followed by a comma, a space and a
+    // parenthesis, or the end; backquoted values inside parentheses are not
+    // fields.
+    let mut names = Vec::new();
+    let mut depth = 0;
+    for (i, part) in fields.split('`').enumerate() {
+        if i % 2 == 1 {
+            if depth == 0 && part.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                names.push(part.to_string());
+            }
+        } else {
+            for c in part.chars() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(!names.is_empty(), "no fields found for `{event}` in: {row}");
+    names
+}
+
+/// Asserts that `value`, an event, carries every field the contract
+/// (`docs/cli.md`) lists for it.
+#[allow(dead_code)]
+pub fn assert_contract_fields(value: &serde_json::Value) {
+    let event = value["event"].as_str().expect("an event name");
+    for field in contract_fields(event) {
+        assert!(
+            value.get(&field).is_some(),
+            "`{event}` lacks `{field}` (docs/cli.md): {value}"
+        );
+    }
+}
+
 /// A running client.
 pub struct Cli {
     pub driver: &'static str,
@@ -83,16 +168,22 @@ impl Cli {
         extra: &[&str],
     ) -> Cli {
         let jid = format!("{user}@{}", server.domain);
-        let mut cmd = Command::new(&driver.path);
-        cmd.args(["--jid", &jid, "--host", &server.host])
-            .args(extra)
-            .env("XMPP_PASSWORD", password)
-            .stdin(Stdio::piped())
+        Cli::start_jid(driver, server, &jid, password, extra)
+    }
+
+    /// Starts `driver` for `jid` (bare or full) with `password` and extra
+    /// flags.
+    pub fn start_jid(
+        driver: &Driver,
+        server: &Server,
+        jid: &str,
+        password: &str,
+        extra: &[&str],
+    ) -> Cli {
+        let mut cmd = command(driver, server, jid, password, extra);
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        if !extra.contains(&"--port") {
-            cmd.args(["--port", &server.c2s_port]);
-        }
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {}: {e}", driver.path));

@@ -5,13 +5,14 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use xmpp_proto::stanza::BareJid;
+use xmpp_proto::stanza::{BareJid, FullJid, Jid};
 
 /// The usage text (printed to stderr).
 pub const USAGE: &str = "\
 usage: xmpp-cli --jid JID [FLAGS]   (password in the XMPP_PASSWORD environment variable)
 
-  --jid JID            the account (required)
+  --jid JID            the account (required); a full JID (alice@example.com/phone)
+                       asks for its resource
   --resource RES       the resource to ask for (default: the server assigns one)
   --host HOST          connect here instead of resolving the domain's SRV records
   --port PORT          with --host (default 5222, or 5223 with --direct-tls)
@@ -30,11 +31,12 @@ exit: 0 clean, 2 usage, 3 authentication, 4 TLS, 5 connection or stream";
 /// The parsed flags.
 #[derive(Clone)]
 pub struct Args {
-    /// The account.
+    /// The account (the bare part of `--jid`).
     pub jid: BareJid,
     /// From `XMPP_PASSWORD`.
     pub password: String,
-    /// `--resource`.
+    /// The resource to ask for: `--resource`, or the resource of a full
+    /// `--jid`.
     pub resource: Option<String>,
     /// `--host`/`--port`, completed with defaults when only one is given.
     pub server: Option<(String, u16)>,
@@ -127,9 +129,9 @@ pub fn parse(
         };
         match flag.as_str() {
             "--help" | "-h" => return Err(ArgsError::Help),
-            "--jid" => match value.parse::<BareJid>() {
+            "--jid" => match value.parse::<Jid>() {
                 Ok(j) => jid = Some(j),
-                Err(e) => return bad(format!("--jid {value:?} is not a bare JID: {e}")),
+                Err(e) => return bad(format!("--jid {value:?} is not a JID: {e}")),
             },
             "--resource" if value.is_empty() => return bad("--resource is empty".into()),
             "--resource" => resource = Some(value),
@@ -140,6 +142,9 @@ pub fn parse(
                 _ => return bad(format!("--port {value:?} is not a port number")),
             },
             "--direct-tls" => direct_tls = true,
+            "--ca-file" if value.is_empty() => {
+                return bad("--ca-file is empty (an unset shell variable?)".into())
+            }
             "--ca-file" => ca_file = Some(PathBuf::from(value)),
             "--allow-plaintext" => allow_plaintext = true,
             "--timeout" => match value.parse::<f64>() {
@@ -165,6 +170,26 @@ pub fn parse(
     let Some(jid) = jid else {
         return bad("--jid is required".into());
     };
+    // A full JID asks for its resource; `--resource` may repeat it, not
+    // contradict it (compared as resources, after the JID's normalization).
+    let resource = match (jid.resource(), resource) {
+        (None, resource) => resource,
+        (Some(own), None) => Some(own.as_str().to_string()),
+        (Some(own), Some(flag)) => {
+            let same = format!("{}/{flag}", jid.to_bare())
+                .parse::<FullJid>()
+                .is_ok_and(|full| full.resource() == own);
+            if !same {
+                return bad(format!(
+                    "--jid {jid} asks for the resource {:?} and --resource for {flag:?}: \
+                     give one of them",
+                    own.as_str()
+                ));
+            }
+            Some(own.as_str().to_string())
+        }
+    };
+    let jid = jid.into_bare();
     let Some(password) = password.filter(|p| !p.is_empty()) else {
         return bad("set the password in the XMPP_PASSWORD environment variable".into());
     };
@@ -186,4 +211,87 @@ pub fn parse(
         reconnect,
         store,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_flags(flags: &[&str]) -> Result<Args, ArgsError> {
+        parse(
+            flags.iter().map(|f| f.to_string()),
+            Some("secret".to_string()),
+        )
+    }
+
+    fn bad(flags: &[&str]) -> String {
+        match parse_flags(flags) {
+            Err(ArgsError::Bad(message)) => message,
+            other => panic!("{flags:?} accepted: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_bare_jid_lets_the_server_choose_unless_resource_is_given() {
+        let args = parse_flags(&["--jid", "alice@example.com"]).unwrap();
+        assert_eq!(args.jid.as_str(), "alice@example.com");
+        assert_eq!(args.resource, None);
+        let args = parse_flags(&["--jid", "alice@example.com", "--resource", "desk"]).unwrap();
+        assert_eq!(args.resource.as_deref(), Some("desk"));
+    }
+
+    #[test]
+    fn a_full_jid_asks_for_its_resource() {
+        let args = parse_flags(&["--jid", "alice@example.com/phone"]).unwrap();
+        assert_eq!(
+            args.jid.as_str(),
+            "alice@example.com",
+            "the account is bare"
+        );
+        assert_eq!(args.resource.as_deref(), Some("phone"));
+        // The domain and node are normalized; the resource keeps its case.
+        let args = parse_flags(&["--jid=Alice@Example.COM/Phone"]).unwrap();
+        assert_eq!(args.jid.as_str(), "alice@example.com");
+        assert_eq!(args.resource.as_deref(), Some("Phone"));
+        // With --port alone, the host is the bare JID's domain.
+        let args = parse_flags(&["--jid", "alice@example.com/phone", "--port", "5300"]).unwrap();
+        assert_eq!(args.server, Some(("example.com".to_string(), 5300)));
+    }
+
+    #[test]
+    fn a_full_jid_with_the_same_resource_repeated_is_accepted() {
+        for order in [
+            ["--jid", "alice@example.com/phone", "--resource", "phone"],
+            ["--resource", "phone", "--jid", "alice@example.com/phone"],
+        ] {
+            let args = parse_flags(&order).unwrap();
+            assert_eq!(args.resource.as_deref(), Some("phone"));
+        }
+    }
+
+    #[test]
+    fn a_full_jid_with_a_different_resource_is_a_usage_error() {
+        let message = bad(&["--jid", "alice@example.com/phone", "--resource", "desk"]);
+        assert!(message.contains("\"phone\""), "{message}");
+        assert!(message.contains("\"desk\""), "{message}");
+        // Resources are case-sensitive.
+        bad(&["--jid", "alice@example.com/phone", "--resource", "Phone"]);
+    }
+
+    #[test]
+    fn bad_jids_and_empty_values_are_usage_errors() {
+        assert!(bad(&["--jid", "alice@example.com/"]).contains("not a JID"));
+        assert!(bad(&["--jid", "a@b@example.com"]).contains("not a JID"));
+        assert!(bad(&["--resource", "x"]).contains("--jid is required"));
+        let message = bad(&["--jid", "alice@example.com", "--ca-file", ""]);
+        assert!(message.contains("--ca-file is empty"), "{message}");
+        assert!(bad(&["--jid", "alice@example.com", "--resource="]).contains("empty"));
+    }
+
+    #[test]
+    fn the_password_comes_from_the_environment_only() {
+        assert!(bad(&["--jid", "alice@example.com", "--password", "x"]).contains("XMPP_PASSWORD"));
+        let missing = parse(["--jid".to_string(), "alice@example.com".to_string()], None);
+        assert!(matches!(missing, Err(ArgsError::Bad(m)) if m.contains("XMPP_PASSWORD")));
+    }
 }

@@ -89,10 +89,30 @@ pub fn decode(line: &str, jid: &BareJid) -> Option<command::Command> {
         .ok()
 }
 
-/// A failed `connect`, or a session lost for good: the error on stderr,
+/// The diagnostic for an adapter error (stderr): the same text, except
+/// that an unusable CA file is named as the flag that gave it, quoted (an
+/// empty or odd path stays visible).
+pub fn diagnostic(error: &ConnectError) -> String {
+    match error {
+        ConnectError::CaFile { path, reason } => {
+            format!("--ca-file {path:?}: cannot use it as a CA certificate: {reason}")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A failed `connect`: the session never went online, so nothing is
+/// printed on stdout (a `disconnected` event is for a session that was
+/// online); the error goes to stderr, and the exit status tells why.
+pub fn connect_failed(error: &ConnectError) -> Exit {
+    eprintln!("xmpp-cli: {}", diagnostic(error));
+    exit_for(error)
+}
+
+/// A session that was online and is lost for good: the error on stderr,
 /// the `disconnected` event, and the exit status.
-pub fn failed(error: &ConnectError) -> Exit {
-    eprintln!("xmpp-cli: {error}");
+pub fn lost(error: &ConnectError) -> Exit {
+    eprintln!("xmpp-cli: {}", diagnostic(error));
     print(&event::disconnected(&error.to_string()));
     exit_for(error)
 }
@@ -123,11 +143,55 @@ pub fn on_event(event: Event, jid: &BareJid, before_end: impl FnOnce()) -> Optio
                     print(&event::disconnected("closed"));
                     Exit::Clean
                 }
-                Disconnect::Error(e) => failed(&e),
+                Disconnect::Error(e) => lost(&e),
                 _ => Exit::Connection,
             });
         }
         _ => {}
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unusable_ca_file_is_named_with_what_was_wrong() {
+        let error = ConnectError::CaFile {
+            path: "".into(),
+            reason: "No such file or directory (os error 2)".into(),
+        };
+        assert_eq!(
+            diagnostic(&error),
+            "--ca-file \"\": cannot use it as a CA certificate: \
+             No such file or directory (os error 2)"
+        );
+        assert_eq!(exit_for(&error), Exit::Usage);
+        let error = ConnectError::CaFile {
+            path: "/tmp/ca.pem".into(),
+            reason: "no PEM certificate in the file".into(),
+        };
+        assert!(diagnostic(&error).starts_with("--ca-file \"/tmp/ca.pem\": "));
+    }
+
+    #[test]
+    fn a_wrong_password_gives_its_advice_once() {
+        use xmpp_proto::sasl::SaslFailure;
+        use xmpp_proto::DisconnectReason;
+        let failure = SaslFailure::new("not-authorized", Some("Invalid username or password"));
+        let error = ConnectError::from_reason(DisconnectReason::AuthFailed(failure));
+        let text = diagnostic(&error);
+        assert_eq!(text.matches("and password").count(), 1, "{text}");
+        assert!(text.starts_with("authentication failed: "), "{text}");
+        assert!(text.contains("not-authorized"), "{text}");
+        assert_eq!(exit_for(&error), Exit::Auth);
+    }
+
+    #[test]
+    fn other_errors_keep_their_text() {
+        let error = ConnectError::TlsNotOffered;
+        assert_eq!(diagnostic(&error), error.to_string());
+        assert_eq!(exit_for(&error), Exit::Tls);
+    }
 }
