@@ -10,13 +10,17 @@
 //!
 //! Feed input with [`Client::handle_input`]; drain [`Client::poll_output`]
 //! until it returns [`Output::Timeout`]; wait for the socket or that
-//! deadline; repeat. Here the "network" is an in-memory scripted server:
+//! deadline; repeat. The output comes in a fixed order: bytes to write,
+//! TLS to start, events, closing the transport, the next deadline. So a
+//! session's last event, [`Event::Disconnected`], is handed out before
+//! [`Output::CloseTransport`], and a driver that stops at the close has seen
+//! every event. Here the "network" is an in-memory scripted server:
 //!
 //! ```
 //! use std::time::Instant;
-//! use xmpp_proto::{Client, Config, Event, Input, Mechanism, Output};
+//! use xmpp_proto::{Client, Config, DisconnectReason, Event, Input, Mechanism, Output};
 //! use xmpp_proto::sasl::Credentials;
-//! use xmpp_proto::stanza::Message;
+//! use xmpp_proto::stanza::{Jid, Message};
 //! use xmpp_proto::testing::ScriptedServer;
 //!
 //! let jid = "juliet@example.com".parse().unwrap();
@@ -24,11 +28,13 @@
 //! let config = Config::builder(jid, Credentials::Password("secret".into()), seed)
 //!     .mechanisms(&[Mechanism::Plain]) // the scripted server speaks PLAIN
 //!     .build();
-//! let mut server = ScriptedServer::login_plain("example.com", "juliet", "balcony");
+//! let mut server = ScriptedServer::login_plain("example.com", "juliet", "balcony")
+//!     .then("</stream:stream>", "</stream:stream>"); // answers our close with its own
 //! let mut client = Client::new(config, Instant::now());
 //! let mut inbox: Vec<u8> = Vec::new(); // bytes "read from the socket"
+//! let mut events = Vec::new();
 //!
-//! for _round in 0..20 {
+//! 'session: for _round in 0..20 {
 //!     let now = Instant::now();
 //!     if !inbox.is_empty() {
 //!         client.handle_input(Input::Received(now, &inbox));
@@ -44,13 +50,17 @@
 //!                 assert_eq!(server_name, "example.com");
 //!                 client.handle_input(Input::TlsEstablished(now, None));
 //!             }
-//!             Output::Event(Event::Online { jid, .. }) => {
-//!                 assert_eq!(jid.to_string(), "juliet@example.com/balcony");
-//!                 let to: xmpp_proto::stanza::Jid = "romeo@example.net".parse().unwrap();
-//!                 client.send(Message::chat(to, "Wherefore art thou?")).unwrap();
+//!             Output::Event(event) => {
+//!                 if let Event::Online { jid, .. } = &event {
+//!                     assert_eq!(jid.to_string(), "juliet@example.com/balcony");
+//!                     let to: Jid = "romeo@example.net".parse().unwrap();
+//!                     client.send(Message::chat(to, "Wherefore art thou?")).unwrap();
+//!                     client.close(); // `</stream:stream>`, after the message
+//!                 }
+//!                 events.push(event);
 //!             }
-//!             Output::Event(_) => {}
-//!             Output::CloseTransport => return,
+//!             // The session is over and every event was handed out.
+//!             Output::CloseTransport => break 'session,
 //!             // Nothing more now: sleep until the deadline or until the
 //!             // socket is readable, then feed Input::Timeout / Received.
 //!             Output::Timeout(_deadline) => break,
@@ -58,7 +68,12 @@
 //!         }
 //!     }
 //! }
-//! assert!(server.sent_by_client.last().unwrap().contains("Wherefore art thou?"));
+//! assert!(server.sent_by_client.iter().any(|sent| sent.contains("Wherefore art thou?")));
+//! // The last event, received before the transport was closed.
+//! assert!(matches!(
+//!     events.last(),
+//!     Some(Event::Disconnected { reason: DisconnectReason::Closed })
+//! ));
 //! ```
 //!
 //! ## Layers

@@ -185,3 +185,54 @@ fn login_must_finish_in_time() {
         Some(DisconnectReason::Timeout(_))
     ));
 }
+
+/// Everything `poll_output` hands out until the deadline, by kind, in order.
+fn output_kinds(client: &mut xmpp_proto::Client) -> Vec<String> {
+    let mut kinds = Vec::new();
+    loop {
+        let kind = match client.poll_output() {
+            xmpp_proto::Output::Transmit(t) => {
+                format!("transmit {}", String::from_utf8_lossy(&t.bytes))
+            }
+            xmpp_proto::Output::Event(Event::Disconnected { reason }) => {
+                format!("disconnected {reason:?}")
+            }
+            xmpp_proto::Output::Event(e) => format!("event {e:?}"),
+            xmpp_proto::Output::CloseTransport => "close-transport".into(),
+            xmpp_proto::Output::Timeout(deadline) => {
+                kinds.push(format!("timeout {}", deadline.is_some()));
+                return kinds;
+            }
+            other => format!("{other:?}"),
+        };
+        kinds.push(kind);
+    }
+}
+
+#[test]
+fn the_last_event_comes_before_close_transport() {
+    // A clean close: the server's close, then Disconnected, then the close.
+    let mut s = Session::login(config().build());
+    s.client.close();
+    assert_eq!(s.sent(), "</stream:stream>");
+    s.client
+        .handle_input(Input::Received(s.now, b"</stream:stream>"));
+    assert_eq!(
+        output_kinds(&mut s.client),
+        ["disconnected Closed", "close-transport", "timeout false"]
+    );
+
+    // A failure: the bytes (our stream error and close) first, then the
+    // events in order ending with Disconnected, then the close.
+    let mut s = Session::login(config().build());
+    s.client.handle_input(Input::Received(
+        s.now,
+        b"<message from='romeo@example.net/x' to='juliet@example.com/balcony'><body>hi</body></message><!DOCTYPE x>",
+    ));
+    let kinds = output_kinds(&mut s.client);
+    assert_eq!(kinds.len(), 5, "{kinds:?}");
+    assert!(kinds[0].starts_with("transmit <stream:error>"), "{kinds:?}");
+    assert!(kinds[1].starts_with("event Message"), "{kinds:?}");
+    assert!(kinds[2].starts_with("disconnected InvalidXml"), "{kinds:?}");
+    assert_eq!(kinds[3..], ["close-transport", "timeout false"]);
+}

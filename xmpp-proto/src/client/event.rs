@@ -50,8 +50,8 @@ pub enum Output {
         /// The name the certificate must be valid for.
         server_name: String,
     },
-    /// Close the transport: the session is over (an [`Event::Disconnected`]
-    /// says why).
+    /// Close the transport: the session is over. The
+    /// [`Event::Disconnected`] that says why was handed out just before.
     CloseTransport,
     /// News for the application.
     Event(Event),

@@ -7,7 +7,10 @@
 //! 2. The client never blocks, never reads a clock, never draws randomness:
 //!    time comes with every [`Input`], entropy from [`Config::seed`].
 //! 3. Output is queued; [`Client::poll_output`] drains it in a fixed order:
-//!    bytes to write, start TLS, close the transport, events, next deadline.
+//!    bytes to write, start TLS, events, close the transport, next deadline.
+//!    So the final [`Event::Disconnected`] always comes before
+//!    [`Output::CloseTransport`], after the last bytes (a closing
+//!    `</stream:stream>`, a stream error) were handed out to be written.
 //!    Everything queued between two polls leaves in one transmit (one write,
 //!    so a login is not slowed by Nagle/delayed-ACK stalls).
 //! 4. The first fatal condition wins: it is reported once as
@@ -191,6 +194,12 @@ impl Client {
 
     /// The next thing the driver must do. Call until it returns
     /// [`Output::Timeout`].
+    ///
+    /// The order is fixed: bytes to write ([`Output::Transmit`]), then
+    /// [`Output::StartTls`], then events, then [`Output::CloseTransport`],
+    /// then the deadline. At the end of a session that is: the last bytes,
+    /// every remaining event ending with [`Event::Disconnected`], then
+    /// `CloseTransport`, then `Timeout(None)`.
     pub fn poll_output(&mut self) -> Output {
         if let Some(bytes) = self.outbox.take() {
             return Output::Transmit(Transmit { bytes });
@@ -201,12 +210,14 @@ impl Client {
                 server_name: self.config.jid.domain().to_string(),
             };
         }
+        // Events before the close: a driver that stops at `CloseTransport`
+        // has then seen the final `Event::Disconnected`.
+        if let Some(e) = self.events.pop_front() {
+            return Output::Event(e);
+        }
         if self.close_transport {
             self.close_transport = false;
             return Output::CloseTransport;
-        }
-        if let Some(e) = self.events.pop_front() {
-            return Output::Event(e);
         }
         Output::Timeout(self.next_deadline())
     }
