@@ -2,6 +2,7 @@
 //! ([`Disconnect`]), and the connection it uses ([`ConnectionInfo`]).
 
 use core::net::SocketAddr;
+use std::fmt;
 use std::time::Duration;
 
 use crate::connect::Security;
@@ -64,6 +65,26 @@ impl Event {
 }
 
 /// Why a session ended.
+///
+/// Its `Display` says what happened and what to do about it, in one line
+/// for a log or a person; like every error of the adapters it never
+/// contains a password or a SASL payload.
+///
+/// ```
+/// use xmpp_proto::adapter::{ConnectError, Disconnect};
+/// use xmpp_proto::DisconnectReason;
+///
+/// assert_eq!(
+///     Disconnect::Closed.to_string(),
+///     "the session was closed by the application; connect again for a new one"
+/// );
+/// let lost = Disconnect::Error(ConnectError::Stream(DisconnectReason::TransportClosed));
+/// assert_eq!(
+///     lost.to_string(),
+///     "the session ended: the connection was lost; this may pass: connect again later \
+///      (ConnectOptions::reconnect does that automatically)"
+/// );
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Disconnect {
@@ -72,6 +93,26 @@ pub enum Disconnect {
     Closed,
     /// Lost, and not (or no longer) reconnecting.
     Error(ConnectError),
+}
+
+impl fmt::Display for Disconnect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Disconnect::Closed => f.write_str(
+                "the session was closed by the application; connect again for a new one",
+            ),
+            Disconnect::Error(error) if error.is_final() => write!(
+                f,
+                "the session ended: {error}; not retried: trying again would fail \
+                 the same way until the cause is fixed"
+            ),
+            Disconnect::Error(error) => write!(
+                f,
+                "the session ended: {error}; this may pass: connect again later \
+                 (ConnectOptions::reconnect does that automatically)"
+            ),
+        }
+    }
 }
 
 /// The connection a session currently uses.
@@ -122,6 +163,54 @@ impl ConnectionInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sasl::SaslFailure;
+    use crate::DisconnectReason;
+
+    #[test]
+    fn disconnect_says_what_happened_and_what_to_do() {
+        let closed = Disconnect::Closed.to_string();
+        assert!(closed.contains("closed by the application"), "{closed}");
+
+        // Final: the cause and the advice of the error itself, and no retry.
+        let failure = SaslFailure::new("not-authorized", Some("Invalid username or password"));
+        let auth = Disconnect::Error(ConnectError::Auth(DisconnectReason::AuthFailed(failure)));
+        let text = auth.to_string();
+        assert!(
+            text.starts_with("the session ended: authentication failed"),
+            "{text}"
+        );
+        assert!(text.contains("check the username and password"), "{text}");
+        assert!(text.contains("not retried"), "{text}");
+
+        // Not final: connecting again may help.
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let lost = Disconnect::Error(ConnectError::Io(io)).to_string();
+        assert!(lost.starts_with("the session ended: I/O error"), "{lost}");
+        assert!(lost.contains("connect again"), "{lost}");
+        assert!(!lost.contains("not retried"), "{lost}");
+
+        // One line, whatever the cause.
+        for text in [closed, text, lost] {
+            assert!(!text.contains('\n'), "{text}");
+        }
+    }
+
+    #[test]
+    fn disconnect_never_shows_a_password() {
+        // The options hold the password; nothing that reports an end does.
+        let options = super::super::ConnectOptions::new("a@b".parse().unwrap(), "hunter2");
+        let reasons = [
+            Disconnect::Closed,
+            Disconnect::Error(ConnectError::TlsNotOffered),
+            Disconnect::Error(ConnectError::Auth(DisconnectReason::AuthFailed(
+                SaslFailure::new("not-authorized", None),
+            ))),
+        ];
+        for reason in reasons {
+            let shown = format!("{reason} {reason:?} {options:?}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+    }
 
     #[test]
     fn online_becomes_reconnected_only_on_a_reconnection() {
