@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use native_tls::{MidHandshakeTlsStream, TlsStream};
+use xmpp_proto::adapter::driver::tls_handshake_error;
 use xmpp_proto::connect::{Candidate, Security};
 use xmpp_proto::sasl::ChannelBindingType;
 use xmpp_proto::{Client as Core, DisconnectReason, Event as CoreEvent, Input, Output};
 
 use crate::tls::{self, Handshake, Tls, Wire};
 use crate::transport::NetData;
-use crate::{ConnectError, ConnectionInfo, TlsError};
+use crate::{ConnectError, ConnectionInfo};
 
 /// How long one write may wait for a server that does not read: the
 /// session's lock is held meanwhile, so the connection is then given up.
@@ -152,7 +153,7 @@ impl Connection {
     fn start_tls(&mut self, server_name: &str, security: Security, now: Instant) {
         let Link::Plain(tcp) = std::mem::replace(&mut self.link, Link::Gone) else {
             let e = io::Error::other("TLS requested on a stream that is not plain TCP");
-            let error = TlsError::handshake(server_name, e, true);
+            let error = tls_handshake_error(server_name, e, true);
             return self.lost(ConnectError::Tls(error), now);
         };
         let handshake = self.tls.start(Wire::new(tcp), server_name, security);

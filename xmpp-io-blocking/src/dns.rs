@@ -46,6 +46,7 @@ use rsdns::clients::ClientConfig;
 use rsdns::message::RCode;
 use rsdns::records::data::Srv;
 use rsdns::records::Class;
+use xmpp_proto::adapter::driver;
 use xmpp_proto::connect::{Candidate, SrvRecord};
 
 use crate::{ConnectError, ConnectOptions, TlsMode};
@@ -61,12 +62,12 @@ pub(crate) fn candidates(
     opts: &ConnectOptions,
     deadline: Instant,
 ) -> Result<Vec<Candidate>, ConnectError> {
-    let (direct, starttls) = if opts.wants_srv() {
+    let (direct, starttls) = if driver::wants_srv(opts) {
         lookup_srv(opts.jid().domain().as_str(), opts.mode(), deadline)
     } else {
         (Vec::new(), Vec::new())
     };
-    let list = opts.candidates(&direct, &starttls, getrandom::u64().ok())?;
+    let list = driver::candidates(opts, &direct, &starttls, getrandom::u64().ok())?;
     tracing::debug!(domain = %opts.jid().domain(), candidates = ?list, "resolved");
     Ok(list)
 }

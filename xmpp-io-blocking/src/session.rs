@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use xmpp_proto::adapter::driver::{login_event, new_client};
 use xmpp_proto::connect::Candidate;
 use xmpp_proto::stanza::Iq;
 use xmpp_proto::{Event as CoreEvent, Input};
@@ -113,7 +114,7 @@ fn route(
             }
             None => events.push_back(Event::Core(CoreEvent::IqResponse { id, result })),
         },
-        other => events.push_back(Event::from_login(other, reconnecting).0),
+        other => events.push_back(login_event(other, reconnecting).0),
     }
 }
 
@@ -357,7 +358,7 @@ impl Reader {
             .map_err(ConnectError::Io)?;
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).map_err(|e| ConnectError::Entropy(e.to_string()))?;
-        let core = opts.new_client(candidate.security, seed, now);
+        let core = new_client(opts, candidate.security, seed, now);
         let socket = tcp.try_clone().map_err(ConnectError::Io)?;
         let reader = tcp.try_clone().map_err(ConnectError::Io)?;
         // Last: once the thread runs, only a shutdown of the socket ends it

@@ -6,7 +6,7 @@
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Instant;
 
-use xmpp_proto::adapter::{TcpAttempts, ATTEMPT_TIMEOUT};
+use xmpp_proto::adapter::driver::{TcpAttempts, ATTEMPT_TIMEOUT};
 use xmpp_proto::connect::Candidate;
 
 use crate::ConnectError;

@@ -42,6 +42,7 @@ use std::sync::OnceLock;
 use native_tls::{
     Certificate, HandshakeError, MidHandshakeTlsStream, Protocol, TlsConnector, TlsStream,
 };
+use xmpp_proto::adapter::driver::{is_network_cut, tls_handshake_error};
 use xmpp_proto::connect::Security;
 use xmpp_proto::sasl::{ChannelBinding, ChannelBindingType};
 
@@ -206,7 +207,7 @@ impl Tls {
         let bare = domain.trim_start_matches('[').trim_end_matches(']');
         match self.connector(security) {
             Ok(connector) => outcome(domain, false, connector.connect(bare, wire)),
-            Err(e) => Handshake::Failed(TlsError::handshake(
+            Err(e) => Handshake::Failed(tls_handshake_error(
                 domain,
                 io::Error::other(format!("cannot set up TLS: {e}")),
                 true,
@@ -288,7 +289,7 @@ pub(crate) fn classify(domain: &str, cut: bool, error: native_tls::Error) -> Tls
             None if cut => io::ErrorKind::UnexpectedEof,
             None => io::ErrorKind::Other,
         };
-        TlsError::handshake(&domain, io::Error::new(kind, error), false)
+        tls_handshake_error(&domain, io::Error::new(kind, error), false)
     }
 }
 
@@ -298,7 +299,7 @@ fn network_cause(error: &native_tls::Error) -> Option<io::ErrorKind> {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
     while let Some(e) = cause {
         if let Some(io) = e.downcast_ref::<io::Error>() {
-            if xmpp_proto::adapter::is_network_cut(io.kind()) {
+            if is_network_cut(io.kind()) {
                 return Some(io.kind());
             }
         }

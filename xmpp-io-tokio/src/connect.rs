@@ -6,7 +6,7 @@
 use std::io;
 
 use tokio::net::TcpStream;
-use xmpp_proto::adapter::{TcpAttempts, ATTEMPT_TIMEOUT};
+use xmpp_proto::adapter::driver::{TcpAttempts, ATTEMPT_TIMEOUT};
 use xmpp_proto::connect::Candidate;
 
 use crate::ConnectError;

@@ -2,7 +2,7 @@
 //! `hickory-resolver` (the system's resolver cannot answer SRV queries),
 //! then the ordering rules of [`xmpp_proto::connect::candidates`]. Host
 //! names are turned into addresses later, by the system resolver
-//! (`getaddrinfo`, which honours `/etc/hosts`), in [`crate::connect`].
+//! (`getaddrinfo`, which honours `/etc/hosts`), in [`crate::connect`](mod@crate::connect).
 //!
 //! An explicit host and port ([`ConnectOptions::server`]) skip all of this.
 //! So do IP-literal domains and `localhost` (RFC 6761: it never has SRV
@@ -10,18 +10,19 @@
 
 use hickory_resolver::proto::rr::RData;
 use hickory_resolver::TokioResolver;
+use xmpp_proto::adapter::driver;
 use xmpp_proto::connect::{Candidate, SrvRecord};
 
 use crate::{ConnectError, ConnectOptions, TlsMode};
 
 /// The hosts to try, in order.
 pub(crate) async fn candidates(opts: &ConnectOptions) -> Result<Vec<Candidate>, ConnectError> {
-    let (direct, starttls) = if opts.wants_srv() {
+    let (direct, starttls) = if driver::wants_srv(opts) {
         lookup_srv(opts.jid().domain().as_str(), opts.mode()).await
     } else {
         (Vec::new(), Vec::new())
     };
-    let list = opts.candidates(&direct, &starttls, getrandom::u64().ok())?;
+    let list = driver::candidates(opts, &direct, &starttls, getrandom::u64().ok())?;
     tracing::debug!(domain = %opts.jid().domain(), candidates = ?list, "resolved");
     Ok(list)
 }

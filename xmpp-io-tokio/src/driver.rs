@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
+use xmpp_proto::adapter::driver::{login_event, new_client, tls_handshake_error};
 use xmpp_proto::connect::{Candidate, Security};
 use xmpp_proto::sasl::ChannelBindingType;
 use xmpp_proto::stanza::Iq;
@@ -19,7 +20,7 @@ use crate::handle::Command;
 use crate::tls::Tls;
 use crate::transport::Transport;
 use crate::ConnectOptions;
-use crate::{CommandError, ConnectError, Disconnect, Event, TlsError};
+use crate::{CommandError, ConnectError, Disconnect, Event};
 
 /// Size of the read buffer: one maximal TLS record.
 const READ_BUFFER: usize = 16 * 1024;
@@ -96,7 +97,7 @@ async fn login(shared: &Shared, sink: &Sink, reconnect: bool) -> Result<Connecti
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| ConnectError::Entropy(e.to_string()))?;
     let now = Instant::now();
-    let mut client = opts.new_client(candidate.security, seed, now);
+    let mut client = new_client(opts, candidate.security, seed, now);
     let binding_type = binding.as_ref().map(|b| b.kind);
     if candidate.security == Security::DirectTls {
         client.handle_input(Input::TlsEstablished(now, binding));
@@ -116,7 +117,7 @@ async fn login(shared: &Shared, sink: &Sink, reconnect: bool) -> Result<Connecti
             if let xmpp_proto::Event::Disconnected { reason } = event {
                 return Err(conn.end_error(reason));
             }
-            let (event, now_online) = Event::from_login(event, reconnect);
+            let (event, now_online) = login_event(event, reconnect);
             online |= now_online;
             emit(sink, event);
         }
@@ -175,7 +176,7 @@ impl Connection {
     async fn start_tls(&mut self, shared: &Shared, server_name: &str) {
         let Transport::Plain(tcp) = std::mem::replace(&mut self.transport, Transport::Gone) else {
             let e = std::io::Error::other("STARTTLS requested on a stream that is not plain TCP");
-            return self.lost(ConnectError::Tls(TlsError::handshake(server_name, e, true)));
+            return self.lost(ConnectError::Tls(tls_handshake_error(server_name, e, true)));
         };
         match shared
             .tls

@@ -31,6 +31,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{CertificateError, ClientConfig, ProtocolVersion, RootCertStore};
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
+use xmpp_proto::adapter::driver::tls_handshake_error;
 use xmpp_proto::connect::Security;
 use xmpp_proto::sasl::{ChannelBinding, ChannelBindingType};
 
@@ -80,7 +81,7 @@ impl Tls {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let base = ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-            .map_err(|e| ConnectError::Tls(TlsError::handshake("", io::Error::other(e), true)))?
+            .map_err(|e| ConnectError::Tls(tls_handshake_error("", io::Error::other(e), true)))?
             .with_root_certificates(roots)
             .with_no_client_auth();
         let mut direct = base.clone();
@@ -103,7 +104,7 @@ impl Tls {
         let bare = domain.trim_start_matches('[').trim_end_matches(']');
         let name = ServerName::try_from(bare.to_string()).map_err(|e| {
             let e = io::Error::new(io::ErrorKind::InvalidInput, e.to_string());
-            TlsError::handshake(domain, e, true)
+            tls_handshake_error(domain, e, true)
         })?;
         let connector = match security {
             Security::StartTls => &self.starttls,
@@ -144,7 +145,7 @@ pub(crate) fn classify(domain: &str, error: io::Error) -> TlsError {
         .and_then(|inner| inner.downcast_ref::<rustls::Error>());
     let Some(rustls::Error::InvalidCertificate(cert)) = rustls_error else {
         let from_rustls = rustls_error.is_some();
-        return TlsError::handshake(domain, error, from_rustls);
+        return tls_handshake_error(domain, error, from_rustls);
     };
     let detail = cert.to_string();
     let domain = domain.to_string();

@@ -102,7 +102,7 @@ impl ConnectError {
     /// True when trying again automatically would repeat the failure:
     /// authentication, a certificate or TLS protocol failure, a refused or
     /// missing STARTTLS, a domain without service, an unusable CA, a failed
-    /// random source, or a core reason that [`DisconnectReason::is_final`]
+    /// random source, or a core reason that `DisconnectReason::is_final`
     /// calls final. Reconnection stops here. A handshake cut short by the
     /// network ([`TlsError::Interrupted`]) is not final.
     pub fn is_final(&self) -> bool {
@@ -171,20 +171,6 @@ pub enum TlsError {
     },
 }
 
-impl TlsError {
-    /// A handshake failure that is not about the certificate: `Interrupted`
-    /// when `source` is the network's doing (its kind is one of a cut
-    /// connection and `from_tls_library` is false), `Other` otherwise.
-    pub fn handshake(domain: &str, source: io::Error, from_tls_library: bool) -> Self {
-        let domain = domain.to_string();
-        if !from_tls_library && is_network_cut(source.kind()) {
-            TlsError::Interrupted { domain, source }
-        } else {
-            TlsError::Other { domain, source }
-        }
-    }
-}
-
 /// The I/O error kinds of a connection cut by the network, not refused by
 /// the peer's TLS library.
 pub fn is_network_cut(kind: io::ErrorKind) -> bool {
@@ -218,9 +204,10 @@ pub enum CommandError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapter::driver::tls_handshake_error;
 
     fn cut(kind: io::ErrorKind) -> ConnectError {
-        TlsError::handshake("example.com", io::Error::new(kind, "x"), false).into()
+        tls_handshake_error("example.com", io::Error::new(kind, "x"), false).into()
     }
 
     #[test]
@@ -228,7 +215,7 @@ mod tests {
         assert!(!cut(io::ErrorKind::UnexpectedEof).is_final());
         assert!(!cut(io::ErrorKind::ConnectionReset).is_final());
         assert!(cut(io::ErrorKind::InvalidData).is_final());
-        let library = TlsError::handshake(
+        let library = tls_handshake_error(
             "example.com",
             io::Error::new(io::ErrorKind::UnexpectedEof, "alert"),
             true,

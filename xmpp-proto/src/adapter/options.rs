@@ -41,10 +41,11 @@ impl TlsMode {
     }
 }
 
-/// A hook run on every new core [`Client`] before it starts (register
-/// modules here).
+/// A hook run on every new core `Client` (`xmpp_proto::Client`) before
+/// it starts (register modules here); see [`ConnectOptions::on_client`].
 pub type ClientSetup = Arc<dyn Fn(&mut Client) + Send + Sync>;
-/// A hook that adjusts the core's configuration of every connection.
+/// A hook that adjusts the core's configuration of every connection; see
+/// [`ConnectOptions::configure`].
 pub type ConfigHook = Arc<dyn Fn(ConfigBuilder) -> ConfigBuilder + Send + Sync>;
 
 /// A wait long enough to mean "never" that an `Instant` can still hold.
@@ -160,9 +161,9 @@ impl ConnectOptions {
         self
     }
 
-    /// Adjusts the core's [`Config`] of every connection (SASL mechanisms,
-    /// timers, limits). The TLS policy, resource, seed and credentials are
-    /// set first.
+    /// Adjusts the core's configuration (`xmpp_proto::Config`, through its
+    /// `ConfigBuilder`) of every connection: SASL mechanisms, timers,
+    /// limits. The TLS policy, resource, seed and credentials are set first.
     pub fn configure(
         mut self,
         hook: impl Fn(ConfigBuilder) -> ConfigBuilder + Send + Sync + 'static,
@@ -171,11 +172,12 @@ impl ConnectOptions {
         self
     }
 
-    /// Runs `setup` on every new core [`Client`] (the first connection and
-    /// each reconnection) before it starts: register modules here. Modules
-    /// reach the wire through their `ModuleContext`; with the blocking
-    /// adapter they run under the session's lock, so a module must never
-    /// call that adapter's `Sender` (it would wait for the lock forever).
+    /// Runs `setup` on every new core `Client` (`xmpp_proto::Client`; the
+    /// first connection and each reconnection) before it starts: register
+    /// modules (`xmpp_proto::Module`) here. Modules reach the wire through
+    /// their `ModuleContext`; with the blocking adapter they run under the
+    /// session's lock, so a module must never call that adapter's `Sender`
+    /// (it would wait for the lock forever).
     pub fn on_client(mut self, setup: impl Fn(&mut Client) + Send + Sync + 'static) -> Self {
         self.client_setup = Some(Arc::new(setup));
         self
@@ -219,10 +221,8 @@ impl ConnectOptions {
         self.reconnect.as_ref()
     }
 
-    /// The single candidate of an explicit [`server`](Self::server): direct
-    /// TLS when the mode is [`TlsMode::DirectTls`], STARTTLS otherwise.
-    /// `None` when the domain's SRV records are to be resolved.
-    pub fn explicit_candidate(&self) -> Option<Candidate> {
+    /// See [`driver::explicit_candidate`](super::driver::explicit_candidate).
+    pub(super) fn explicit_candidate(&self) -> Option<Candidate> {
         let (host, port) = self.server.as_ref()?;
         let security = match self.tls_mode {
             TlsMode::DirectTls => Security::DirectTls,
@@ -235,19 +235,13 @@ impl ConnectOptions {
         })
     }
 
-    /// Whether the adapter should look up the domain's SRV records: there is
-    /// no explicit [`server`](Self::server) and the domain is not one that
-    /// [`connect::skips_srv`] (localhost, IP literals).
-    pub fn wants_srv(&self) -> bool {
+    /// See [`driver::wants_srv`](super::driver::wants_srv).
+    pub(super) fn wants_srv(&self) -> bool {
         self.server.is_none() && !connect::skips_srv(self.jid.domain().as_str())
     }
 
-    /// The hosts to try, in order: the explicit server if one was given,
-    /// else [`connect::candidates`] from the SRV answers (empty slices when
-    /// not looked up, or a lookup failed), keeping only direct-TLS targets
-    /// in [`TlsMode::DirectTls`]. `random`, from the OS (`None` if its
-    /// source failed), seeds the RFC 2782 weighted order.
-    pub fn candidates(
+    /// See [`driver::candidates`](super::driver::candidates).
+    pub(super) fn candidates(
         &self,
         direct_tls: &[SrvRecord],
         starttls: &[SrvRecord],
@@ -265,10 +259,8 @@ impl ConnectOptions {
         Ok(list)
     }
 
-    /// The core's configuration for one connection secured as `security`,
-    /// with 32 fresh bytes of OS entropy (every stanza id and SCRAM nonce
-    /// of the connection derives from them). The configure hook runs last.
-    pub fn core_config(&self, security: Security, seed: [u8; 32]) -> Config {
+    /// See [`driver::core_config`](super::driver::core_config).
+    pub(super) fn core_config(&self, security: Security, seed: [u8; 32]) -> Config {
         let tls = match security {
             Security::DirectTls => TlsPolicy::DirectTls,
             Security::StartTls if self.allow_plaintext => TlsPolicy::AllowPlaintext,
@@ -290,9 +282,8 @@ impl ConnectOptions {
         builder.build()
     }
 
-    /// A new core [`Client`] for one connection, the
-    /// [`on_client`](Self::on_client) hook already run on it.
-    pub fn new_client(
+    /// See [`driver::new_client`](super::driver::new_client).
+    pub(super) fn new_client(
         &self,
         security: Security,
         seed: [u8; 32],

@@ -48,22 +48,6 @@ pub enum Event {
     },
 }
 
-impl Event {
-    /// The adapter's event for a core event seen while logging in: the
-    /// core's `Online` becomes [`Event::Reconnected`] on a reconnection.
-    /// Returns the event and whether the session is now online. The core's
-    /// `Disconnected` is the caller's to handle (it ends the attempt).
-    pub fn from_login(event: crate::Event, reconnecting: bool) -> (Event, bool) {
-        match event {
-            crate::Event::Online { jid, resumed, .. } if reconnecting => {
-                (Event::Reconnected { jid, resumed }, true)
-            }
-            online @ crate::Event::Online { .. } => (Event::Core(online), true),
-            other => (Event::Core(other), false),
-        }
-    }
-}
-
 /// Why a session ended.
 ///
 /// Its `Display` says what happened and what to do about it, in one line
@@ -210,24 +194,5 @@ mod tests {
             let shown = format!("{reason} {reason:?} {options:?}");
             assert!(!shown.contains("hunter2"), "{shown}");
         }
-    }
-
-    #[test]
-    fn online_becomes_reconnected_only_on_a_reconnection() {
-        let jid: FullJid = "a@b/c".parse().unwrap();
-        let online = || crate::Event::Online {
-            jid: jid.clone(),
-            tls: true,
-            mechanism: crate::Mechanism::Plain,
-            resumed: false,
-        };
-        assert!(matches!(
-            Event::from_login(online(), false),
-            (Event::Core(_), true)
-        ));
-        assert!(matches!(
-            Event::from_login(online(), true),
-            (Event::Reconnected { resumed: false, .. }, true)
-        ));
     }
 }
