@@ -46,7 +46,7 @@ impl Client {
     }
 
     /// Sends a stanza (an id is added when it has none). Fails with
-    /// [`SendError::NotOnline`](xmpp_proto::SendError::NotOnline) while reconnecting.
+    /// [`CommandError::Rejected`]`(SendError::NotOnline)` while reconnecting.
     pub fn send(&self, stanza: impl Into<Stanza>) -> Result<(), CommandError> {
         self.sender.send(stanza)
     }
@@ -85,7 +85,7 @@ impl Client {
     }
 
     /// The current connection, read live from the socket; fails with
-    /// [`SendError::NotOnline`](xmpp_proto::SendError::NotOnline) between connections.
+    /// [`CommandError::Rejected`]`(SendError::NotOnline)` between connections.
     pub fn connection_info(&self) -> Result<ConnectionInfo, CommandError> {
         self.sender.connection_info()
     }
@@ -157,7 +157,7 @@ impl Sender {
     }
 
     /// Sends a stanza (an id is added when it has none). Fails with
-    /// [`SendError::NotOnline`](xmpp_proto::SendError::NotOnline) while reconnecting.
+    /// [`CommandError::Rejected`]`(SendError::NotOnline)` while reconnecting.
     pub fn send(&self, stanza: impl Into<Stanza>) -> Result<(), CommandError> {
         let stanza = stanza.into();
         self.command(|core| Ok(core.send(stanza)?))
@@ -201,7 +201,7 @@ impl Sender {
     }
 
     /// The current connection, read live from the socket; fails with
-    /// [`SendError::NotOnline`](xmpp_proto::SendError::NotOnline) between connections.
+    /// [`CommandError::Rejected`]`(SendError::NotOnline)` between connections.
     pub fn connection_info(&self) -> Result<ConnectionInfo, CommandError> {
         Ok(self.shared.lock().online()?.info())
     }

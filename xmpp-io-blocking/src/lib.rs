@@ -1,27 +1,33 @@
 //! # xmpp-io-blocking: the blocking `std::net` + native-tls adapter for `xmpp-proto`
 //!
 //! For programs without an async runtime. The sans-IO core
-//! ([`xmpp_proto::Client`]) decides everything about the protocol; this
-//! crate moves bytes, time and TLS between a socket and it, and offers what
-//! the Tokio adapter (`xmpp-io-tokio`) offers, with the same options,
+//! (`xmpp_proto::Client`, from the `xmpp-proto` crate, re-exported here as
+//! `xmpp_io_blocking::xmpp_proto`) decides everything about the protocol;
+//! this crate moves bytes, time and TLS between a socket and it, and offers
+//! what the Tokio adapter (`xmpp-io-tokio`) offers, with the same options,
 //! events and errors, behind a blocking API in the style of std:
 //!
 //! * resolution: SRV records for `_xmpps-client._tcp` (direct TLS) and
-//!   `_xmpp-client._tcp` (STARTTLS) through rsdns, a pure-Rust DNS client,
-//!   with the name servers of `/etc/resolv.conf` (no runtime needed; see
-//!   `dns.rs` for the choice), merged and ordered by
-//!   [`xmpp_proto::connect`], with the domain on port 5222 as fallback — or
-//!   an explicit host and port;
-//! * TCP with `TCP_NODELAY`; each [`Output::Transmit`](xmpp_proto::Output::Transmit)
+//!   `_xmpp-client._tcp` (STARTTLS), asked of the name servers in
+//!   `/etc/resolv.conf` by a pure-Rust blocking DNS client (`rsdns`; no
+//!   runtime, no C library), merged and ordered by the core's rules
+//!   (`xmpp_proto::connect`: RFC 6120 §3.2, XEP-0368), with the domain on
+//!   port 5222 as fallback — or an explicit host and port
+//!   ([`ConnectOptions::server`]);
+//! * TCP with `TCP_NODELAY`; everything the core queues between two polls
 //!   goes out in one `write_all`;
 //! * TLS with native-tls (the platform's library: OpenSSL on Linux): the
-//!   certificate checked against the JID's domain with the system's roots
-//!   plus an optional private CA, STARTTLS or direct TLS (ALPN
-//!   `xmpp-client`), `tls-server-end-point` channel binding for SCRAM-PLUS;
+//!   certificate must be valid for the JID's domain (never for the SRV
+//!   target or the explicit host) and chain to the system's roots or to a
+//!   CA given with [`ConnectOptions::ca_file`] or
+//!   [`ConnectOptions::add_ca_certificate`]; STARTTLS or direct TLS (ALPN
+//!   [`ALPN_XMPP_CLIENT`]); `tls-server-end-point` channel binding
+//!   (RFC 5929) for SCRAM-PLUS;
 //! * timers: the core's deadline becomes the timeout of the loop's wait,
 //!   so deadlines fire on time and an idle session uses no CPU;
 //! * entropy: 32 bytes from the OS for each connection's core;
-//! * optional reconnection with exponential backoff and full jitter.
+//! * optional reconnection with exponential backoff and full jitter
+//!   ([`ConnectOptions::reconnect`]).
 //!
 //! [`connect`] blocks until the session is online. The [`Client`] it
 //! returns sends commands ([`send`](Client::send),
@@ -31,8 +37,9 @@
 //! timers, reconnection). To read and write on different threads,
 //! [`split`](Client::split) it into a [`Reader`] for the loop and a
 //! [`Sender`] (`Clone + Send`) for the commands: a command is written on the
-//! sender's thread at once and wakes the reader through its channel (see
-//! `transport.rs` for the wakeup mechanism).
+//! sender's thread at once, then wakes the reader, which waits on one
+//! channel fed by the connection's reading thread, the senders and the
+//! clock (the core's next deadline).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -61,7 +68,7 @@
 //!     for event in reader.iter() {
 //!         match event {
 //!             Event::Core(xmpp_proto::Event::Message(m)) => println!("{:?}: {:?}", m.from, m.body),
-//!             Event::Disconnected { reason } => println!("over: {reason:?}"),
+//!             Event::Disconnected { reason } => println!("over: {reason}"),
 //!             _ => {}
 //!         }
 //!     }

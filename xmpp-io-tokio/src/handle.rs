@@ -52,8 +52,8 @@ impl Handle {
     }
 
     /// Sends a stanza (an id is added when it has none). Resolves once the
-    /// core accepted it; fails with [`SendError::NotOnline`] while
-    /// reconnecting.
+    /// core accepted it; fails with
+    /// [`CommandError::Rejected`]`(SendError::NotOnline)` while reconnecting.
     pub async fn send(&self, stanza: impl Into<Stanza>) -> Result<(), CommandError> {
         let stanza = stanza.into();
         self.call(|tx| Command::Send(stanza, tx)).await?
@@ -74,7 +74,7 @@ impl Handle {
     }
 
     /// The current connection, read live from the socket; fails with
-    /// [`SendError::NotOnline`] between connections.
+    /// [`CommandError::Rejected`]`(SendError::NotOnline)` between connections.
     pub async fn connection_info(&self) -> Result<ConnectionInfo, CommandError> {
         self.call(Command::Info)
             .await?

@@ -1,23 +1,33 @@
 //! # xmpp-io-tokio: the Tokio + rustls adapter for `xmpp-proto`
 //!
-//! The sans-IO core ([`xmpp_proto::Client`]) decides everything about the
-//! protocol; this crate moves bytes, time and TLS between a socket and it:
+//! Connects an XMPP account and runs its session on a Tokio runtime. The
+//! sans-IO core (`xmpp_proto::Client`, from the `xmpp-proto` crate,
+//! re-exported here as `xmpp_io_tokio::xmpp_proto`) decides everything
+//! about the protocol; this crate moves bytes, time and TLS between a
+//! socket and it:
 //!
 //! * resolution: SRV records for `_xmpps-client._tcp` (direct TLS) and
-//!   `_xmpp-client._tcp` (STARTTLS), merged and ordered by
-//!   [`xmpp_proto::connect`], with the domain on port 5222 as fallback — or
-//!   an explicit host and port;
-//! * TCP with `TCP_NODELAY`; each [`Output::Transmit`](xmpp_proto::Output::Transmit)
+//!   `_xmpp-client._tcp` (STARTTLS), merged and ordered by the core's rules
+//!   (`xmpp_proto::connect`: RFC 6120 §3.2, XEP-0368), with the domain on
+//!   port 5222 as fallback — or an explicit host and port
+//!   ([`ConnectOptions::server`]);
+//! * TCP with `TCP_NODELAY`; everything the core queues between two polls
 //!   goes out in one `write_all`;
-//! * TLS with rustls (`ring` provider): certificates checked against the
-//!   JID's domain with Mozilla's roots plus an optional private CA, STARTTLS
-//!   or direct TLS (ALPN `xmpp-client`), `tls-exporter` channel binding on
-//!   TLS 1.3 (see `tls.rs` for the reasons);
+//! * TLS with rustls and its `ring` provider (which builds in a fraction
+//!   of the time of the default one): the certificate must be valid for
+//!   the JID's domain (never for the SRV target or the explicit host) and
+//!   chain to Mozilla's roots or to a CA given with
+//!   [`ConnectOptions::ca_file`] or [`ConnectOptions::add_ca_certificate`];
+//!   there is deliberately no way to accept any certificate. STARTTLS or
+//!   direct TLS (ALPN [`ALPN_XMPP_CLIENT`]), TLS 1.3 and 1.2;
+//!   `tls-exporter` channel binding (RFC 9266) on TLS 1.3 for SCRAM-PLUS
+//!   (rustls offers none for TLS 1.2, where SCRAM runs without `-PLUS`);
 //! * timers: the core's deadline becomes a `sleep_until`;
 //! * entropy: 32 bytes from the OS for each connection's core;
-//! * optional reconnection with exponential backoff and full jitter.
+//! * optional reconnection with exponential backoff and full jitter
+//!   ([`ConnectOptions::reconnect`]).
 //!
-//! [`connect`] resolves once the session is online. It returns a
+//! [`connect()`] resolves once the session is online. It returns a
 //! [`Handle`] (cloneable; send stanzas, IQs, raw elements; close) and
 //! [`Events`] (the core's events plus reconnection news, ending with
 //! [`Event::Disconnected`]). A task spawned on the current Tokio runtime
@@ -51,7 +61,7 @@
 //!                     handle.close().await;
 //!                 }
 //!             }
-//!             Event::Disconnected { reason } => println!("over: {reason:?}"),
+//!             Event::Disconnected { reason } => println!("over: {reason}"),
 //!             _ => {}
 //!         }
 //!     }

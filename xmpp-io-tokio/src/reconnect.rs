@@ -3,8 +3,8 @@
 //!
 //! After an established session is lost, the driver waits
 //! [`ReconnectPolicy::delay`] (fresh OS entropy each attempt), reports
-//! [`Event::Reconnecting`](crate::Event::Reconnecting), and connects anew
-//! exactly as [`connect`](crate::connect) did (resolution, TCP, TLS, login).
+//! [`Event::Reconnecting`], and connects anew exactly as
+//! [`connect`](crate::connect()) did (resolution, TCP, TLS, login).
 //! It never retries after a final failure ([`ConnectError::is_final`]:
 //! authentication, any TLS or certificate failure, missing STARTTLS, or a
 //! core reason that [`DisconnectReason::is_final`] calls final), after the

@@ -47,8 +47,10 @@ impl ReconnectPolicy {
     }
 
     /// The delay before attempt `attempt` (1-based) with `random` bits from
-    /// the OS for the jitter (`None` if its source failed: see
-    /// `jitter_bits`), or `None` when the policy gives up.
+    /// the OS for the jitter, or `None` when the policy gives up. Pass
+    /// `None` for `random` when the OS's random source failed: the jitter
+    /// then takes the middle of its range (predictable, which a backoff
+    /// may be).
     pub fn delay(&self, attempt: u32, random: Option<u64>) -> Option<Duration> {
         if self.max_attempts.is_some_and(|max| attempt > max) {
             return None;

@@ -7,7 +7,7 @@
 //! Routing while online, for every stanza that passed address validation:
 //! 1. IQ results/errors go to whoever sent the request (a module's
 //!    [`Module::handle_iq_response`] or the application's
-//!    [`Event::IqResponse`](crate::Event::IqResponse)), after the spoofing check.
+//!    [`Event::IqResponse`]), after the spoofing check.
 //! 2. Everything else is offered to each module in registration order until
 //!    one returns [`Handled::Yes`].
 //! 3. Unhandled IQ get/set requests are answered `service-unavailable`
