@@ -93,6 +93,50 @@ pub struct NoService {
     pub domain: String,
 }
 
+/// What a server's first bytes on a connection look like. A port that
+/// expects TLS from the first byte (XEP-0368 direct TLS) and one that
+/// expects an XMPP stream in plain text first (RFC 6120 STARTTLS) answer
+/// the wrong kind of client differently, so when a connection fails at its
+/// very start these bytes tell the two mistakes apart: the core checks
+/// them on a plain connection, the adapters after a failed direct-TLS
+/// handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Greeting {
+    /// A TLS record: the first byte is a TLS record type (20 to 23: change
+    /// cipher spec, alert, handshake, application data), a control
+    /// character no XML stream begins with.
+    Tls,
+    /// XML: the first byte that is not whitespace is `<`.
+    Xml,
+}
+
+/// What `first`, the first bytes a server sent on a connection, look like
+/// (see [`Greeting`]); `None` when they are neither TLS nor XML, or too
+/// few to tell (nothing, or only whitespace). A single byte is enough for
+/// TLS, so the answer does not depend on how the bytes were split into
+/// reads.
+///
+/// ```
+/// use xmpp_proto::connect::{greeting, Greeting};
+///
+/// assert_eq!(greeting(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32]), Some(Greeting::Tls)); // an alert
+/// assert_eq!(greeting(b"<?xml version='1.0'?><stream:stream"), Some(Greeting::Xml));
+/// assert_eq!(greeting(b"HTTP/1.1 400 Bad Request"), None);
+/// ```
+pub fn greeting(first: &[u8]) -> Option<Greeting> {
+    match first.first()? {
+        0x14..=0x17 => Some(Greeting::Tls),
+        _ => match first
+            .iter()
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))?
+        {
+            b'<' => Some(Greeting::Xml),
+            _ => None,
+        },
+    }
+}
+
 /// True when SRV records are not worth asking for: `localhost` (RFC 6761:
 /// it never has SRV records worth a DNS query) and IP literals (`[::1]`,
 /// `127.0.0.1`). Both adapters skip the lookups for these.
@@ -336,6 +380,32 @@ mod tests {
         }
         for d in ["example.com", "localhost.example.com"] {
             assert!(!super::skips_srv(d), "{d}");
+        }
+    }
+
+    #[test]
+    fn greetings_tell_tls_from_xml() {
+        use super::{greeting, Greeting};
+        // A ServerHello and an alert, whole or as their first byte.
+        for tls in [
+            &[0x16u8, 0x03, 0x03, 0x00, 0x7a][..],
+            &[0x15],
+            &[0x14],
+            &[0x17],
+        ] {
+            assert_eq!(greeting(tls), Some(Greeting::Tls), "{tls:?}");
+        }
+        for xml in [&b"<?xml version='1.0'?>"[..], b"<stream:stream", b"\r\n <s"] {
+            assert_eq!(greeting(xml), Some(Greeting::Xml), "{xml:?}");
+        }
+        for neither in [
+            &b""[..],
+            b"  ",
+            b"SSH-2.0-OpenSSH",
+            &[0x18, 0x03],
+            &[0x80, 0x2e],
+        ] {
+            assert_eq!(greeting(neither), None, "{neither:?}");
         }
     }
 

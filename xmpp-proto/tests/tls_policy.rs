@@ -61,3 +61,73 @@ fn plaintext_session_with_scram_when_explicitly_allowed() {
     let auth = s.sent();
     assert!(auth.contains("mechanism='SCRAM-SHA-1'"), "{auth}");
 }
+
+#[test]
+fn a_direct_tls_port_answering_our_header_with_tls_is_named() {
+    // What rustls sends a client that does not speak TLS: a fatal alert.
+    let alert = [0x15u8, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32];
+    for whole in [true, false] {
+        let mut s = Session::new(config().build());
+        assert!(s.sent().contains("<stream:stream"));
+        if whole {
+            s.client
+                .handle_input(xmpp_proto::Input::Received(s.now, &alert));
+        } else {
+            for byte in alert.chunks(1) {
+                s.client
+                    .handle_input(xmpp_proto::Input::Received(s.now, byte));
+            }
+        }
+        s.drain();
+        let reason = s.disconnect_reason().cloned();
+        assert_eq!(
+            reason,
+            Some(DisconnectReason::NoStreamHeader { tls: true }),
+            "whole: {whole}"
+        );
+        let reason = reason.unwrap();
+        assert!(reason.is_final());
+        let text = reason.to_string();
+        assert!(
+            text.contains("direct TLS") && text.contains("TlsPolicy::DirectTls"),
+            "{text}"
+        );
+        assert_eq!(s.sent(), "", "no stream error written to a TLS server");
+        assert!(s.close_transport);
+    }
+}
+
+#[test]
+fn a_connection_closed_before_the_servers_first_byte_is_named() {
+    let mut s = Session::new(config().build());
+    s.sent();
+    s.client
+        .handle_input(xmpp_proto::Input::TransportClosed(s.now));
+    s.drain();
+    let reason = s.disconnect_reason().unwrap().clone();
+    assert_eq!(reason, DisconnectReason::NoStreamHeader { tls: false });
+    assert!(!reason.is_final(), "a silent close may pass");
+    assert!(reason.to_string().contains("TlsPolicy::DirectTls"));
+
+    // Once the server has said anything, a close is just a lost connection.
+    let mut s = Session::new(config().build());
+    s.sent();
+    s.server(&server_header(DOMAIN, "s1"));
+    s.client
+        .handle_input(xmpp_proto::Input::TransportClosed(s.now));
+    s.drain();
+    assert_eq!(
+        s.disconnect_reason(),
+        Some(&DisconnectReason::TransportClosed)
+    );
+
+    // And a direct-TLS connection's first bytes are TLS's business.
+    let mut s = Session::new(config().tls(TlsPolicy::DirectTls).build());
+    s.client
+        .handle_input(xmpp_proto::Input::TransportClosed(s.now));
+    s.drain();
+    assert_eq!(
+        s.disconnect_reason(),
+        Some(&DisconnectReason::TransportClosed)
+    );
+}

@@ -11,17 +11,26 @@
 //!    the explicit server, [`explicit_candidate`]);
 //! 2. TCP: [`TcpAttempts`] keeps the bookkeeping of the loop over
 //!    candidates and addresses, each bounded by [`ATTEMPT_TIMEOUT`], and
-//!    turns its failures into one [`ConnectError`](super::ConnectError);
+//!    turns its failures into one [`ConnectError`];
 //! 3. TLS: a failed handshake becomes a [`TlsError`] with
 //!    [`tls_handshake_error`] (using [`is_network_cut`] to tell a cut
-//!    connection from a refusal) when it is not about the certificate;
+//!    connection from a refusal) when it is not about the certificate, and
+//!    [`tls_failure`] turns that into the session's error, naming a
+//!    STARTTLS port met with direct TLS;
 //! 4. the core: [`new_client`] builds it from the options (through
 //!    [`core_config`]), with 32 bytes of OS entropy;
 //! 5. logging in: [`login_event`] turns each core event into the
 //!    adapter's (the core's `Online` becomes [`Event::Reconnected`] on a
 //!    reconnection) and says when the session is online;
-//! 6. the end: [`ConnectError::from_reason`](super::ConnectError::from_reason)
-//!    maps the core's reason.
+//! 6. the end: [`end_error`] maps the core's reason, with the transport's
+//!    own failure when there was one (a STARTTLS attempt closed before
+//!    the server's first byte is named as a likely direct-TLS port).
+//!
+//! The knowledge of what the wrong kind of port looks like lives in one
+//! place: [`connect::greeting`](crate::connect::greeting) reads a server's
+//! first bytes; the core applies it to a plain connection (its
+//! `DisconnectReason::NoStreamHeader`), [`tls_failure`] to a failed
+//! direct-TLS handshake, and [`ConnectError::WrongPort`] says what to do.
 //!
 //! Nothing here does I/O: the adapter resolves names, opens sockets, runs
 //! the TLS library, reads the clock and draws the entropy.
@@ -45,10 +54,10 @@
 
 use std::time::Instant;
 
-use crate::connect::{Candidate, NoService, Security, SrvRecord};
-use crate::{Client, Config};
+use crate::connect::{greeting, Candidate, Greeting, NoService, Security, SrvRecord};
+use crate::{Client, Config, DisconnectReason};
 
-use super::{ConnectOptions, Event, TlsError};
+use super::{ConnectError, ConnectOptions, Event, TlsError};
 
 pub use super::attempts::{TcpAttempts, ATTEMPT_TIMEOUT};
 pub use super::error::is_network_cut;
@@ -139,6 +148,55 @@ pub fn tls_handshake_error(
     }
 }
 
+/// The error for a failed TLS handshake of a connection secured as
+/// `security`, whose server sent `first_bytes` first (whatever the adapter
+/// kept of its first reads; a few bytes suffice, none if it sent nothing):
+/// a direct-TLS handshake answered with XML met a port that expects
+/// STARTTLS ([`ConnectError::WrongPort`], with the TLS library's error as
+/// its source); any other failure is `error` itself.
+pub fn tls_failure(security: Security, error: TlsError, first_bytes: &[u8]) -> ConnectError {
+    if security != Security::DirectTls || greeting(first_bytes) != Some(Greeting::Xml) {
+        return ConnectError::Tls(error);
+    }
+    match error {
+        TlsError::Other { source, .. } | TlsError::Interrupted { source, .. } => {
+            ConnectError::WrongPort {
+                tried: Security::DirectTls,
+                answer: Some(Greeting::Xml),
+                source: Some(source),
+            }
+        }
+        other => ConnectError::Tls(other),
+    }
+}
+
+/// The error that ends a connection, from the core's `reason` (of its
+/// `Event::Disconnected`) and `transport_failure`, the I/O or TLS error
+/// that made the adapter report the transport closed, if one did:
+///
+/// * the core only knows that the transport closed: the adapter's failure
+///   says more, and is the error;
+/// * the core saw the connection close before the server's first byte on
+///   a STARTTLS attempt: [`ConnectError::WrongPort`], with the I/O error
+///   (a reset, say) as its source;
+/// * otherwise [`ConnectError::from_reason`].
+pub fn end_error(
+    reason: DisconnectReason,
+    transport_failure: Option<ConnectError>,
+) -> ConnectError {
+    match (reason, transport_failure) {
+        (DisconnectReason::TransportClosed, Some(failure)) => failure,
+        (DisconnectReason::NoStreamHeader { tls: false }, Some(ConnectError::Io(source))) => {
+            ConnectError::WrongPort {
+                tried: Security::StartTls,
+                answer: None,
+                source: Some(source),
+            }
+        }
+        (reason, _) => ConnectError::from_reason(reason),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +218,108 @@ mod tests {
         assert!(matches!(
             login_event(online(), true),
             (Event::Reconnected { resumed: false, .. }, true)
+        ));
+    }
+
+    #[test]
+    fn direct_tls_answered_with_xml_names_a_starttls_port() {
+        let refused = || {
+            let e = std::io::Error::other("received corrupt message of type InvalidContentType");
+            tls_handshake_error("example.com", e, true)
+        };
+        let xml = b"<?xml version='1.0'?><stream:stream xmlns='jabber:client'";
+        let error = tls_failure(Security::DirectTls, refused(), xml);
+        assert!(
+            matches!(
+                &error,
+                ConnectError::WrongPort {
+                    tried: Security::DirectTls,
+                    answer: Some(Greeting::Xml),
+                    source: Some(_),
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(error.is_final());
+        let text = error.to_string();
+        assert!(text.contains("expects STARTTLS"), "{text}");
+        assert!(text.contains("TlsMode::StartTls"), "{text}");
+        assert!(
+            text.contains("InvalidContentType"),
+            "the TLS library's words: {text}"
+        );
+
+        // Not XML, or not direct TLS: the TLS error as it was.
+        let other = tls_failure(Security::DirectTls, refused(), b"\x15\x03\x03");
+        assert!(matches!(other, ConnectError::Tls(TlsError::Other { .. })));
+        let starttls = tls_failure(Security::StartTls, refused(), xml);
+        assert!(matches!(
+            starttls,
+            ConnectError::Tls(TlsError::Other { .. })
+        ));
+        let nothing = tls_failure(Security::DirectTls, refused(), b"");
+        assert!(matches!(nothing, ConnectError::Tls(_)));
+    }
+
+    #[test]
+    fn a_starttls_attempt_met_by_tls_or_silence_names_a_direct_tls_port() {
+        let tls = end_error(DisconnectReason::NoStreamHeader { tls: true }, None);
+        assert!(
+            matches!(
+                tls,
+                ConnectError::WrongPort {
+                    tried: Security::StartTls,
+                    answer: Some(Greeting::Tls),
+                    source: None,
+                }
+            ),
+            "{tls:?}"
+        );
+        assert!(tls.is_final());
+        let text = tls.to_string();
+        assert!(
+            text.contains("expected an XMPP stream (STARTTLS)"),
+            "{text}"
+        );
+        assert!(text.contains("answered with TLS"), "{text}");
+        assert!(
+            text.contains("TlsMode::DirectTls") && text.contains("--direct-tls"),
+            "{text}"
+        );
+
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let silent = end_error(
+            DisconnectReason::NoStreamHeader { tls: false },
+            Some(ConnectError::Io(reset)),
+        );
+        assert!(
+            matches!(
+                &silent,
+                ConnectError::WrongPort {
+                    tried: Security::StartTls,
+                    answer: None,
+                    source: Some(e),
+                } if e.kind() == std::io::ErrorKind::ConnectionReset
+            ),
+            "{silent:?}"
+        );
+        assert!(!silent.is_final(), "a silent close may pass");
+        let text = silent.to_string();
+        assert!(
+            text.contains("closed the connection without a byte"),
+            "{text}"
+        );
+        assert!(text.contains("--direct-tls"), "{text}");
+
+        // The transport's failure stands for a plain loss.
+        let lost = end_error(
+            DisconnectReason::TransportClosed,
+            Some(ConnectError::Io(std::io::ErrorKind::BrokenPipe.into())),
+        );
+        assert!(matches!(lost, ConnectError::Io(_)));
+        assert!(matches!(
+            end_error(DisconnectReason::TransportClosed, None),
+            ConnectError::Stream(DisconnectReason::TransportClosed)
         ));
     }
 

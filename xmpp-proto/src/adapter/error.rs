@@ -9,7 +9,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::connect::NoService;
+use crate::connect::{Greeting, NoService, Security};
 use crate::{DisconnectReason, IqFailure, SendError};
 
 /// Why `connect` failed, why a session ended, or why a reconnection
@@ -58,6 +58,25 @@ pub enum ConnectError {
     /// TLS failed: the certificate, the name, or the handshake.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// The server's port seems to expect the other way of starting a
+    /// connection, so nothing was said: a STARTTLS attempt (an XMPP stream
+    /// in plain text first) was answered with TLS, or with nothing at all
+    /// (a direct-TLS port, XEP-0368), or a direct-TLS handshake was answered
+    /// with XML (a STARTTLS port). The message says which, and which
+    /// [`TlsMode`](super::TlsMode) to use. Final when the server answered
+    /// (trying again would meet the same port); a silent close may also be
+    /// a passing failure. No credential was sent.
+    #[error("{}", wrong_port(*tried, *answer, source.as_ref()))]
+    WrongPort {
+        /// How the connection was started.
+        tried: Security,
+        /// What the server sent first instead: TLS, XML, or (`None`)
+        /// nothing before the connection closed.
+        answer: Option<Greeting>,
+        /// The error the transport or the TLS library reported, if any.
+        #[source]
+        source: Option<io::Error>,
+    },
     /// TLS is required, but the server did not offer STARTTLS. No credential
     /// was sent.
     #[error(
@@ -95,13 +114,19 @@ impl ConnectError {
             DisconnectReason::TlsRequired => ConnectError::TlsNotOffered,
             DisconnectReason::TlsRefused => ConnectError::Tls(TlsError::Refused),
             DisconnectReason::Timeout(what) => ConnectError::Timeout(what.to_string()),
+            DisconnectReason::NoStreamHeader { tls } => ConnectError::WrongPort {
+                tried: Security::StartTls,
+                answer: tls.then_some(Greeting::Tls),
+                source: None,
+            },
             other => ConnectError::Stream(other),
         }
     }
 
     /// True when trying again automatically would repeat the failure:
     /// authentication, a certificate or TLS protocol failure, a refused or
-    /// missing STARTTLS, a domain without service, an unusable CA, a failed
+    /// missing STARTTLS, a port that answered in the other way of starting
+    /// a connection, a domain without service, an unusable CA, a failed
     /// random source, or a core reason that `DisconnectReason::is_final`
     /// calls final. Reconnection stops here. A handshake cut short by the
     /// network ([`TlsError::Interrupted`]) is not final.
@@ -115,12 +140,37 @@ impl ConnectError {
             | ConnectError::TlsNotOffered
             | ConnectError::Auth(_)
             | ConnectError::Entropy(_) => true,
+            ConnectError::WrongPort { answer, .. } => answer.is_some(),
             ConnectError::Stream(reason) => reason.is_final(),
             ConnectError::Dns { .. }
             | ConnectError::Tcp { .. }
             | ConnectError::Timeout(_)
             | ConnectError::Io(_) => false,
         }
+    }
+}
+
+/// The text of [`ConnectError::WrongPort`]: what was expected, what came,
+/// and what to use instead (in the adapters' terms, and the command-line
+/// client's flag).
+fn wrong_port(tried: Security, answer: Option<Greeting>, source: Option<&io::Error>) -> String {
+    let cause = source.map(|e| format!(" ({e})")).unwrap_or_default();
+    match (tried, answer) {
+        (Security::StartTls, Some(Greeting::Tls)) => format!(
+            "expected an XMPP stream (STARTTLS) but the server answered with TLS{cause}: \
+             the port expects direct TLS (XEP-0368, usually port 5223); \
+             use TlsMode::DirectTls (xmpp-cli: --direct-tls)"
+        ),
+        (Security::StartTls, _) => format!(
+            "expected an XMPP stream (STARTTLS) but the server closed the connection \
+             without a byte{cause}, as a port that expects direct TLS (XEP-0368, usually \
+             port 5223) does; if it is one, use TlsMode::DirectTls (xmpp-cli: --direct-tls)"
+        ),
+        (Security::DirectTls, _) => format!(
+            "the TLS handshake failed: the server answered in plain XML{cause}, so the \
+             port expects STARTTLS (usually port 5222), not direct TLS; \
+             use TlsMode::StartTls (xmpp-cli: without --direct-tls)"
+        ),
     }
 }
 

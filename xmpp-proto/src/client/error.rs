@@ -195,12 +195,36 @@ pub enum DisconnectReason {
     /// The transport was lost (the adapter reported it closed).
     #[error("the connection was lost")]
     TransportClosed,
+    /// The server never answered our stream header on a connection without
+    /// TLS: it answered with TLS (`tls`: its first byte was a TLS record,
+    /// see [`connect::greeting`](crate::connect::greeting)), or closed the
+    /// connection without sending a byte. A port that expects TLS from the
+    /// first byte (XEP-0368 direct TLS, usually 5223) does either; connect
+    /// to it with [`TlsPolicy::DirectTls`](crate::TlsPolicy::DirectTls).
+    /// Final when the server spoke TLS (trying again would meet the same
+    /// port); a silent close may also be a passing failure.
+    #[error("{}", no_stream_header(*tls))]
+    NoStreamHeader {
+        /// The server answered with TLS (else it closed without a byte).
+        tls: bool,
+    },
     /// The session did not come online in time, or the server stopped answering.
     #[error("timed out: {0}")]
     Timeout(&'static str),
     /// Resource binding failed.
     #[error("resource binding failed: {0}")]
     BindFailed(String),
+}
+
+fn no_stream_header(tls: bool) -> &'static str {
+    if tls {
+        "the server answered our XMPP stream header with TLS: the port expects direct TLS \
+         (XEP-0368), not STARTTLS; connect to it with TlsPolicy::DirectTls"
+    } else {
+        "the server closed the connection without answering our XMPP stream header, as a \
+         port that expects direct TLS (XEP-0368) does: if it is one, connect to it with \
+         TlsPolicy::DirectTls"
+    }
 }
 
 impl DisconnectReason {
@@ -213,6 +237,7 @@ impl DisconnectReason {
             | DisconnectReason::NoMechanism { .. }
             | DisconnectReason::TlsRequired
             | DisconnectReason::TlsRefused
+            | DisconnectReason::NoStreamHeader { tls: true }
             | DisconnectReason::Closed => true,
             DisconnectReason::StreamError(e) => matches!(
                 e.condition,

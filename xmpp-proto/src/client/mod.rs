@@ -89,6 +89,8 @@ pub struct Client {
     bound: Option<FullJid>,
     /// Set once `Event::Disconnected` was queued.
     ended: bool,
+    /// Some byte was received on this connection.
+    heard: bool,
     now: Instant,
 }
 
@@ -131,6 +133,7 @@ impl Client {
             mechanism: None,
             bound: None,
             ended: false,
+            heard: false,
             now,
             config,
         };
@@ -183,6 +186,9 @@ impl Client {
                 self.outbox.clear();
                 let reason = if self.state.is_closing() {
                     DisconnectReason::Closed
+                } else if self.awaits_first_plain_byte() {
+                    // Closed (or reset) before the server said a word.
+                    DisconnectReason::NoStreamHeader { tls: false }
                 } else {
                     DisconnectReason::TransportClosed
                 };
@@ -308,7 +314,23 @@ impl Client {
         }
     }
 
+    /// Nothing received yet on a connection that is not (yet) TLS and does
+    /// not wait for a direct-TLS handshake: the server's first bytes are
+    /// to be its stream header.
+    fn awaits_first_plain_byte(&self) -> bool {
+        !self.heard && !self.tls && self.config.tls != TlsPolicy::DirectTls
+    }
+
     fn received(&mut self, data: &[u8]) {
+        if !data.is_empty() && self.awaits_first_plain_byte() {
+            self.heard = true;
+            if crate::connect::greeting(data) == Some(crate::connect::Greeting::Tls) {
+                // A direct-TLS port answering our stream header; nothing
+                // we could write would make sense to it.
+                return self.end(DisconnectReason::NoStreamHeader { tls: true });
+            }
+        }
+        self.heard |= !data.is_empty();
         if !self.state.reads_stream() {
             if !data.is_empty() {
                 self.warn(
