@@ -257,3 +257,52 @@ fn roster_ping_and_disco_info() {
         assert_eq!(status, 0);
     });
 }
+
+#[test]
+#[ignore = "needs the private Prosody: run through scripts/test"]
+fn the_wrong_kind_of_port_says_which_to_use() {
+    each_driver(|d, s| {
+        let jid = format!("alice@{}", s.domain);
+        // STARTTLS against the direct-TLS port: Prosody's TLS closes on
+        // our stream header without a word.
+        let out = run_to_end(
+            d,
+            s,
+            &jid,
+            "alice-pass",
+            &["--ca-file", &s.ca, "--port", &s.tls_port],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "[{}] {stderr}", d.name);
+        assert!(out.stdout.is_empty(), "[{}] {out:?}", d.name);
+        assert!(
+            stderr.contains("expected an XMPP stream (STARTTLS)"),
+            "[{}] {stderr}",
+            d.name
+        );
+        assert!(stderr.contains("--direct-tls"), "[{}] {stderr}", d.name);
+        // Direct TLS against the STARTTLS port: Prosody answers our
+        // ClientHello in XML.
+        let out = run_to_end(
+            d,
+            s,
+            &jid,
+            "alice-pass",
+            &["--ca-file", &s.ca, "--direct-tls", "--port", &s.c2s_port],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "[{}] {stderr}", d.name);
+        assert!(out.stdout.is_empty(), "[{}] {out:?}", d.name);
+        assert!(
+            stderr.contains("answered in plain XML"),
+            "[{}] {stderr}",
+            d.name
+        );
+        assert!(
+            stderr.contains("without --direct-tls"),
+            "[{}] {stderr}",
+            d.name
+        );
+        assert!(!stderr.contains("alice-pass"), "[{}] {stderr}", d.name);
+    });
+}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use native_tls::{MidHandshakeTlsStream, TlsStream};
-use xmpp_proto::adapter::driver::tls_handshake_error;
+use xmpp_proto::adapter::driver::{end_error, tls_failure, tls_handshake_error};
 use xmpp_proto::connect::{Candidate, Security};
 use xmpp_proto::sasl::ChannelBindingType;
 use xmpp_proto::{Client as Core, DisconnectReason, Event as CoreEvent, Input, Output};
@@ -157,18 +157,21 @@ impl Connection {
             return self.lost(ConnectError::Tls(error), now);
         };
         let handshake = self.tls.start(Wire::new(tcp), server_name, security);
-        self.handshake_outcome(handshake, now);
+        self.handshake_outcome(handshake, &[], now);
     }
 
     fn continue_handshake(&mut self, now: Instant) {
         let Link::Handshaking(mid) = std::mem::replace(&mut self.link, Link::Gone) else {
             return;
         };
+        let first = mid.get_ref().first_bytes().to_vec();
         let handshake = tls::resume(&self.domain, mid);
-        self.handshake_outcome(handshake, now);
+        self.handshake_outcome(handshake, &first, now);
     }
 
-    fn handshake_outcome(&mut self, handshake: Handshake, now: Instant) {
+    /// Goes on after a handshake step; `first` holds the first bytes the
+    /// server sent, which tell a failure against a STARTTLS port apart.
+    fn handshake_outcome(&mut self, handshake: Handshake, first: &[u8], now: Instant) {
         match handshake {
             Handshake::Pending(mid) => self.link = Link::Handshaking(mid),
             Handshake::Done(stream, binding) => {
@@ -180,7 +183,10 @@ impl Connection {
             }
             Handshake::Failed(e) => {
                 tracing::warn!(error = %e, "TLS handshake failed");
-                self.lost(ConnectError::Tls(e), now);
+                // The security of this handshake: STARTTLS upgrades a
+                // STARTTLS candidate, direct TLS starts a direct one.
+                let error = tls_failure(self.candidate.security, e, first);
+                self.lost(error, now);
             }
         }
     }
@@ -272,13 +278,10 @@ impl Connection {
         self.core.handle_input(Input::TransportClosed(now));
     }
 
-    /// The error for the core's final reason, preferring the transport
-    /// failure that caused a `TransportClosed`.
+    /// The error for the core's final reason, with the transport failure
+    /// that caused a `TransportClosed` (see `driver::end_error`).
     pub(crate) fn end_error(&mut self, reason: DisconnectReason) -> ConnectError {
-        match (reason, self.failure.take()) {
-            (DisconnectReason::TransportClosed, Some(failure)) => failure,
-            (reason, _) => ConnectError::from_reason(reason),
-        }
+        end_error(reason, self.failure.take())
     }
 
     /// What the socket and TLS session look like now.

@@ -60,7 +60,13 @@ pub(crate) struct Wire {
     inbox: Vec<u8>,
     read_at: usize,
     eof: bool,
+    /// The first bytes pushed (at most [`FIRST_BYTES`]), so that a
+    /// handshake that fails at once can tell what the server speaks.
+    first: Vec<u8>,
 }
+
+/// How many of the server's first bytes a [`Wire`] keeps.
+const FIRST_BYTES: usize = 16;
 
 impl Wire {
     pub(crate) fn new(tcp: TcpStream) -> Self {
@@ -69,11 +75,19 @@ impl Wire {
             inbox: Vec::new(),
             read_at: 0,
             eof: false,
+            first: Vec::new(),
         }
+    }
+
+    /// The first bytes the server sent (at most [`FIRST_BYTES`]).
+    pub(crate) fn first_bytes(&self) -> &[u8] {
+        &self.first
     }
 
     /// Bytes read from the socket.
     pub(crate) fn push(&mut self, data: &[u8]) {
+        let room = FIRST_BYTES.saturating_sub(self.first.len());
+        self.first.extend_from_slice(&data[..data.len().min(room)]);
         // Keep only what the TLS library has not read yet (at most a
         // partial record), so the buffer never grows with the session.
         self.inbox.drain(..self.read_at);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
-use xmpp_proto::adapter::driver::{login_event, new_client, tls_handshake_error};
+use xmpp_proto::adapter::driver::{end_error, login_event, new_client, tls_handshake_error};
 use xmpp_proto::connect::{Candidate, Security};
 use xmpp_proto::sasl::ChannelBindingType;
 use xmpp_proto::stanza::Iq;
@@ -83,7 +83,7 @@ async fn login(shared: &Shared, sink: &Sink, reconnect: bool) -> Result<Connecti
     let domain = opts.jid().domain().as_str().to_string();
     let candidates = crate::dns::candidates(opts).await?;
     let (tcp, candidate) = crate::connect::tcp(&candidates).await?;
-    let tcp = crate::transport::Tcp(tcp);
+    let tcp = crate::transport::Tcp::new(tcp);
     let (transport, binding) = match candidate.security {
         Security::StartTls => (Transport::Plain(tcp), None),
         Security::DirectTls => {
@@ -191,7 +191,7 @@ impl Connection {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "STARTTLS handshake failed");
-                self.lost(ConnectError::Tls(e));
+                self.lost(e);
             }
         }
     }
@@ -211,13 +211,10 @@ impl Connection {
             .handle_input(Input::TransportClosed(Instant::now()));
     }
 
-    /// The error for the core's final reason, preferring the transport
-    /// failure that caused a `TransportClosed`.
+    /// The error for the core's final reason, with the transport failure
+    /// that caused a `TransportClosed` (see `driver::end_error`).
     fn end_error(&mut self, reason: DisconnectReason) -> ConnectError {
-        match (reason, self.failure.take()) {
-            (DisconnectReason::TransportClosed, Some(failure)) => failure,
-            (reason, _) => ConnectError::from_reason(reason),
-        }
+        end_error(reason, self.failure.take())
     }
 
     /// Waits for bytes, the deadline or a command. Bytes and time go

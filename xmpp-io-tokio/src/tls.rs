@@ -31,7 +31,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{CertificateError, ClientConfig, ProtocolVersion, RootCertStore};
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
-use xmpp_proto::adapter::driver::tls_handshake_error;
+use xmpp_proto::adapter::driver::{tls_failure, tls_handshake_error};
 use xmpp_proto::connect::Security;
 use xmpp_proto::sasl::{ChannelBinding, ChannelBindingType};
 
@@ -93,18 +93,20 @@ impl Tls {
     }
 
     /// Runs the handshake over `tcp`, verifying the certificate for
-    /// `domain`, and exports the channel binding.
+    /// `domain`, and exports the channel binding. A failure is typed by
+    /// [`classify`], then by what the server sent first (a direct-TLS
+    /// handshake answered with XML met a STARTTLS port).
     pub(crate) async fn handshake(
         &self,
         tcp: Tcp,
         domain: &str,
         security: Security,
-    ) -> Result<(TlsStream<Tcp>, Option<ChannelBinding>), TlsError> {
+    ) -> Result<(TlsStream<Tcp>, Option<ChannelBinding>), ConnectError> {
         // An IPv6 domain is written `[::1]` in a JID; the name is the address.
         let bare = domain.trim_start_matches('[').trim_end_matches(']');
         let name = ServerName::try_from(bare.to_string()).map_err(|e| {
             let e = io::Error::new(io::ErrorKind::InvalidInput, e.to_string());
-            tls_handshake_error(domain, e, true)
+            ConnectError::Tls(tls_handshake_error(domain, e, true))
         })?;
         let connector = match security {
             Security::StartTls => &self.starttls,
@@ -112,8 +114,9 @@ impl Tls {
         };
         let stream = connector
             .connect(name, tcp)
+            .into_fallible()
             .await
-            .map_err(|e| classify(domain, e))?;
+            .map_err(|(e, tcp)| tls_failure(security, classify(domain, e), tcp.first_bytes()))?;
         let conn = stream.get_ref().1;
         let cb = channel_binding(conn);
         tracing::info!(

@@ -13,10 +13,32 @@ use crate::ConnectionInfo;
 use xmpp_proto::connect::Security;
 use xmpp_proto::sasl::ChannelBindingType;
 
+/// How many of the server's first bytes a [`Tcp`] keeps.
+const FIRST_BYTES: usize = 16;
+
 /// The TCP stream, acknowledging every read at once (see [`quick_ack`]).
 /// It sits under TLS too, so reads that only carry TLS records (session
-/// tickets) are acknowledged as well.
-pub(crate) struct Tcp(pub(crate) TcpStream);
+/// tickets) are acknowledged as well. It keeps the first bytes it read, so
+/// that a TLS handshake that fails at once can tell what the server
+/// speaks (`xmpp_proto::adapter::driver::tls_failure`).
+pub(crate) struct Tcp {
+    pub(crate) stream: TcpStream,
+    first: Vec<u8>,
+}
+
+impl Tcp {
+    pub(crate) fn new(stream: TcpStream) -> Self {
+        Tcp {
+            stream,
+            first: Vec::new(),
+        }
+    }
+
+    /// The first bytes read from the server (at most [`FIRST_BYTES`]).
+    pub(crate) fn first_bytes(&self) -> &[u8] {
+        &self.first
+    }
+}
 
 impl AsyncRead for Tcp {
     fn poll_read(
@@ -26,9 +48,12 @@ impl AsyncRead for Tcp {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
-        let polled = Pin::new(&mut this.0).poll_read(cx, buf);
+        let polled = Pin::new(&mut this.stream).poll_read(cx, buf);
         if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            quick_ack(&this.0);
+            quick_ack(&this.stream);
+            let room = FIRST_BYTES.saturating_sub(this.first.len());
+            let read = &buf.filled()[before..];
+            this.first.extend_from_slice(&read[..read.len().min(room)]);
         }
         polled
     }
@@ -40,7 +65,7 @@ impl AsyncWrite for Tcp {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -48,19 +73,19 @@ impl AsyncWrite for Tcp {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().0).poll_write_vectored(cx, bufs)
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
+        self.stream.is_write_vectored()
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
 }
 
@@ -77,8 +102,8 @@ pub(crate) enum Transport {
 impl Transport {
     pub(crate) fn tcp(&self) -> Option<&TcpStream> {
         match self {
-            Transport::Plain(s) => Some(&s.0),
-            Transport::Tls(s) => Some(&s.get_ref().0 .0),
+            Transport::Plain(s) => Some(&s.stream),
+            Transport::Tls(s) => Some(&s.get_ref().0.stream),
             Transport::Gone => None,
         }
     }

@@ -177,6 +177,23 @@ fn name_mismatch_fails_typed_and_sends_no_credential() {
 }
 
 #[test]
+fn the_wrong_kind_of_port_is_named_with_what_to_use() {
+    let pki = Pki::new("Test CA");
+    for mode in [TlsMode::StartTls, TlsMode::DirectTls] {
+        let server = TestServer::start(pki.server(&[DOMAIN]), vec![wrong_port_plan(mode)]);
+        let started = Instant::now();
+        let err = connect(plain_only(server.options(pki.ca(), mode)))
+            .expect_err("the wrong kind of port must fail");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "at once, not by a timeout"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        check_wrong_port(mode, &err, &server.seen(0));
+    }
+}
+
+#[test]
 fn ca_file_is_read_and_a_missing_one_is_typed() {
     let pki = Pki::new("File CA");
     let path = std::env::temp_dir().join(format!("xmpp-io-blocking-ca-{}.pem", std::process::id()));

@@ -183,6 +183,25 @@ async fn name_mismatch_fails_typed() {
 }
 
 #[tokio::test]
+async fn the_wrong_kind_of_port_is_named_with_what_to_use() {
+    let pki = Pki::new("Test CA");
+    for mode in [TlsMode::StartTls, TlsMode::DirectTls] {
+        let plan = wrong_port_plan(mode);
+        let server = TestServer::start(pki.server_config(&[DOMAIN]), vec![plan]).await;
+        let started = std::time::Instant::now();
+        let err = connect(plain_only(server.options(pki.ca(), mode)))
+            .await
+            .expect_err("the wrong kind of port must fail");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "at once, not by a timeout"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        check_wrong_port(mode, &err, &server.seen(0));
+    }
+}
+
+#[tokio::test]
 async fn ca_file_is_read_and_a_missing_one_is_typed() {
     let pki = Pki::new("File CA");
     let path = std::env::temp_dir().join(format!("xmpp-io-tokio-ca-{}.pem", std::process::id()));

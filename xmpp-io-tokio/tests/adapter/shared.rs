@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use xmpp_proto::adapter::ConnectOptions;
 use xmpp_proto::adapter::{ConnectError, Disconnect, Event, ReconnectPolicy, TlsError, TlsMode};
+use xmpp_proto::connect::{Greeting, Security};
 use xmpp_proto::testing::{features_sasl, server_header, ScriptedServer};
 use xmpp_proto::DisconnectReason;
 use xmpp_proto::Mechanism;
@@ -510,4 +511,81 @@ pub fn check_auth_failure(err: &ConnectError) {
     );
     assert!(err.is_final());
     assert!(!format!("{err} {err:?}").contains(PASSWORD));
+}
+
+// ===== the wrong kind of port, the same for both adapters =====
+
+/// A port of the other kind than a client connecting as `mode` expects.
+/// For STARTTLS: a direct-TLS port, the TLS library's server meeting the
+/// client's XML stream header (rustls answers with an alert, OpenSSL
+/// closes without a word). For direct TLS: a plain XMPP port, which
+/// answers what it cannot parse (the ClientHello) as Prosody does: its
+/// stream header, a `not-well-formed` stream error, and the close.
+pub fn wrong_port_plan(mode: TlsMode) -> Plan {
+    match mode {
+        TlsMode::DirectTls => Plan::StartTls(ScriptedServer::default().then(
+            "",
+            server_header(DOMAIN, "w1")
+                + "<stream:error><not-well-formed xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>\
+                   </stream:error></stream:stream>",
+        )),
+        _ => Plan::DirectTls(direct_tls_login("never")),
+    }
+}
+
+/// A client that connected as `mode` to `wrong_port_plan(mode)`: a typed
+/// error that says what was expected and what to use instead, and no
+/// credential on the wire.
+pub fn check_wrong_port(mode: TlsMode, err: &ConnectError, seen: &Seen) {
+    let text = err.to_string();
+    eprintln!("{mode:?} against the other kind of port: {text}");
+    match mode {
+        TlsMode::DirectTls => {
+            assert!(
+                matches!(
+                    err,
+                    ConnectError::WrongPort {
+                        tried: Security::DirectTls,
+                        answer: Some(Greeting::Xml),
+                        source: Some(_),
+                    }
+                ),
+                "{err:?}"
+            );
+            assert!(err.is_final());
+            assert!(text.contains("answered in plain XML"), "{text}");
+            assert!(text.contains("expects STARTTLS"), "{text}");
+            assert!(text.contains("TlsMode::StartTls"), "{text}");
+            assert!(
+                !seen.text().contains("<stream:stream"),
+                "the client spoke TLS only: {:?}",
+                seen.text()
+            );
+        }
+        _ => {
+            assert!(
+                matches!(
+                    err,
+                    ConnectError::WrongPort {
+                        tried: Security::StartTls,
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+            assert!(
+                text.contains("expected an XMPP stream (STARTTLS)"),
+                "{text}"
+            );
+            assert!(text.contains("direct TLS"), "{text}");
+            assert!(text.contains("TlsMode::DirectTls"), "{text}");
+            assert!(text.contains("--direct-tls"), "{text}");
+            assert!(
+                seen.tls_error.is_some(),
+                "the server's TLS met no ClientHello: {seen:?}"
+            );
+        }
+    }
+    assert!(!text.contains(PASSWORD));
+    assert!(!leaks_password(&seen.bytes), "{:?}", seen.text());
 }
