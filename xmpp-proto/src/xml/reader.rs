@@ -30,10 +30,12 @@ use super::builder::Builder;
 use super::element::Element;
 use super::error::{XmlError, XmlErrorKind};
 use super::limits::ReaderLimits;
-use super::scanner::{Hold, Scanner};
+use super::scanner::Scanner;
 
 #[path = "run.rs"]
 mod run;
+
+use run::Resume;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -113,6 +115,11 @@ pub(super) struct Fragment {
     base: u64,
     /// Next byte to tokenize.
     pos: usize,
+    /// The cut after the fragment was not taken before a `<` (it was taken
+    /// after a `>`, or nothing followed yet): a text run reaching the end
+    /// may go on, so it is carried and read whole. Such a run only happens
+    /// where the tracker took a `>` in text for the end of a tag.
+    open_end: bool,
 }
 
 impl StreamReader {
@@ -287,6 +294,10 @@ impl StreamReader {
         let len = self.pending().len();
         self.scanner.end_text(len);
         self.advance();
+        if let Some(last) = self.frags.back_mut() {
+            // The run ends with the input.
+            last.open_end = false;
+        }
     }
 
     /// Bytes fed so far that were fully processed (tokenized).
@@ -382,6 +393,7 @@ impl StreamReader {
             .scan(pending, decl_at, self.limits.max_buffered);
         let safe = self.scanner.safe();
         if safe > 0 {
+            let open_end = self.buf.as_bytes().get(self.start + safe) != Some(&b'<');
             let text = if safe >= 16 * 1024 {
                 // A large run: hand over the buffer itself, keep the small rest.
                 let end = self.start + safe;
@@ -402,6 +414,7 @@ impl StreamReader {
                 text,
                 base: self.base,
                 pos: 0,
+                open_end,
             });
             self.base += safe as u64;
             self.scanner.shift(safe);
@@ -459,7 +472,7 @@ impl StreamReader {
                     self.frags.pop_front();
                 }
             }
-            Ok(Some((at, hold))) => self.carry(at, hold),
+            Ok(Some((at, resume))) => self.carry(at, resume),
             Err(e) => {
                 self.error = Some(e);
                 self.pending_error = None;
@@ -476,7 +489,7 @@ impl StreamReader {
     /// past this one's copy or inside the last fragment it made: a byte is
     /// copied at most twice (the copy is linear), and only a malformed tag,
     /// which ends the stream, is read by the tokenizer again.
-    fn carry(&mut self, at: usize, hold: Hold) {
+    fn carry(&mut self, at: usize, resume: Resume) {
         let Some(front) = self.frags.pop_front() else {
             return;
         };
@@ -490,7 +503,10 @@ impl StreamReader {
         self.buf = buf;
         self.start = 0;
         self.base = front.base + at as u64;
-        self.scanner.hold(hold);
+        match resume {
+            Resume::Hold(hold) => self.scanner.hold(hold),
+            Resume::Text => self.scanner.resume_text(),
+        }
         self.advance();
     }
 }

@@ -28,8 +28,17 @@ use super::super::scanner::{self, Hold, Markup};
 use super::{Fragment, StreamEvent};
 
 /// A construct starting at this fragment offset continues past the
-/// fragment's end: hold it until complete.
-pub(super) type Carry = Option<(usize, Hold)>;
+/// fragment's end: read it again once complete.
+pub(super) type Carry = Option<(usize, Resume)>;
+
+/// What a carried construct is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Resume {
+    /// Markup to hold until its terminator.
+    Hold(Hold),
+    /// A text run that a cut split (see [`Fragment::open_end`]).
+    Text,
+}
 
 /// Events queued per run (a few trees stay in cache until drained).
 const BATCH: usize = 4;
@@ -71,7 +80,7 @@ pub(super) fn run(
             let decl = decl_abs.checked_sub(base) == Some(pos as u64);
             match scanner::classify(&bytes[pos..end], decl, true) {
                 Markup::Hold(hold) => match scanner::unit_end(&bytes[pos..end], hold) {
-                    None => return Ok(Some((pos, hold))),
+                    None => return Ok(Some((pos, Resume::Hold(hold)))),
                     Some(len) if hold == Hold::Decl => {
                         if len > max {
                             return Err(too_big(pos));
@@ -92,6 +101,11 @@ pub(super) fn run(
             // by the tokenizer one `char` at a time (same checks, same
             // errors at the same offsets: see `scanner::check_text`).
             let stop = memchr::memchr(b'<', &bytes[pos..end]).map_or(end, |i| pos + i);
+            if stop == end && frag.open_end {
+                // The run goes on past the cut: it is checked whole (its
+                // errors are at its start, its size counts from there).
+                return Ok(Some((pos, Resume::Text)));
+            }
             // As if the run arrived byte by byte: a forbidden character or
             // `]]>` is refused when its last byte arrives, unless the run
             // had outgrown `max_buffered` before then.
@@ -257,7 +271,7 @@ fn settle(
             Some(len) => len,
             None => {
                 builder.abort_tag();
-                return Ok(Some((unit, hold)));
+                return Ok(Some((unit, Resume::Hold(hold))));
             }
         }
     } else {

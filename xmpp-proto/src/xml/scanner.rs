@@ -183,6 +183,19 @@ impl Scanner {
         }
     }
 
+    /// The tokenizer found a text run starting at offset 0 of a buffer
+    /// rebuilt from there, which a cut had split (the cut was taken after a
+    /// `>` that was text, not the end of a tag): the bytes from 0 are one
+    /// run again (forgetting any tentative error, which was measured from
+    /// the wrong start).
+    pub(crate) fn resume_text(&mut self) {
+        self.mode = Mode::Content;
+        self.pos = 0;
+        self.searched = 0;
+        self.safe = 0;
+        self.error = None;
+    }
+
     /// The tokenizer found `hold` starting at offset 0 of a buffer rebuilt
     /// from there: wait for its end (forgetting any tentative error).
     pub(crate) fn hold(&mut self, hold: Hold) {

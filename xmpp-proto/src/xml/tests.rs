@@ -480,3 +480,40 @@ fn a_bad_reference_before_invalid_utf8_comes_first() {
     let (_, err) = read_with(&input, ReaderLimits::default(), false);
     assert_eq!(err.map(|e| e.kind), Some(XmlErrorKind::InvalidUtf8));
 }
+
+#[test]
+fn a_text_run_split_by_a_misread_cut_is_read_whole() {
+    // `<'…'>` inside the CDATA section looks like a tag to the boundary
+    // tracker, which cuts after its `>`: that `>` is text, and the run
+    // `'>'x` goes on past the cut. Its error is at the run's start however
+    // the input is split (found by the `online` fuzz target).
+    let head = format!("{OPEN}<![CDATA[<']]>'>");
+    let at = OPEN.len() as u64 + 14;
+    for tail in ["'\u{0}>", "'\u{0}<b/>", "'&bogus;<b/>"] {
+        let input = format!("{head}{tail}");
+        let whole = read_chunked(
+            input.as_bytes(),
+            input.len(),
+            ReaderLimits::default(),
+            false,
+        );
+        let mut r = StreamReader::new(ReaderLimits::default());
+        r.feed(head.as_bytes());
+        r.feed(tail.as_bytes());
+        let mut split = None;
+        while let Some(e) = r.next_event() {
+            if let Err(e) = e {
+                split = Some(e);
+            }
+        }
+        let err = whole.1.expect("an error");
+        assert_eq!(Some(&err), split.as_ref(), "{tail:?}");
+        assert_eq!(
+            err.offset,
+            at + if tail.contains('&') { 3 } else { 0 },
+            "{tail:?}"
+        );
+        let (_, bytewise) = read(&input);
+        assert_eq!(bytewise, Some(err), "{tail:?}");
+    }
+}
