@@ -120,6 +120,10 @@ pub(super) struct Fragment {
     /// may go on, so it is carried and read whole. Such a run only happens
     /// where the tracker took a `>` in text for the end of a tag.
     open_end: bool,
+    /// The first bytes of the fragment that are a text run already checked
+    /// by the boundary tracker (a large text received in many reads is
+    /// then checked once).
+    clean: usize,
 }
 
 impl StreamReader {
@@ -389,6 +393,7 @@ impl StreamReader {
         }
         let decl_at = self.decl_abs.checked_sub(self.base).map(|d| d as usize);
         let pending = &self.buf.as_bytes()[self.start..];
+        let clean = self.scanner.clean_text();
         self.scanner
             .scan(pending, decl_at, self.limits.max_buffered);
         let safe = self.scanner.safe();
@@ -415,6 +420,7 @@ impl StreamReader {
                 base: self.base,
                 pos: 0,
                 open_end,
+                clean: clean.min(safe),
             });
             self.base += safe as u64;
             self.scanner.shift(safe);

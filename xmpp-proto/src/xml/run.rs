@@ -109,7 +109,16 @@ pub(super) fn run(
             // As if the run arrived byte by byte: a forbidden character or
             // `]]>` is refused when its last byte arrives, unless the run
             // had outgrown `max_buffered` before then.
-            if let Err((kind, at)) = scanner::check_text(&bytes[pos..stop]) {
+            // (What the tracker checked as it arrived is not checked again,
+            // but for two bytes: a `]]>` may end just past it.)
+            let skip = if pos == 0 {
+                frag.clean.saturating_sub(2)
+            } else {
+                0
+            };
+            let from = (pos + skip).min(stop);
+            if let Err((kind, at)) = scanner::check_text(&bytes[from..stop]) {
+                let at = from - pos + at;
                 return Err(if at > max {
                     too_big(pos)
                 } else {

@@ -153,6 +153,17 @@ impl Scanner {
         self.mode == Mode::Content
     }
 
+    /// How many bytes from [`Scanner::safe`] are known to be a clean text
+    /// run (checked as they arrived, see `check_pending_text`): the
+    /// tokenizer need not check them again.
+    pub(crate) fn clean_text(&self) -> usize {
+        if self.mode == Mode::Content {
+            self.pos - self.safe
+        } else {
+            0
+        }
+    }
+
     /// The stream will get no more bytes: the text run pending at the end
     /// is complete, and may be cut off whole.
     pub(crate) fn end_text(&mut self, len: usize) {
