@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use xmpp_proto::adapter::{
     CommandError, ConnectError, ConnectOptions, Disconnect, Event, ReconnectPolicy, TlsMode,
 };
+use xmpp_proto::connect::Security;
 use xmpp_proto::stanza::BareJid;
 
 use super::args::{self, Args, ArgsError};
@@ -68,6 +69,12 @@ pub fn exit_for(error: &ConnectError) -> Exit {
         ConnectError::CaFile { .. } | ConnectError::CaCertificate { .. } => Exit::Usage,
         ConnectError::Auth(_) => Exit::Auth,
         ConnectError::Tls(_) | ConnectError::TlsNotOffered => Exit::Tls,
+        // Direct TLS against a STARTTLS port: the TLS handshake failed (4);
+        // the other way round the stream never started (5).
+        ConnectError::WrongPort {
+            tried: Security::DirectTls,
+            ..
+        } => Exit::Tls,
         _ => Exit::Connection,
     }
 }
@@ -186,6 +193,26 @@ mod tests {
         assert!(text.starts_with("authentication failed: "), "{text}");
         assert!(text.contains("not-authorized"), "{text}");
         assert_eq!(exit_for(&error), Exit::Auth);
+    }
+
+    #[test]
+    fn a_wrong_port_exits_as_the_contract_says() {
+        use xmpp_proto::connect::Greeting;
+        // The TLS handshake failed: 4, as any TLS failure.
+        let direct = ConnectError::WrongPort {
+            tried: Security::DirectTls,
+            answer: Some(Greeting::Xml),
+            source: None,
+        };
+        assert_eq!(exit_for(&direct), Exit::Tls);
+        // The stream never started: a connection error, 5.
+        let starttls = ConnectError::WrongPort {
+            tried: Security::StartTls,
+            answer: Some(Greeting::Tls),
+            source: None,
+        };
+        assert_eq!(exit_for(&starttls), Exit::Connection);
+        assert!(diagnostic(&starttls).contains("--direct-tls"));
     }
 
     #[test]
