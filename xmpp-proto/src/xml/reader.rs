@@ -8,7 +8,7 @@
 //!    looking at the bytes before it;
 //! 4. everything before the cut is split off as one frozen, shared fragment,
 //!    tokenized by `xmlparser` exactly once as events are drained, a few
-//!    stanzas at a time (see [`run`](self::run)); the
+//!    stanzas at a time (see [`run`]); the
 //!    [builder](super::builder) turns tokens into element trees whose
 //!    strings are slices of that fragment;
 //! 5. complete events are queued; the first error is queued after them.
