@@ -134,11 +134,32 @@ pub trait Module: Any + Send {
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
-/// True when `from` is our own account (bare or full) or absent: the only
-/// senders allowed to push account state (roster pushes, carbons, …).
+/// True when `from` is absent or exactly our account's bare JID: the only
+/// senders allowed to push account state. RFC 6121 §2.1.6 (roster pushes)
+/// and XEP-0280 §11 (carbons) name the bare JID: a full JID, even one of
+/// our own other resources, is another client, which may not change our
+/// roster or claim to be a copy the server made.
 pub fn from_own_account(from: Option<&Jid>, own: &FullJid) -> bool {
     match from {
         None => true,
-        Some(j) => j.to_bare() == own.to_bare(),
+        Some(j) => j.resource().is_none() && j.to_bare() == own.to_bare(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_no_from_or_the_bare_jid_speaks_for_the_account() {
+        let own: FullJid = "juliet@example.com/balcony".parse().expect("jid");
+        let jid = |s: &str| s.parse::<Jid>().expect("jid");
+        assert!(from_own_account(None, &own));
+        assert!(from_own_account(Some(&jid("juliet@example.com")), &own));
+        // Another resource of the same account, or this very one: a client.
+        assert!(!from_own_account(Some(&jid("juliet@example.com/other")), &own));
+        assert!(!from_own_account(Some(&jid("juliet@example.com/balcony")), &own));
+        assert!(!from_own_account(Some(&jid("romeo@example.com")), &own));
+        assert!(!from_own_account(Some(&jid("example.com")), &own));
     }
 }
