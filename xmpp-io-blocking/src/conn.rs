@@ -112,7 +112,6 @@ impl Connection {
                     self.deadline = deadline;
                     return;
                 }
-                _ => {}
             }
         }
     }

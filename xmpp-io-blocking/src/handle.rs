@@ -9,7 +9,7 @@
 #![allow(clippy::result_large_err)]
 
 use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use xmpp_proto::stanza::{Iq, Stanza};
 use xmpp_proto::xml::Element;
@@ -160,7 +160,7 @@ impl Sender {
     /// [`CommandError::Rejected`]`(SendError::NotOnline)` while reconnecting.
     pub fn send(&self, stanza: impl Into<Stanza>) -> Result<(), CommandError> {
         let stanza = stanza.into();
-        self.command(|core| Ok(core.send(stanza)?))
+        self.command(|core| Ok(core.send(Instant::now(), stanza)?))
     }
 
     /// Sends an IQ get/set and waits for its answer (see [`Client::send_iq`]).
@@ -174,7 +174,7 @@ impl Sender {
     /// Sends an IQ get/set without waiting; returns its id. The answer
     /// arrives as `Event::Core(xmpp_proto::Event::IqResponse { id, .. })`.
     pub fn send_iq_nowait(&self, iq: Iq) -> Result<String, CommandError> {
-        self.command(|core| Ok(core.send_iq(std::time::Instant::now(), iq)?))
+        self.command(|core| Ok(core.send_iq(Instant::now(), iq)?))
     }
 
     /// Sends the IQ with a waiter registered before anything can answer it.
@@ -184,10 +184,7 @@ impl Sender {
     ) -> Result<mpsc::Receiver<Result<Iq, CommandError>>, CommandError> {
         let (waiter, answer): (IqWaiter, _) = mpsc::sync_channel(1);
         let mut state = self.shared.lock();
-        let id = state
-            .online()?
-            .core
-            .send_iq(std::time::Instant::now(), iq)?;
+        let id = state.online()?.core.send_iq(Instant::now(), iq)?;
         state.waiters.insert(id, waiter);
         state.drain();
         drop(state);
@@ -197,7 +194,7 @@ impl Sender {
 
     /// Sends an element as is (for what is not modelled).
     pub fn send_raw(&self, element: Element) -> Result<(), CommandError> {
-        self.command(|core| Ok(core.send_raw(&element)?))
+        self.command(|core| Ok(core.send_raw(Instant::now(), &element)?))
     }
 
     /// The current connection, read live from the socket; fails with
@@ -217,7 +214,7 @@ impl Sender {
         }
         state.close_requested = true;
         if let Ok(conn) = state.online() {
-            conn.core.close();
+            conn.core.close(Instant::now());
         }
         state.drain();
         drop(state);

@@ -552,7 +552,7 @@ impl Drop for Reader {
         state.close_requested = true;
         if let Some(conn) = &mut state.conn {
             if conn.online {
-                conn.core.close();
+                conn.core.close(Instant::now());
             }
         }
         state.drain();

@@ -140,7 +140,6 @@ impl Connection {
                 Output::CloseTransport => self.close_transport().await,
                 Output::Event(e) => events.push(e),
                 Output::Timeout(deadline) => return (events, deadline),
-                _ => {}
             }
         }
     }
@@ -304,19 +303,20 @@ impl Session {
 
     fn apply(&mut self, conn: &mut Connection, command: Option<Command>) {
         let client = &mut conn.client;
+        let now = Instant::now();
         match command {
             None => {
                 tracing::debug!("every handle was dropped; closing the stream");
                 self.handles_gone = true;
-                client.close();
+                client.close(now);
             }
             Some(Command::Send(stanza, tx)) => {
-                let _ = tx.send(client.send(stanza).map_err(Into::into));
+                let _ = tx.send(client.send(now, stanza).map_err(Into::into));
             }
             Some(Command::SendRaw(element, tx)) => {
-                let _ = tx.send(client.send_raw(&element).map_err(Into::into));
+                let _ = tx.send(client.send_raw(now, &element).map_err(Into::into));
             }
-            Some(Command::SendIq(iq, tx)) => match client.send_iq(Instant::now(), iq) {
+            Some(Command::SendIq(iq, tx)) => match client.send_iq(now, iq) {
                 Ok(id) => {
                     self.pending.insert(id, tx);
                 }
@@ -333,7 +333,7 @@ impl Session {
             }
             Some(Command::Close(tx)) => {
                 self.closers.push(tx);
-                client.close();
+                client.close(now);
             }
         }
     }

@@ -54,8 +54,8 @@
 //!                 if let Event::Online { jid, .. } = &event {
 //!                     assert_eq!(jid.to_string(), "juliet@example.com/balcony");
 //!                     let to: Jid = "romeo@example.net".parse().unwrap();
-//!                     client.send(Message::chat(to, "Wherefore art thou?")).unwrap();
-//!                     client.close(); // `</stream:stream>`, after the message
+//!                     client.send(now, Message::chat(to, "Wherefore art thou?")).unwrap();
+//!                     client.close(now); // `</stream:stream>`, after the message
 //!                 }
 //!                 events.push(event);
 //!             }
@@ -64,7 +64,8 @@
 //!             // Nothing more now: sleep until the deadline or until the
 //!             // socket is readable, then feed Input::Timeout / Received.
 //!             Output::Timeout(_deadline) => break,
-//!             _ => {}
+//!             // No catch-all arm: a new kind of output is a compile error
+//!             // here, never silently dropped.
 //!         }
 //!     }
 //! }

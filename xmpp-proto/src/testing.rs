@@ -202,8 +202,9 @@ pub fn pump(client: &mut Client, server: &mut ScriptedServer, now: Instant) -> V
             }
             Output::StartTls { .. } => client.handle_input(Input::TlsEstablished(now, None)),
             Output::Event(e) => events.push(e),
+            // The script ends where the client closes; nothing to tear down.
+            Output::CloseTransport => {}
             Output::Timeout(_) => break,
-            _ => {}
         }
     }
     events

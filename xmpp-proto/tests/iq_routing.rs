@@ -196,6 +196,8 @@ fn messages_and_presences_become_events() {
 #[test]
 fn sending_before_online_is_refused() {
     let mut s = Session::new(config().build());
-    let err = s.client.send(xmpp_proto::stanza::Presence::available());
+    let err = s
+        .client
+        .send(s.now, xmpp_proto::stanza::Presence::available());
     assert_eq!(err, Err(xmpp_proto::SendError::NotOnline));
 }

@@ -119,12 +119,12 @@ fn not_well_formed_and_limits_map_to_their_conditions() {
 #[test]
 fn client_close_waits_for_the_servers_close() {
     let mut s = Session::login(config().build());
-    s.client.close();
+    s.client.close(s.now);
     assert_eq!(s.sent(), "</stream:stream>");
     assert!(!s.close_transport);
     assert!(s
         .client
-        .send(xmpp_proto::stanza::Presence::available())
+        .send(s.now, xmpp_proto::stanza::Presence::available())
         .is_err());
     s.server("</stream:stream>");
     assert!(s.close_transport);
@@ -135,7 +135,7 @@ fn client_close_waits_for_the_servers_close() {
 #[test]
 fn client_close_times_out_if_the_server_stays_silent() {
     let mut s = Session::login(config().build());
-    s.client.close();
+    s.client.close(s.now);
     s.sent();
     s.advance(Duration::from_secs(6));
     assert!(s.close_transport);
@@ -213,7 +213,7 @@ fn output_kinds(client: &mut xmpp_proto::Client) -> Vec<String> {
 fn the_last_event_comes_before_close_transport() {
     // A clean close: the server's close, then Disconnected, then the close.
     let mut s = Session::login(config().build());
-    s.client.close();
+    s.client.close(s.now);
     assert_eq!(s.sent(), "</stream:stream>");
     s.client
         .handle_input(Input::Received(s.now, b"</stream:stream>"));

@@ -36,8 +36,11 @@ pub struct Transmit {
 
 /// What the driver must do next. Drain with
 /// [`Client::poll_output`](crate::Client::poll_output) until `Timeout`.
+///
+/// Deliberately not `#[non_exhaustive]`: every variant asks the driver to
+/// act, so a driver matches all of them, and a variant added later is a
+/// compile error in each driver rather than output silently dropped.
 #[derive(Debug)]
-#[non_exhaustive]
 // Events are moved out once per poll; boxing them would cost an allocation each.
 #[allow(clippy::large_enum_variant)]
 pub enum Output {

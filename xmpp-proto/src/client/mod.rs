@@ -244,11 +244,13 @@ impl Client {
         }
     }
 
-    /// Sends a stanza (an id is added when it has none).
-    pub fn send(&mut self, stanza: impl Into<Stanza>) -> Result<(), SendError> {
+    /// Sends a stanza (an id is added when it has none). `now` re-arms the
+    /// keepalive from the time of this write, as every input does.
+    pub fn send(&mut self, now: Instant, stanza: impl Into<Stanza>) -> Result<(), SendError> {
         if !self.is_online() {
             return Err(SendError::NotOnline);
         }
+        self.now = now;
         self.outbox.send_stanza(stanza.into());
         self.arm_session_timers();
         Ok(())
@@ -268,21 +270,24 @@ impl Client {
     }
 
     /// Sends an element as is (the escape hatch for what is not modelled).
-    pub fn send_raw(&mut self, element: &Element) -> Result<(), SendError> {
+    pub fn send_raw(&mut self, now: Instant, element: &Element) -> Result<(), SendError> {
         if !self.is_online() {
             return Err(SendError::NotOnline);
         }
+        self.now = now;
         self.outbox.write_element(element);
         self.arm_session_timers();
         Ok(())
     }
 
     /// Closes the stream cleanly: sends `</stream:stream>`, waits (bounded by
-    /// [`Timeouts::close`]) for the server's, then asks to close the transport.
-    pub fn close(&mut self) {
+    /// [`Timeouts::close`], counted from `now`) for the server's, then asks
+    /// to close the transport.
+    pub fn close(&mut self, now: Instant) {
         if self.ended || self.state.is_closing() {
             return;
         }
+        self.now = now;
         if !self.state.reads_stream() {
             // Nothing was said on a stream yet (e.g. waiting for TLS).
             return self.end(DisconnectReason::Closed);

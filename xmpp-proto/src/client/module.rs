@@ -157,8 +157,14 @@ mod tests {
         assert!(from_own_account(None, &own));
         assert!(from_own_account(Some(&jid("juliet@example.com")), &own));
         // Another resource of the same account, or this very one: a client.
-        assert!(!from_own_account(Some(&jid("juliet@example.com/other")), &own));
-        assert!(!from_own_account(Some(&jid("juliet@example.com/balcony")), &own));
+        assert!(!from_own_account(
+            Some(&jid("juliet@example.com/other")),
+            &own
+        ));
+        assert!(!from_own_account(
+            Some(&jid("juliet@example.com/balcony")),
+            &own
+        ));
         assert!(!from_own_account(Some(&jid("romeo@example.com")), &own));
         assert!(!from_own_account(Some(&jid("example.com")), &own));
     }
