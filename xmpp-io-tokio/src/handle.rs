@@ -96,6 +96,10 @@ impl Handle {
 
 /// Receives a session's [`Event`]s in order. Events are buffered without
 /// bound, so the session never waits for the application; keep reading.
+///
+/// Read with [`Events::next`], or as a [`Stream`](futures_core::Stream)
+/// (with `StreamExt` from `futures-util` or `tokio-stream`), which ends
+/// after [`Event::Disconnected`].
 #[derive(Debug)]
 pub struct Events {
     pub(crate) rx: mpsc::UnboundedReceiver<Event>,
@@ -110,5 +114,41 @@ impl Events {
     /// The next event if one is waiting.
     pub fn try_next(&mut self) -> Option<Event> {
         self.rx.try_recv().ok()
+    }
+}
+
+impl futures_core::Stream for Events {
+    type Item = Event;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Event>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Disconnect;
+    use futures_util::StreamExt;
+
+    #[tokio::test]
+    async fn events_are_a_stream_that_ends_after_the_session() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let events = Events { rx };
+        tx.send(Event::Disconnected {
+            reason: Disconnect::Closed,
+        })
+        .expect("open");
+        drop(tx); // the driver task is gone
+        let all: Vec<Event> = events.collect().await;
+        assert!(matches!(
+            all.as_slice(),
+            [Event::Disconnected {
+                reason: Disconnect::Closed
+            }]
+        ));
     }
 }
