@@ -102,16 +102,18 @@ pub mod testing;
 pub mod xml;
 
 pub use client::{
-    from_own_account, Client, Config, ConfigBuilder, DisconnectReason, Event, Handled, Input,
-    IqFailure, Module, ModuleContext, Output, SendError, StreamError, StreamErrorCondition,
-    StreamFeatures, Timeouts, TlsPolicy, Transmit, Warning, WarningKind,
+    from_own_account, Client, Config, ConfigBuilder, DisconnectReason, Event, ExtensionEvent,
+    Handled, Identity, Input, IqAnswer, IqFailure, Module, ModuleContext, ModuleError, Output,
+    RegisterError, SendError, StreamError, StreamErrorCondition, StreamFeatures, Timeouts,
+    TlsPolicy, Transmit, Warning, WarningKind,
 };
 pub use sasl::Mechanism;
 
 /// XML namespaces of the protocols this crate speaks.
 pub mod ns {
     pub use crate::client::{
-        NS_BIND, NS_PING, NS_SASL, NS_SASL_CB, NS_SESSION, NS_SM, NS_STREAM_ERRORS, NS_TLS,
+        NS_BIND, NS_DISCO_INFO, NS_PING, NS_SASL, NS_SASL_CB, NS_SESSION, NS_SM, NS_STREAM_ERRORS,
+        NS_TLS,
     };
     pub use crate::stanza::{NS_CLIENT, NS_STANZAS};
     pub use crate::xml::{NS_STREAMS, NS_XML};

@@ -3,15 +3,15 @@
 //! and reports each pushed item as a `roster-push` event through a callback
 //! (each CLI's I/O loop decides how to print it).
 //!
-//! A push that does not come from the account itself is refused: the core
-//! answers it `service-unavailable` and the CLI prints a `warning`.
+//! A push that does not come from the account itself (no `from`, or the
+//! account's bare JID) is refused with `forbidden`, and the CLI prints a
+//! `warning`.
 
-use std::any::Any;
 use std::sync::Arc;
 
 use serde_json::Value;
-use xmpp_proto::stanza::{IqPayload, Stanza};
-use xmpp_proto::{from_own_account, Handled, Module, ModuleContext};
+use xmpp_proto::stanza::{DefinedCondition, ErrorType, Iq, IqPayload};
+use xmpp_proto::{from_own_account, IqAnswer, Module, ModuleContext};
 
 use super::command::NS_ROSTER;
 use super::event::roster_push;
@@ -36,35 +36,24 @@ impl Module for RosterPush {
         "cli-roster-push"
     }
 
-    fn handle_stanza(&mut self, ctx: &mut ModuleContext<'_>, stanza: &Stanza) -> Handled {
-        let Stanza::Iq(iq) = stanza else {
-            return Handled::No;
-        };
+    fn iq_requests(&self) -> &[(&'static str, &'static str)] {
+        &[(NS_ROSTER, "query")]
+    }
+
+    fn handle_iq_request(&mut self, ctx: &mut ModuleContext<'_>, iq: &Iq) -> IqAnswer {
         let IqPayload::Set(query) = &iq.payload else {
-            return Handled::No;
+            return IqAnswer::error(ErrorType::Cancel, DefinedCondition::BadRequest);
         };
-        if !query.is(NS_ROSTER, "query") {
-            return Handled::No;
-        }
-        if !from_own_account(iq.from.as_ref(), ctx.own_jid()) {
+        if !from_own_account(iq.from.as_ref(), ctx.account()) {
             let from = iq.from.as_ref().map(|j| j.as_str()).unwrap_or("");
             ctx.warn(format!(
                 "ignored a roster push from {from}, not from our account"
             ));
-            return Handled::No;
+            return IqAnswer::error(ErrorType::Cancel, DefinedCondition::Forbidden);
         }
         for item in query.children().filter(|c| c.is(NS_ROSTER, "item")) {
             (self.sink)(roster_push(item));
         }
-        ctx.send(xmpp_proto::stanza::Iq::result_for(iq));
-        Handled::Yes
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
+        IqAnswer::Result(None)
     }
 }

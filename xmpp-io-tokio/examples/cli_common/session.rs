@@ -60,7 +60,10 @@ pub fn options(args: &Args, sink: Sink) -> ConnectOptions {
     if args.reconnect {
         options = options.reconnect(ReconnectPolicy::new());
     }
-    options.on_client(move |client| client.register(RosterPush::new(sink.clone())))
+    options.on_client(move |client| {
+        // A fresh client has no module yet: this cannot conflict.
+        let _ = client.register(RosterPush::new(sink.clone()));
+    })
 }
 
 /// The exit status for an adapter error.

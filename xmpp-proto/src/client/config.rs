@@ -74,6 +74,31 @@ pub struct Config {
     pub seed: [u8; 32],
     /// `xml:lang` of our stream.
     pub lang: String,
+    /// Who we are in our XEP-0030 disco#info answer.
+    pub identity: Identity,
+}
+
+/// A XEP-0030 identity (§3.1; the registry's client category types are
+/// `bot`, `console`, `game`, `handheld`, `pc`, `phone`, `sms`, `tablet`, `web`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// The category (`client`).
+    pub category: String,
+    /// The type within it (`pc`, `bot`, ...).
+    pub kind: String,
+    /// A name for people, if any.
+    pub name: Option<String>,
+}
+
+impl Default for Identity {
+    /// `client`/`pc`, without a name.
+    fn default() -> Self {
+        Identity {
+            category: "client".into(),
+            kind: "pc".into(),
+            name: None,
+        }
+    }
 }
 
 impl Config {
@@ -91,6 +116,7 @@ impl Config {
                 max_pending_iqs: 1024,
                 seed,
                 lang: "en".into(),
+                identity: Identity::default(),
             },
         }
     }
@@ -107,6 +133,21 @@ impl ConfigBuilder {
     /// Requests this resource.
     pub fn resource(mut self, resource: impl Into<String>) -> Self {
         self.config.resource = Some(resource.into());
+        self
+    }
+
+    /// Sets our XEP-0030 identity (category, type, name).
+    pub fn identity(
+        mut self,
+        category: impl Into<String>,
+        kind: impl Into<String>,
+        name: Option<String>,
+    ) -> Self {
+        self.config.identity = Identity {
+            category: category.into(),
+            kind: kind.into(),
+            name,
+        };
         self
     }
 

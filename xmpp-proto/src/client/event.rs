@@ -162,4 +162,8 @@ pub enum Event {
     },
     /// A top-level element that is not a stanza (the raw-element escape hatch).
     Nonza(Element),
+
+    // ===== extensions =====
+    /// An event of a third-party extension (its own type, boxed).
+    Extension(super::module::ExtensionEvent),
 }

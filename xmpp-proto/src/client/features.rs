@@ -35,9 +35,18 @@ pub struct StreamFeatures {
     pub session_required: bool,
     /// Stream management offered.
     pub sm: bool,
+    /// Every other feature, as (namespace, element name), for the modules
+    /// (roster versioning, pre-approval, ...; at most 32 kept).
+    pub others: Vec<(String, String)>,
 }
 
 impl StreamFeatures {
+    /// True when the server offered the feature `<name xmlns='ns'/>`
+    /// (among those this type does not read itself, see [`Self::others`]).
+    pub fn has(&self, ns: &str, name: &str) -> bool {
+        self.others.iter().any(|(n, e)| n == ns && e == name)
+    }
+
     /// Reads the features element.
     pub fn parse(features: &Element) -> Self {
         let mut f = StreamFeatures::default();
@@ -70,6 +79,9 @@ impl StreamFeatures {
                     f.session_required = child.child(NS_SESSION, "optional").is_none();
                 }
                 (NS_SM, "sm") => f.sm = true,
+                (ns, name) if f.others.len() < 32 => {
+                    f.others.push((ns.to_string(), name.to_string()));
+                }
                 _ => {}
             }
         }
@@ -110,6 +122,10 @@ mod tests {
         assert_eq!(f.mechanisms, ["SCRAM-SHA-1", "PLAIN"]);
         assert_eq!(f.cb_types, Some(vec!["tls-exporter".to_string()]));
         assert!(f.bind && f.sm && !f.session_required);
+        assert!(f.others.is_empty());
+        let v = parse("<stream:features><ver xmlns='urn:xmpp:features:rosterver'/><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
+        assert!(v.has("urn:xmpp:features:rosterver", "ver"));
+        assert!(!v.has("urn:xmpp:features:pre-approval", "sub"));
         let g = parse("<stream:features><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></stream:features>");
         assert!(g.session_required);
         assert_eq!(g.cb_types, None);

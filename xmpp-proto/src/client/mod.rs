@@ -19,6 +19,7 @@
 mod config;
 mod error;
 mod event;
+mod extensions;
 mod features;
 mod module;
 mod negotiate;
@@ -29,14 +30,17 @@ mod timer;
 use std::collections::VecDeque;
 use std::time::Instant;
 
-pub use config::{Config, ConfigBuilder, Timeouts, TlsPolicy};
+pub use config::{Config, ConfigBuilder, Identity, Timeouts, TlsPolicy};
 pub use error::{DisconnectReason, StreamError, StreamErrorCondition};
 pub use event::{Event, Input, IqFailure, Output, Transmit, Warning, WarningKind};
 pub use features::{
     StreamFeatures, NS_BIND, NS_SASL, NS_SASL_CB, NS_SESSION, NS_SM, NS_STREAM_ERRORS, NS_TLS,
 };
-pub use module::{from_own_account, Handled, Module, ModuleContext};
-pub use online::NS_PING;
+pub use module::{
+    from_own_account, ExtensionEvent, Handled, IqAnswer, Module, ModuleContext, ModuleError,
+    RegisterError,
+};
+pub use online::{NS_DISCO_INFO, NS_PING};
 
 use crate::entropy::Entropy;
 use crate::iq_tracker::{IqTracker, TrackerError};
@@ -80,7 +84,7 @@ pub struct Client {
     outbox: Outbox,
     events: VecDeque<Event>,
     timers: TimerTable,
-    modules: Vec<Box<dyn Module>>,
+    ext: extensions::Extensions,
     start_tls: bool,
     close_transport: bool,
     tls: bool,
@@ -125,7 +129,7 @@ impl Client {
             outbox,
             events: VecDeque::new(),
             timers,
-            modules: Vec::new(),
+            ext: extensions::Extensions::default(),
             start_tls: false,
             close_transport: false,
             tls: false,
@@ -141,25 +145,6 @@ impl Client {
             client.open_stream();
         }
         client
-    }
-
-    /// Registers a module; modules see stanzas in registration order.
-    pub fn register(&mut self, module: impl Module) {
-        self.modules.push(Box::new(module));
-    }
-
-    /// The registered module of type `T`.
-    pub fn module<T: Module>(&self) -> Option<&T> {
-        self.modules
-            .iter()
-            .find_map(|m| m.as_any().downcast_ref::<T>())
-    }
-
-    /// The registered module of type `T`, mutably.
-    pub fn module_mut<T: Module>(&mut self) -> Option<&mut T> {
-        self.modules
-            .iter_mut()
-            .find_map(|m| m.as_any_mut().downcast_mut::<T>())
     }
 
     /// Feeds input. Never fails: problems become events.
@@ -238,10 +223,10 @@ impl Client {
         } else {
             None
         };
-        match (self.timers.next(), iq) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.timers.next(), iq, self.modules_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Sends a stanza (an id is added when it has none). `now` re-arms the
@@ -251,7 +236,7 @@ impl Client {
             return Err(SendError::NotOnline);
         }
         self.now = now;
-        self.outbox.send_stanza(stanza.into());
+        self.transmit(stanza.into());
         self.arm_session_timers();
         Ok(())
     }
@@ -264,7 +249,9 @@ impl Client {
             return Err(SendError::NotOnline);
         }
         self.now = now;
-        let id = self.outbox.send_tracked_iq(now, iq, IqOwner::App)?;
+        let mut iq = iq;
+        let id = self.outbox.track_iq(now, &mut iq, IqOwner::App)?;
+        self.transmit(Stanza::Iq(iq));
         self.arm_session_timers();
         Ok(id)
     }
@@ -400,6 +387,9 @@ impl Client {
         if self.outbox.open {
             self.expire_iqs();
         }
+        if self.outbox.open && !self.ended {
+            self.modules_timeout();
+        }
     }
 
     /// (Re)arms keepalive after output; called after each input and command.
@@ -480,9 +470,7 @@ impl Client {
         for id in self.outbox.tracker.cancel_all() {
             self.iq_done(id, Err(IqFailure::Disconnected));
         }
-        for m in &mut self.modules {
-            m.offline();
-        }
+        self.modules_offline(false);
         self.events.push_back(Event::Disconnected { reason });
     }
 }

@@ -1,83 +1,197 @@
-//! The module interface: how protocol extensions plug into the connection.
+//! The extension interface: how protocol extensions plug into a session.
 //!
-//! A module sees the stanzas routed to it and owns its state; the connection
-//! machine knows nothing about rosters or rooms. Adding an extension means
-//! one new file implementing [`Module`], one `register` call, and its tests.
+//! A module owns its state and sees only what is routed to it; the
+//! connection machine knows nothing about rosters or rooms. Adding an
+//! extension means one new file implementing [`Module`], one
+//! [`Client::register`](crate::Client::register) call, and its tests.
 //!
 //! Routing while online, for every stanza that passed address validation:
-//! 1. IQ results/errors go to whoever sent the request (a module's
+//! 1. every module *observes* it ([`Module::observe_stanza`]): stream
+//!    management counts it, caps read presences others consume;
+//! 2. IQ results/errors go to whoever sent the request (a module's
 //!    [`Module::handle_iq_response`] or the application's
-//!    [`Event::IqResponse`]), after the spoofing check.
-//! 2. Everything else is offered to each module in registration order until
-//!    one returns [`Handled::Yes`].
-//! 3. Unhandled IQ get/set requests are answered `service-unavailable`
-//!    (RFC 6120 §8.4); unhandled messages and presences become events.
+//!    [`Event::IqResponse`](crate::Event::IqResponse)), after the spoofing check;
+//! 3. IQ get/set requests go to the one module that registered the
+//!    payload's (namespace, element) ([`Module::iq_requests`]; two owners
+//!    of one pair are refused at registration), whose answer the core sends;
+//!    unowned ones get `service-unavailable` (RFC 6120 §8.4), except the
+//!    core's own XEP-0199 ping and XEP-0030 disco#info;
+//! 4. messages and presences are offered to each module in registration
+//!    order until one returns [`Handled::Yes`]; the rest become events.
+//!
+//! Every stanza that leaves the session, whoever sends it, first passes
+//! each module's [`Module::on_outgoing`] (to add origin-id, caps, ...).
+//! Modules send through their [`ModuleContext`]: what they send is queued
+//! and written once their hook returns, so the outgoing hooks of every
+//! module (the sender's included) see it.
 
 use std::any::Any;
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use crate::stanza::{FullJid, Iq, Jid, Stanza};
+use crate::stanza::{BareJid, DefinedCondition, ErrorType, FullJid, Iq, Jid, Stanza, StanzaError};
+use crate::xml::Element;
 
 use super::event::{Event, IqFailure, Warning, WarningKind};
+use super::features::StreamFeatures;
 use super::outbox::{IqOwner, Outbox};
 use super::SendError;
 
-/// Whether a module consumed a stanza.
+/// Whether a module consumed what it was offered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Handled {
-    /// Consumed: no other module or the application sees it.
+    /// Consumed: no later module and not the application sees it.
     Yes,
     /// Not for this module.
     No,
 }
 
-/// What a module may do while handling input.
-pub struct ModuleContext<'a> {
-    now: Instant,
-    own_jid: &'a FullJid,
-    outbox: &'a mut Outbox,
-    events: &'a mut VecDeque<Event>,
-    module_index: usize,
+/// A module's answer to an IQ request routed to it, which the core sends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IqAnswer {
+    /// A `result`, with this payload (none for an empty result).
+    Result(Option<Element>),
+    /// An `error`.
+    Error(StanzaError),
 }
 
-impl<'a> ModuleContext<'a> {
-    pub(crate) fn new(
-        now: Instant,
-        own_jid: &'a FullJid,
-        outbox: &'a mut Outbox,
-        events: &'a mut VecDeque<Event>,
-        module_index: usize,
-    ) -> Self {
-        ModuleContext {
-            now,
-            own_jid,
-            outbox,
-            events,
-            module_index,
+impl IqAnswer {
+    /// An `error` with this type and condition.
+    pub fn error(kind: ErrorType, condition: DefinedCondition) -> Self {
+        IqAnswer::Error(StanzaError::new(kind, condition))
+    }
+}
+
+/// A module's registration could not be accepted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegisterError {
+    /// Another module (or the core) already answers these IQ requests.
+    #[error(
+        "module {module} wants the IQ requests <{element} xmlns='{ns}'/>, \
+         which {owner} already answers: register only one of them"
+    )]
+    IqConflict {
+        /// The module being registered.
+        module: &'static str,
+        /// The payload namespace.
+        ns: &'static str,
+        /// The payload element name.
+        element: &'static str,
+        /// Who owns the pair already (a module's name, or `"the core"`).
+        owner: &'static str,
+    },
+    /// A module of this type is registered already.
+    #[error("a module of type {0} is registered already")]
+    Duplicate(&'static str),
+}
+
+/// A module's command could not be run.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModuleError {
+    /// No module of the requested type was registered on this session.
+    #[error("no module of type {0} is registered: register it when the session starts")]
+    NotRegistered(&'static str),
+}
+
+/// An event of a third-party extension ([`Event::Extension`]): the module's
+/// own event type, boxed. Built-in modules have typed variants instead.
+pub struct ExtensionEvent {
+    /// The name of the module that emitted it ([`Module::name`]).
+    pub module: &'static str,
+    /// The event; [`ExtensionEvent::downcast`] to the module's type.
+    pub payload: Box<dyn Any + Send>,
+}
+
+impl ExtensionEvent {
+    /// The payload as the module's event type `T`, if it is one.
+    pub fn downcast<T: Any>(self) -> Result<T, Self> {
+        match self.payload.downcast::<T>() {
+            Ok(t) => Ok(*t),
+            Err(payload) => Err(ExtensionEvent {
+                module: self.module,
+                payload,
+            }),
         }
     }
 
+    /// A reference to the payload as `T`, if it is one.
+    pub fn get<T: Any>(&self) -> Option<&T> {
+        self.payload.downcast_ref::<T>()
+    }
+}
+
+impl std::fmt::Debug for ExtensionEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExtensionEvent")
+            .field("module", &self.module)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a module may do from a hook or a command: read the session's
+/// addresses and time, send stanzas and tracked IQs, emit events.
+pub struct ModuleContext<'a> {
+    pub(super) now: Instant,
+    pub(super) account: &'a BareJid,
+    pub(super) bound: Option<&'a FullJid>,
+    pub(super) outbox: &'a mut Outbox,
+    pub(super) events: &'a mut VecDeque<Event>,
+    /// Stanzas to send once the hook returns (through the outgoing hooks).
+    pub(super) queued: &'a mut Vec<Stanza>,
+    /// Stanzas to route again once the current one is done.
+    pub(super) again: &'a mut Vec<Stanza>,
+    /// True while routing a stanza a module dispatched again.
+    pub(super) redispatched: bool,
+    pub(super) module_index: usize,
+    pub(super) module_name: &'static str,
+}
+
+impl ModuleContext<'_> {
     /// The current time.
     pub fn now(&self) -> Instant {
         self.now
     }
 
-    /// Our bound full JID.
-    pub fn own_jid(&self) -> &FullJid {
-        self.own_jid
+    /// The account's bare JID.
+    pub fn account(&self) -> &BareJid {
+        self.account
     }
 
-    /// Sends a stanza (an id is added when it has none).
-    pub fn send(&mut self, stanza: impl Into<Stanza>) {
-        self.outbox.send_stanza(stanza.into());
+    /// Our bound full JID, while online.
+    pub fn own_jid(&self) -> Option<&FullJid> {
+        self.bound
     }
 
-    /// Sends an IQ request whose response comes back to this module's
-    /// [`Module::handle_iq_response`]. Returns the id used.
-    pub fn send_iq(&mut self, iq: Iq) -> Result<String, SendError> {
+    /// True while stanzas can be sent.
+    pub fn is_online(&self) -> bool {
+        self.outbox.open
+    }
+
+    /// Sends a stanza (an id is added when it has none). It leaves after
+    /// the current hook or command, through every module's
+    /// [`Module::on_outgoing`].
+    pub fn send(&mut self, stanza: impl Into<Stanza>) -> Result<(), SendError> {
+        if !self.outbox.open {
+            return Err(SendError::NotOnline);
+        }
+        self.queued.push(stanza.into());
+        Ok(())
+    }
+
+    /// Sends an IQ request whose answer comes back to this module's
+    /// [`Module::handle_iq_response`], after the check that it comes from
+    /// the address the request went to. Returns the id used (a fresh one
+    /// when the IQ has none), with which the answer is correlated.
+    pub fn send_iq(&mut self, mut iq: Iq) -> Result<String, SendError> {
+        if !self.outbox.open {
+            return Err(SendError::NotOnline);
+        }
         let owner = IqOwner::Module(self.module_index);
-        self.outbox.send_tracked_iq(self.now, iq, owner)
+        let id = self.outbox.track_iq(self.now, &mut iq, owner)?;
+        self.queued.push(Stanza::Iq(iq));
+        Ok(id)
     }
 
     /// A fresh unique id.
@@ -85,31 +199,108 @@ impl<'a> ModuleContext<'a> {
         self.outbox.new_id()
     }
 
-    /// Emits an event to the application.
+    /// Emits an event to the application (a built-in module's typed variant).
     pub fn emit(&mut self, event: Event) {
         self.events.push_back(event);
     }
 
-    /// Emits a warning (refused input, the session goes on).
+    /// Emits this module's own event type as [`Event::Extension`].
+    pub fn emit_extension<T: Any + Send>(&mut self, event: T) {
+        self.events.push_back(Event::Extension(ExtensionEvent {
+            module: self.module_name,
+            payload: Box::new(event),
+        }));
+    }
+
+    /// Emits a warning: something received was refused, the session goes on.
     pub fn warn(&mut self, message: impl Into<String>) {
         self.events.push_back(Event::Warning(Warning {
             kind: WarningKind::Module,
-            message: message.into(),
+            message: format!("{}: {}", self.module_name, message.into()),
         }));
+    }
+
+    /// Routes `stanza` again, as if received, once the current one is done
+    /// (a carbon's or an archive result's forwarded message, which every
+    /// module must see as a message). A stanza routed again cannot be
+    /// routed again a second time (that would allow loops): the call is
+    /// then refused with a warning.
+    pub fn dispatch(&mut self, stanza: Stanza) {
+        if self.redispatched {
+            self.warn("refused to route a forwarded stanza a second time");
+            return;
+        }
+        self.again.push(stanza);
+    }
+
+    /// True while the stanza being handled was routed again by a module
+    /// ([`ModuleContext::dispatch`]) rather than received as it is.
+    pub fn is_redispatched(&self) -> bool {
+        self.redispatched
     }
 }
 
-/// A protocol extension plugged into the connection.
+/// A protocol extension plugged into a session. Every hook has a default
+/// that does nothing, so a module implements only what it needs. Modules
+/// are reached from the application by type
+/// ([`Client::module`](crate::Client::module),
+/// [`Client::with_module`](crate::Client::with_module)); no `as_any`
+/// boilerplate is needed (trait objects upcast to `dyn Any`).
 pub trait Module: Any + Send {
-    /// A short name for logs.
+    /// A short name, for logs, warnings and conflicts (`"roster"`).
     fn name(&self) -> &'static str;
 
-    /// An incoming stanza (addresses already validated). Return
-    /// [`Handled::Yes`] to consume it.
-    fn handle_stanza(&mut self, ctx: &mut ModuleContext<'_>, stanza: &Stanza) -> Handled;
+    /// The XEP-0030 features this module implements, listed in our
+    /// disco#info answer.
+    fn features(&self) -> &[&'static str] {
+        &[]
+    }
 
-    /// The response to an IQ this module sent with [`ModuleContext::send_iq`]
-    /// (already checked to come from the address the request went to).
+    /// The IQ requests (get or set) this module answers, by the payload's
+    /// (namespace, element name). Read once, at registration.
+    fn iq_requests(&self) -> &[(&'static str, &'static str)] {
+        &[]
+    }
+
+    /// The features of the stream the session runs on (after
+    /// authentication), before [`Module::online`].
+    fn stream_features(&mut self, features: &StreamFeatures) {
+        let _ = features;
+    }
+
+    /// The session came online (resource bound, or the stream resumed).
+    fn online(&mut self, ctx: &mut ModuleContext<'_>, resumed: bool) {
+        let _ = (ctx, resumed);
+    }
+
+    /// The session went offline. With `resumable` the server keeps it
+    /// for a resumption, so state tied to it may be kept.
+    fn offline(&mut self, resumable: bool) {
+        let _ = resumable;
+    }
+
+    /// Every incoming stanza (addresses validated), before it is routed:
+    /// to observe, never to consume.
+    fn observe_stanza(&mut self, ctx: &mut ModuleContext<'_>, stanza: &Stanza) {
+        let _ = (ctx, stanza);
+    }
+
+    /// An incoming message or presence. Return [`Handled::Yes`] to consume it.
+    fn handle_stanza(&mut self, ctx: &mut ModuleContext<'_>, stanza: &Stanza) -> Handled {
+        let _ = (ctx, stanza);
+        Handled::No
+    }
+
+    /// An IQ request whose payload is one of [`Module::iq_requests`]. The
+    /// core sends the answer: a result with the returned payload, or the error.
+    fn handle_iq_request(&mut self, ctx: &mut ModuleContext<'_>, iq: &Iq) -> IqAnswer {
+        let _ = (ctx, iq);
+        IqAnswer::error(ErrorType::Cancel, DefinedCondition::ServiceUnavailable)
+    }
+
+    /// The answer to an IQ this module sent with [`ModuleContext::send_iq`]
+    /// (already checked to come from the address the request went to), or
+    /// why there is none.
     fn handle_iq_response(
         &mut self,
         ctx: &mut ModuleContext<'_>,
@@ -119,19 +310,27 @@ pub trait Module: Any + Send {
         let _ = (ctx, id, result);
     }
 
-    /// The session came online (resource bound).
-    fn online(&mut self, ctx: &mut ModuleContext<'_>) {
-        let _ = ctx;
+    /// Every stanza about to leave, whoever sent it: to annotate it.
+    fn on_outgoing(&mut self, stanza: &mut Stanza) {
+        let _ = stanza;
     }
 
-    /// The session ended.
-    fn offline(&mut self) {}
+    /// A top-level element that is not a stanza (stream management's
+    /// `<r/>` and `<a/>`). Return [`Handled::Yes`] to consume it.
+    fn handle_nonza(&mut self, ctx: &mut ModuleContext<'_>, element: &Element) -> Handled {
+        let _ = (ctx, element);
+        Handled::No
+    }
 
-    /// For downcasting to the concrete module.
-    fn as_any(&self) -> &dyn Any;
+    /// This module's next deadline; it joins the session's.
+    fn next_deadline(&self) -> Option<Instant> {
+        None
+    }
 
-    /// For downcasting to the concrete module.
-    fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// A deadline from [`Module::next_deadline`] passed.
+    fn handle_timeout(&mut self, ctx: &mut ModuleContext<'_>, now: Instant) {
+        let _ = (ctx, now);
+    }
 }
 
 /// True when `from` is absent or exactly our account's bare JID: the only
@@ -139,10 +338,10 @@ pub trait Module: Any + Send {
 /// and XEP-0280 §11 (carbons) name the bare JID: a full JID, even one of
 /// our own other resources, is another client, which may not change our
 /// roster or claim to be a copy the server made.
-pub fn from_own_account(from: Option<&Jid>, own: &FullJid) -> bool {
+pub fn from_own_account(from: Option<&Jid>, account: &BareJid) -> bool {
     match from {
         None => true,
-        Some(j) => j.resource().is_none() && j.to_bare() == own.to_bare(),
+        Some(j) => j.resource().is_none() && j.to_bare() == *account,
     }
 }
 
@@ -152,7 +351,7 @@ mod tests {
 
     #[test]
     fn only_no_from_or_the_bare_jid_speaks_for_the_account() {
-        let own: FullJid = "juliet@example.com/balcony".parse().expect("jid");
+        let own: BareJid = "juliet@example.com".parse().expect("jid");
         let jid = |s: &str| s.parse::<Jid>().expect("jid");
         assert!(from_own_account(None, &own));
         assert!(from_own_account(Some(&jid("juliet@example.com")), &own));
@@ -167,5 +366,18 @@ mod tests {
         ));
         assert!(!from_own_account(Some(&jid("romeo@example.com")), &own));
         assert!(!from_own_account(Some(&jid("example.com")), &own));
+    }
+
+    #[test]
+    fn extension_events_downcast_to_their_type() {
+        #[derive(Debug, PartialEq)]
+        struct Version(&'static str);
+        let e = ExtensionEvent {
+            module: "version",
+            payload: Box::new(Version("1.0")),
+        };
+        assert_eq!(e.get::<Version>(), Some(&Version("1.0")));
+        let e = e.downcast::<u32>().expect_err("not a u32");
+        assert_eq!(e.downcast::<Version>().ok(), Some(Version("1.0")));
     }
 }

@@ -48,6 +48,8 @@ pub(crate) enum State {
         id: String,
         /// The bound JID.
         jid: FullJid,
+        /// The stream's features, for the modules.
+        features: Box<StreamFeatures>,
     },
     /// Stanzas flow.
     Online,
@@ -204,15 +206,15 @@ impl Client {
                 self.bind_step(bind, element);
                 !self.ended
             }
-            State::AwaitingSession { id, jid } if element.is(NS_CLIENT, "iq") => {
+            State::AwaitingSession { id, jid, features } if element.is(NS_CLIENT, "iq") => {
                 let is_reply = element.attr("id") == Some(id.as_str());
-                self.state = State::AwaitingSession { id, jid };
+                self.state = State::AwaitingSession { id, jid, features };
                 if is_reply {
                     if element.attr("type") == Some("result") {
-                        if let State::AwaitingSession { jid, .. } =
+                        if let State::AwaitingSession { jid, features, .. } =
                             std::mem::replace(&mut self.state, State::Closed)
                         {
-                            self.go_online(jid);
+                            self.go_online(jid, &features);
                         }
                     } else {
                         self.fail(DisconnectReason::BindFailed(
@@ -512,13 +514,17 @@ impl Client {
                 .with_attr("id", id.clone())
                 .with_child(Element::new(NS_SESSION, "session"));
             self.outbox.write_element(&iq);
-            self.state = State::AwaitingSession { id, jid };
+            self.state = State::AwaitingSession {
+                id,
+                jid,
+                features: Box::new(features),
+            };
         } else {
-            self.go_online(jid);
+            self.go_online(jid, &features);
         }
     }
 
-    fn go_online(&mut self, jid: FullJid) {
+    fn go_online(&mut self, jid: FullJid, features: &StreamFeatures) {
         self.state = State::Online;
         self.bound = Some(jid.clone());
         self.outbox.open = true;
@@ -529,7 +535,7 @@ impl Client {
             mechanism: self.mechanism.unwrap_or(sasl::Mechanism::Plain),
             resumed: false,
         });
-        self.modules_online();
+        self.modules_online(features, false);
     }
 
     pub(super) fn tls_established(&mut self, cb: Option<sasl::ChannelBinding>) {

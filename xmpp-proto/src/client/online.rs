@@ -1,19 +1,24 @@
-//! Routing while online (RFC 6120 §8, §10): address checks, IQ response
-//! matching with spoofing protection, modules, the `service-unavailable`
-//! answer to unhandled requests, XEP-0199 pings (answering and idle checks).
+//! Routing while online (RFC 6120 §8, §10): address checks, the modules'
+//! hooks (see [`module`](super::module) for the order), IQ response matching
+//! with spoofing protection, the `service-unavailable` answer to unowned
+//! requests, and what the core answers itself: XEP-0199 pings (answering
+//! and idle checks) and XEP-0030 disco#info about this client.
 
 use crate::iq_tracker::ResponseMatch;
-use crate::stanza::{
-    DefinedCondition, ErrorType, FullJid, Iq, IqPayload, Jid, Stanza, StanzaError, NS_CLIENT,
-};
+use crate::stanza::{DefinedCondition, ErrorType, FullJid, Iq, IqPayload, Jid, Stanza, NS_CLIENT};
 use crate::xml::Element;
 
 use super::event::{Event, IqFailure, WarningKind};
-use super::module::{Handled, ModuleContext};
+use super::module::{Handled, IqAnswer};
 use super::{Client, DisconnectReason, IqOwner};
 
 /// XEP-0199 ping namespace.
 pub const NS_PING: &str = "urn:xmpp:ping";
+/// XEP-0030 disco#info namespace.
+pub const NS_DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
+
+/// The IQ requests the core answers itself; no module may claim them.
+pub(super) const CORE_IQS: [(&str, &str); 2] = [(NS_PING, "ping"), (NS_DISCO_INFO, "query")];
 
 impl Client {
     pub(super) fn online_element(&mut self, element: Element) {
@@ -23,8 +28,7 @@ impl Client {
         let is_stanza = element.ns() == NS_CLIENT
             && matches!(element.local_name(), "message" | "presence" | "iq");
         if !is_stanza {
-            self.events.push_back(Event::Nonza(element));
-            return;
+            return self.nonza(element);
         }
         let stanza = match Stanza::parse(element) {
             Ok(s) => s,
@@ -43,31 +47,121 @@ impl Client {
                 );
             }
         }
-        match stanza {
-            Stanza::Iq(iq) if !iq.is_request() => self.iq_response(iq, &own),
-            stanza => self.dispatch(stanza, &own),
+        self.route(stanza, &own);
+        // What modules routed again, after the stanza that carried it.
+        for stanza in std::mem::take(&mut self.ext.again) {
+            self.ext.redispatching = true;
+            self.route(stanza, &own);
+            self.ext.redispatching = false;
+            if self.ended {
+                return;
+            }
         }
     }
 
-    fn dispatch(&mut self, stanza: Stanza, own: &FullJid) {
-        for (i, m) in self.modules.iter_mut().enumerate() {
-            let mut ctx = ModuleContext::new(self.now, own, &mut self.outbox, &mut self.events, i);
-            if m.handle_stanza(&mut ctx, &stanza) == Handled::Yes {
+    fn route(&mut self, stanza: Stanza, own: &FullJid) {
+        self.each_module(|m, cx| m.observe_stanza(cx, &stanza));
+        match stanza {
+            Stanza::Iq(iq) if !iq.is_request() => {
+                if self.ext.redispatching {
+                    self.warn(
+                        WarningKind::InvalidStanza,
+                        "ignored an IQ response forwarded inside another stanza".into(),
+                    );
+                } else {
+                    self.iq_response(iq, own);
+                }
+            }
+            Stanza::Iq(iq) => self.iq_request(iq),
+            stanza => self.offer(stanza),
+        }
+    }
+
+    /// A message or presence: to the modules until one consumes it, else
+    /// to the application.
+    fn offer(&mut self, stanza: Stanza) {
+        for i in 0..self.ext.modules.len() {
+            let handled = self.with_context(i, |m, cx| m.handle_stanza(cx, &stanza));
+            if handled == Some(Handled::Yes) {
                 return;
             }
         }
         match stanza {
-            Stanza::Iq(iq) if is_ping(&iq) => {
-                self.outbox.send_stanza(Stanza::Iq(Iq::result_for(&iq)));
-            }
-            Stanza::Iq(iq) => {
-                // RFC 6120 §8.4: an unhandled request gets service-unavailable.
-                let err = StanzaError::new(ErrorType::Cancel, DefinedCondition::ServiceUnavailable);
-                self.outbox.send_stanza(Stanza::Iq(Iq::error_for(&iq, err)));
-            }
             Stanza::Message(m) => self.events.push_back(Event::Message(m)),
             Stanza::Presence(p) => self.events.push_back(Event::Presence(p)),
+            Stanza::Iq(_) => {}
         }
+    }
+
+    /// An IQ get/set: to the module that owns its payload, or answered here.
+    fn iq_request(&mut self, iq: Iq) {
+        let (ns, name) = match iq.payload_element() {
+            Some(p) => (p.ns().to_string(), p.local_name().to_string()),
+            None => (String::new(), String::new()),
+        };
+        let answer = match self.ext.iq_owner(&ns, &name) {
+            Some(i) => self
+                .with_context(i, |m, cx| m.handle_iq_request(cx, &iq))
+                .unwrap_or_else(unavailable),
+            None if (ns.as_str(), name.as_str()) == (NS_PING, "ping") => IqAnswer::Result(None),
+            None if (ns.as_str(), name.as_str()) == (NS_DISCO_INFO, "query") => {
+                self.disco_info(&iq)
+            }
+            // RFC 6120 §8.4: an unhandled request gets service-unavailable.
+            None => unavailable(),
+        };
+        let reply = match answer {
+            IqAnswer::Result(Some(payload)) => Iq::result_with(&iq, payload),
+            IqAnswer::Result(None) => Iq::result_for(&iq),
+            IqAnswer::Error(error) => Iq::error_for(&iq, error),
+        };
+        self.transmit(Stanza::Iq(reply));
+    }
+
+    /// XEP-0030 §3.1: who we are and exactly the features of the core and
+    /// the registered modules. A node we do not publish is not found.
+    fn disco_info(&self, iq: &Iq) -> IqAnswer {
+        let query = iq.payload_element();
+        if !matches!(iq.payload, IqPayload::Get(_)) {
+            return IqAnswer::error(ErrorType::Cancel, DefinedCondition::NotAllowed);
+        }
+        if query.and_then(|q| q.attr("node")).is_some() {
+            return IqAnswer::error(ErrorType::Cancel, DefinedCondition::ItemNotFound);
+        }
+        let id = &self.config.identity;
+        let mut identity = Element::new(NS_DISCO_INFO, "identity")
+            .with_attr("category", id.category.clone())
+            .with_attr("type", id.kind.clone());
+        if let Some(name) = &id.name {
+            identity.set_attr("name", name.clone());
+        }
+        let mut features = self.disco_features();
+        features.sort_unstable();
+        features.dedup();
+        let mut answer = Element::new(NS_DISCO_INFO, "query").with_child(identity);
+        for var in features {
+            answer.push_child(Element::new(NS_DISCO_INFO, "feature").with_attr("var", var));
+        }
+        IqAnswer::Result(Some(answer))
+    }
+
+    /// Every XEP-0030 feature this session implements: the core's (disco,
+    /// ping) and the registered modules'.
+    pub fn disco_features(&self) -> Vec<&'static str> {
+        let mut all = vec![NS_DISCO_INFO, NS_PING];
+        all.extend(self.module_features());
+        all
+    }
+
+    /// A top-level element that is not a stanza: to the modules, else an event.
+    fn nonza(&mut self, element: Element) {
+        for i in 0..self.ext.modules.len() {
+            let handled = self.with_context(i, |m, cx| m.handle_nonza(cx, &element));
+            if handled == Some(Handled::Yes) {
+                return;
+            }
+        }
+        self.events.push_back(Event::Nonza(element));
     }
 
     fn iq_response(&mut self, iq: Iq, own: &FullJid) {
@@ -104,14 +198,7 @@ impl Client {
         match self.outbox.owners.remove(&id) {
             Some(IqOwner::App) | None => self.events.push_back(Event::IqResponse { id, result }),
             Some(IqOwner::Module(i)) => {
-                let Some(own) = self.bound.clone() else {
-                    return;
-                };
-                if let Some(m) = self.modules.get_mut(i) {
-                    let mut ctx =
-                        ModuleContext::new(self.now, &own, &mut self.outbox, &mut self.events, i);
-                    m.handle_iq_response(&mut ctx, &id, result);
-                }
+                self.with_context(i, |m, cx| m.handle_iq_response(cx, &id, result));
             }
             Some(IqOwner::KeepalivePing) => {
                 if matches!(result, Err(IqFailure::Timeout)) {
@@ -142,28 +229,19 @@ impl Client {
         if !self.outbox.open || pinging {
             return;
         }
-        let ping = Iq::get(None, String::new(), Element::new(NS_PING, "ping"));
-        let sent = self
+        let mut ping = Iq::get(None, String::new(), Element::new(NS_PING, "ping"));
+        match self
             .outbox
-            .send_tracked_iq(self.now, ping, IqOwner::KeepalivePing);
-        if sent.is_err() {
-            self.fail(DisconnectReason::Timeout("could not ping the server"));
-        }
-    }
-
-    pub(super) fn modules_online(&mut self) {
-        let Some(own) = self.bound.clone() else {
-            return;
-        };
-        for (i, m) in self.modules.iter_mut().enumerate() {
-            let mut ctx = ModuleContext::new(self.now, &own, &mut self.outbox, &mut self.events, i);
-            m.online(&mut ctx);
+            .track_iq(self.now, &mut ping, IqOwner::KeepalivePing)
+        {
+            Ok(_) => self.transmit(Stanza::Iq(ping)),
+            Err(_) => self.fail(DisconnectReason::Timeout("could not ping the server")),
         }
     }
 }
 
-fn is_ping(iq: &Iq) -> bool {
-    matches!(&iq.payload, IqPayload::Get(p) if p.is(NS_PING, "ping"))
+fn unavailable() -> IqAnswer {
+    IqAnswer::error(ErrorType::Cancel, DefinedCondition::ServiceUnavailable)
 }
 
 /// A stanza for us names our bare JID or our full JID (RFC 6120 §10.5).

@@ -71,11 +71,12 @@ impl Outbox {
         self.write_element(&e);
     }
 
-    /// Queues an IQ request and tracks it; returns its id.
-    pub(crate) fn send_tracked_iq(
+    /// Tracks an IQ request about to be sent (giving it an id when it has
+    /// none): its answer goes to `owner`. Returns the id.
+    pub(crate) fn track_iq(
         &mut self,
         now: Instant,
-        mut iq: Iq,
+        iq: &mut Iq,
         owner: IqOwner,
     ) -> Result<String, SendError> {
         if !iq.is_request() {
@@ -89,7 +90,6 @@ impl Outbox {
             .register(id.clone(), iq.to.clone(), now + self.iq_timeout)
             .map_err(SendError::Iq)?;
         self.owners.insert(id.clone(), owner);
-        self.write_element(&Element::from(Stanza::Iq(iq)));
         Ok(id)
     }
 

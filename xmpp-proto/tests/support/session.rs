@@ -160,6 +160,12 @@ impl Session {
 
     /// The restarted stream and bind, after `<success/>`.
     pub fn bind(&mut self, resource: &str) {
+        self.bind_with_features(resource, "");
+    }
+
+    /// As [`Session::bind`], the post-authentication features also
+    /// offering `extra` (e.g. `<ver xmlns='urn:xmpp:features:rosterver'/>`).
+    pub fn bind_with_features(&mut self, resource: &str, extra: &str) {
         let restart = self.sent();
         assert!(restart.contains("<stream:stream"), "{restart}");
         assert!(
@@ -167,16 +173,25 @@ impl Session {
             "pipelined bind: {restart}"
         );
         let jid = format!("{JID}/{resource}");
-        self.server(&(server_header(DOMAIN, "s3") + FEATURES_BIND + &bind_reply(&restart, &jid)));
+        let features =
+            FEATURES_BIND.replace("</stream:features>", &format!("{extra}</stream:features>"));
+        self.server(&(server_header(DOMAIN, "s3") + &features + &bind_reply(&restart, &jid)));
     }
 
     /// A complete STARTTLS + SCRAM-SHA-1 login.
     pub fn login(config: Config) -> Self {
+        Session::login_with(config, "", |_| {})
+    }
+
+    /// A complete login with `setup` run on the fresh client first (to
+    /// register modules) and `extra` post-authentication features.
+    pub fn login_with(config: Config, extra: &str, setup: impl FnOnce(&mut Client)) -> Self {
         let mut s = Session::new(config);
+        setup(&mut s.client);
         s.starttls_to_sasl(&["SCRAM-SHA-1", "PLAIN"], "", None);
         let mut scram = ScramServer::new(Hash::Sha1, PASSWORD);
         s.scram(&mut scram);
-        s.bind("balcony");
+        s.bind_with_features("balcony", extra);
         assert!(s.is_online(), "not online: {:?}", s.events);
         s.events.clear();
         s
