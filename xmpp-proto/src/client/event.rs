@@ -163,6 +163,10 @@ pub enum Event {
     /// A top-level element that is not a stanza (the raw-element escape hatch).
     Nonza(Element),
 
+    // ===== modules =====
+    /// News from the roster module ([`crate::roster`]).
+    Roster(crate::roster::RosterEvent),
+
     // ===== extensions =====
     /// An event of a third-party extension (its own type, boxed).
     Extension(super::module::ExtensionEvent),
