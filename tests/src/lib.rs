@@ -11,6 +11,8 @@
 //! - `cli_contract.rs` checks that `docs/cli.md`, the command-line client's
 //!   contract, is the shared reference `../shared/cli-contract.md` when that
 //!   is checked out beside the repository;
+//! - `extension_version.rs` writes an extension (XEP-0092) outside the
+//!   core with only its public API, and plugs it into a session;
 //! - `interop.rs` (ignored in a plain `cargo test`) drives each adapter's
 //!   `xmpp-cli` against a private Prosody; `scripts/test` runs it.
 #![forbid(unsafe_code)]
