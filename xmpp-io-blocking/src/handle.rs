@@ -45,6 +45,14 @@ impl Client {
         self.reader.iter()
     }
 
+    /// Runs `f` on the core (see [`Sender::with`]).
+    pub fn with<R>(
+        &self,
+        f: impl FnOnce(&mut xmpp_proto::Client, Instant) -> R,
+    ) -> Result<R, CommandError> {
+        self.sender.with(f)
+    }
+
     /// Sends a stanza (an id is added when it has none). Fails with
     /// [`CommandError::Rejected`]`(SendError::NotOnline)` while reconnecting.
     pub fn send(&self, stanza: impl Into<Stanza>) -> Result<(), CommandError> {
@@ -154,6 +162,28 @@ impl Sender {
         drop(state);
         self.shared.wake();
         Ok(out)
+    }
+
+    /// Runs `f` on the core, with the current time, and returns its result:
+    /// the way to reach a module's commands and state. What `f` sends is
+    /// written before this returns. Fails with
+    /// [`CommandError::Rejected`]`(SendError::NotOnline)` while
+    /// reconnecting. The closure has the same shape on a bare core and in
+    /// the Tokio adapter's `Handle::with`:
+    ///
+    /// ```no_run
+    /// # fn f(sender: xmpp_io_blocking::Sender) -> Result<(), Box<dyn std::error::Error>> {
+    /// use xmpp_proto::roster::{Roster, RosterItem};
+    /// let item = RosterItem::new("romeo@example.net".parse()?).with_name("Romeo");
+    /// let id = sender
+    ///     .with(move |client, now| client.with_module(now, |r: &mut Roster, cx| r.set(cx, item)))???;
+    /// # let _ = id; Ok(()) }
+    /// ```
+    pub fn with<R>(
+        &self,
+        f: impl FnOnce(&mut xmpp_proto::Client, Instant) -> R,
+    ) -> Result<R, CommandError> {
+        self.command(|core| Ok(f(core, Instant::now())))
     }
 
     /// Sends a stanza (an id is added when it has none). Fails with

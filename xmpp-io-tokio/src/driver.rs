@@ -335,6 +335,7 @@ impl Session {
                 self.closers.push(tx);
                 client.close(now);
             }
+            Some(Command::With(job)) => job(Ok((client, now))),
         }
     }
 }

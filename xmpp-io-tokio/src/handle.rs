@@ -1,10 +1,12 @@
 //! The application's side of a session: [`Handle`] to send commands,
 //! [`Events`] to receive news.
 
+use std::time::Instant;
+
 use tokio::sync::{mpsc, oneshot};
 use xmpp_proto::stanza::{Iq, Stanza};
 use xmpp_proto::xml::Element;
-use xmpp_proto::SendError;
+use xmpp_proto::{Client, SendError};
 
 use crate::{CommandError, ConnectionInfo, Event};
 
@@ -15,7 +17,12 @@ pub(crate) enum Command {
     SendRaw(Element, oneshot::Sender<Result<(), CommandError>>),
     Info(oneshot::Sender<Option<ConnectionInfo>>),
     Close(oneshot::Sender<()>),
+    /// Runs where the core lives (or learns why it cannot).
+    With(Job),
 }
+
+/// A closure run on the core by [`Handle::with`].
+pub(crate) type Job = Box<dyn FnOnce(Result<(&mut Client, Instant), CommandError>) + Send>;
 
 impl Command {
     /// Answers the command with `error` without carrying it out (between
@@ -26,6 +33,7 @@ impl Command {
             Command::SendIq(_, tx) => drop(tx.send(Err(error))),
             Command::Info(tx) => drop(tx.send(None)),
             Command::Close(tx) => drop(tx.send(())),
+            Command::With(job) => job(Err(error)),
         }
     }
 }
@@ -79,6 +87,37 @@ impl Handle {
         self.call(Command::Info)
             .await?
             .ok_or(CommandError::Rejected(SendError::NotOnline))
+    }
+
+    /// Runs `f` where the core lives, with the driver's current time, and
+    /// returns its result: the way to reach a module's commands and state.
+    /// What `f` sends is written right after it returns. Fails with
+    /// [`CommandError::Rejected`]`(SendError::NotOnline)` between
+    /// connections, and [`CommandError::Ended`] after the session.
+    ///
+    /// The closure has the same shape on a bare core and in the blocking
+    /// adapter's `Sender::with`:
+    ///
+    /// ```no_run
+    /// # async fn f(handle: xmpp_io_tokio::Handle) -> Result<(), Box<dyn std::error::Error>> {
+    /// use xmpp_proto::roster::{Roster, RosterItem};
+    /// let item = RosterItem::new("romeo@example.net".parse()?).with_name("Romeo");
+    /// // The id of the request; its outcome arrives as RosterEvent::Done.
+    /// let id = handle
+    ///     .with(move |client, now| client.with_module(now, |r: &mut Roster, cx| r.set(cx, item)))
+    ///     .await???;
+    /// # let _ = id; Ok(()) }
+    /// ```
+    pub async fn with<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Client, Instant) -> R + Send + 'static,
+    ) -> Result<R, CommandError> {
+        self.call(|tx| {
+            Command::With(Box::new(move |core| {
+                let _ = tx.send(core.map(|(client, now)| f(client, now)));
+            }))
+        })
+        .await?
     }
 
     /// Closes the stream cleanly (our `</stream:stream>`, the server's, then

@@ -676,3 +676,38 @@ fn close_while_waiting_to_reconnect_ends_at_once() {
     closer.join().unwrap();
     assert_eq!(server.connections(), 1);
 }
+
+#[test]
+fn module_commands_and_state_through_the_sender() {
+    use xmpp_proto::roster::{Roster, RosterEvent};
+    let pki = Pki::new("Test CA");
+    let script = with_close(with_roster(starttls_login("chamber")));
+    let server = TestServer::start(pki.server(&[DOMAIN]), vec![Plan::StartTls(script)]);
+    let options = plain_only(server.options(pki.ca(), TlsMode::StartTls)).on_client(|client| {
+        client.register(Roster::new()).expect("register");
+    });
+    let mut client = connect(options).expect("online");
+    assert_eq!(online_jid(&mut client), "juliet@localhost/chamber");
+    loop {
+        let event = client
+            .next_event(Some(Duration::from_secs(5)))
+            .expect("session")
+            .expect("an event within 5 s");
+        if let Event::Core(xmpp_proto::Event::Roster(RosterEvent::Loaded { items, .. })) = event {
+            assert_eq!(items.len(), 1);
+            break;
+        }
+    }
+    let count = client
+        .with(|core, _now| core.module::<Roster>().map(Roster::len))
+        .expect("online");
+    assert_eq!(count, Some(1));
+    let id = client
+        .with(|core, now| core.with_module(now, |r: &mut Roster, cx| r.fetch(cx)))
+        .expect("online")
+        .expect("registered")
+        .expect("sent");
+    client.close();
+    expect_closed(&mut client);
+    assert!(server.seen(0).text().contains(&format!("id='{id}'")));
+}

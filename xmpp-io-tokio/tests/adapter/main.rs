@@ -296,3 +296,42 @@ async fn no_reconnect_after_auth_failure() {
         Err(CommandError::Ended)
     );
 }
+
+#[tokio::test]
+async fn module_commands_and_state_through_the_handle() {
+    use xmpp_proto::roster::{Roster, RosterEvent};
+    let pki = Pki::new("Test CA");
+    // The roster module fetches on login; the server answers with one item.
+    let script = with_close(with_roster(starttls_login("chamber")));
+    let server =
+        TestServer::start(pki.server_config(&[DOMAIN]), vec![Plan::StartTls(script)]).await;
+    let options = plain_only(server.options(pki.ca(), TlsMode::StartTls)).on_client(|client| {
+        client.register(Roster::new()).expect("register");
+    });
+    let (handle, mut events) = connect(options).await.expect("online");
+    assert_eq!(online_jid(&mut events).await, "juliet@localhost/chamber");
+    loop {
+        if let Event::Core(xmpp_proto::Event::Roster(RosterEvent::Loaded { items, .. })) =
+            next(&mut events).await
+        {
+            assert_eq!(items.len(), 1);
+            break;
+        }
+    }
+    // The module's state, read where the core lives.
+    let count = handle
+        .with(|client, _now| client.module::<Roster>().map(Roster::len))
+        .await
+        .expect("online");
+    assert_eq!(count, Some(1));
+    // A command: its id comes back; what it sent left with it.
+    let id = handle
+        .with(|client, now| client.with_module(now, |r: &mut Roster, cx| r.fetch(cx)))
+        .await
+        .expect("online")
+        .expect("registered")
+        .expect("sent");
+    handle.close().await;
+    expect_closed(&mut events).await;
+    assert!(server.seen(0).text().contains(&format!("id='{id}'")));
+}
