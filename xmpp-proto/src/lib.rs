@@ -96,6 +96,7 @@ mod client;
 pub mod connect;
 mod entropy;
 pub mod iq_tracker;
+pub mod presence;
 pub mod roster;
 pub mod sasl;
 pub mod stanza;

@@ -167,6 +167,9 @@ pub enum Event {
     /// News from the roster module ([`crate::roster`]).
     Roster(crate::roster::RosterEvent),
 
+    /// News from the presence module ([`crate::presence`]).
+    PresenceUpdate(crate::presence::PresenceEvent),
+
     // ===== extensions =====
     /// An event of a third-party extension (its own type, boxed).
     Extension(super::module::ExtensionEvent),
