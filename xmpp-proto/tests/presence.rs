@@ -1,14 +1,15 @@
 //! The presence module (RFC 6121 §3 subscriptions, §4 presence) as
 //! transcripts: what the application commands and the client sends, what
 //! the server sends and the application is told, one rule per test; and a
-//! property test of the per-contact state against a map model.
+//! property test of the per-contact state, the pending requests and the
+//! events against a simple model.
 
 #[path = "support/scram_server.rs"]
 mod scram_server;
 #[path = "support/session.rs"]
 mod session;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use proptest::prelude::*;
 use session::{config, Session};
@@ -623,13 +624,20 @@ fn a_lost_session_forgets_others_presence_but_not_ours() {
     );
 }
 
-// ===== property: the per-contact state is a map of resources =====
+// ===== property: the per-contact state is a map of resources, the pending
+// requests a set, and every availability change an event =====
 
 #[derive(Clone, Debug)]
 enum Op {
     /// (contact, resource: None for the bare JID, show, priority)
     Available(usize, Option<usize>, Option<Show>, i8),
     Unavailable(usize, Option<usize>),
+    /// The contact asks to subscribe, from one of its resources.
+    Request(usize, usize),
+    /// The contact withdraws its request (`unsubscribe`).
+    Withdraw(usize),
+    /// The contact cancels our subscription (`unsubscribed`).
+    Revoke(usize),
 }
 
 fn show() -> impl Strategy<Value = Option<Show>> {
@@ -648,7 +656,10 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (contact.clone(), resource.clone(), show(), -2i8..=2)
             .prop_map(|(c, r, s, p)| Op::Available(c, r, s, p)),
-        1 => (contact, resource).prop_map(|(c, r)| Op::Unavailable(c, r)),
+        1 => (contact.clone(), resource).prop_map(|(c, r)| Op::Unavailable(c, r)),
+        1 => (contact.clone(), 0..3usize).prop_map(|(c, r)| Op::Request(c, r)),
+        1 => contact.clone().prop_map(Op::Withdraw),
+        1 => contact.prop_map(Op::Revoke),
     ]
 }
 
@@ -677,9 +688,12 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
-    fn per_contact_state_follows_a_map_of_resources(ops in prop::collection::vec(op(), 0..40)) {
+    fn per_contact_state_and_pending_requests_follow_a_model(ops in prop::collection::vec(op(), 0..40)) {
         let mut s = online();
         let mut model = Model::new();
+        let mut pending = BTreeSet::new();
+        // Who each availability event must be about, in order.
+        let mut changes = Vec::new();
         for (when, op) in ops.iter().enumerate() {
             match *op {
                 Op::Available(c, r, show, priority) => {
@@ -689,6 +703,7 @@ proptest! {
                         address(c, r)
                     ));
                     model.entry(c).or_default().insert(r, (show, priority, when));
+                    changes.push((address(c, r), true));
                 }
                 Op::Unavailable(c, r) => {
                     s.server(&format!("<presence from='{}' type='unavailable'/>", address(c, r)));
@@ -701,11 +716,39 @@ proptest! {
                             }
                         }
                     }
+                    changes.push((address(c, r), false));
+                }
+                Op::Request(c, r) => {
+                    s.server(&format!("<presence from='{}' type='subscribe'/>", address(c, Some(r))));
+                    pending.insert(address(c, None));
+                }
+                Op::Withdraw(c) => {
+                    s.server(&format!("<presence from='{}' type='unsubscribe'/>", address(c, None)));
+                    pending.remove(&address(c, None));
+                }
+                Op::Revoke(c) => {
+                    s.server(&format!("<presence from='{}' type='unsubscribed'/>", address(c, None)));
+                    if model.remove(&c).is_some() {
+                        changes.push((address(c, None), false));
+                    }
                 }
             }
         }
-        prop_assert!(warnings(&s).is_empty());
+        let got: Vec<(String, bool)> = s
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::PresenceUpdate(PresenceEvent::Changed { jid, available, .. }) => {
+                    Some((jid.to_string(), *available))
+                }
+                _ => None,
+            })
+            .collect();
+        prop_assert_eq!(got, changes);
         let m = module(&s);
+        let got: BTreeSet<String> = m.pending_requests().map(|(j, _)| j.to_string()).collect();
+        prop_assert_eq!(got, pending);
+        prop_assert!(warnings(&s).is_empty());
         prop_assert_eq!(m.contacts().count(), model.len());
         for c in 0..3 {
             let bare_jid = bare(&format!("c{c}@example.net"));
