@@ -34,9 +34,9 @@
 //! (RFC 6120 §8.1.2.1), so presence from a JID without a localpart is
 //! accepted like any other: such addresses are legitimate contacts
 //! (gateways, XEP-0100, subscribe and send presence from a domain JID) and
-//! RFC 6121 sets no rule against them. A presence without a `from` (which
-//! RFC 6120 §8.1.2.1 would make our own account's, which does not send
-//! availability or subscription requests to itself that way) is ignored
+//! RFC 6121 sets no rule against them. A presence without a `from` would,
+//! by RFC 6120 §8.1.2.1, come from our own account, which has no reason to
+//! send us availability or subscription requests that way: it is ignored
 //! with a warning. Memory is bounded by [`PresenceLimits`]: past a limit,
 //! a new contact, resource or pending request is refused with a warning
 //! ([`Event::Warning`]); updates to what is known are always applied.
