@@ -40,9 +40,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Exit {
-    // Roster pushes are printed as they are processed, on the loop's thread.
-    let sink: roster::Sink = Arc::new(|v| print(&v));
-    let client = match connect(session::options(args, sink)) {
+    let client = match connect(session::options(args)) {
         Ok(client) => client,
         Err(e) => return session::connect_failed(&e),
     };
@@ -101,6 +99,17 @@ fn handle_line(line: &str, args: &Args, sender: &Sender, requests: &Requests, qu
                         print(&value);
                     }
                 }
+            }
+        }
+        Plan::Roster(ref cmd) => {
+            let (cmd, name, tag) = (cmd.clone(), command.name.clone(), command.tag.clone());
+            let started = sender
+                .with(move |client, now| roster::run(client, now, cmd, name, tag))
+                .map_err(|e| session::command_error(&e))
+                .and_then(|r| r);
+            // Printed when the module reports the request done.
+            if let Err(error) = started {
+                print(&command::result(&command, Err(error)));
             }
         }
         Plan::Quit => {

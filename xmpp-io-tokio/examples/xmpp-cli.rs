@@ -12,7 +12,6 @@
 mod cli_common;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use cli_common::args::Args;
 use cli_common::command::{self, Plan};
@@ -40,14 +39,6 @@ fn main() -> ExitCode {
     ExitCode::from(exit.code())
 }
 
-/// Roster pushes are printed by the loop, in order with everything else.
-fn roster_sink(out: &mpsc::UnboundedSender<Value>) -> roster::Sink {
-    let out = out.clone();
-    Arc::new(move |v| {
-        let _ = out.send(v);
-    })
-}
-
 /// Reads stdin on a thread of its own (a blocking read cannot be cancelled,
 /// and must not keep the process alive at exit).
 fn stdin_lines() -> mpsc::UnboundedReceiver<String> {
@@ -65,7 +56,7 @@ fn stdin_lines() -> mpsc::UnboundedReceiver<String> {
 
 async fn run(args: Args) -> Exit {
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Value>();
-    let (handle, mut events) = match connect(session::options(&args, roster_sink(&out_tx))).await {
+    let (handle, mut events) = match connect(session::options(&args)).await {
         Ok(pair) => pair,
         Err(e) => return session::connect_failed(&e),
     };
@@ -131,6 +122,18 @@ async fn handle_line(
                     let _ = out.send(value);
                 }
             });
+        }
+        Plan::Roster(ref cmd) => {
+            let (cmd, name, tag) = (cmd.clone(), command.name.clone(), command.tag.clone());
+            let started = handle
+                .with(move |client, now| roster::run(client, now, cmd, name, tag))
+                .await
+                .map_err(|e| session::command_error(&e))
+                .and_then(|r| r);
+            // Printed when the module reports the request done.
+            if let Err(error) = started {
+                print(&command::result(&command, Err(error)));
+            }
         }
         Plan::Quit => {
             handle.close().await;

@@ -111,17 +111,20 @@ pub fn contract_fields(event: &str) -> Vec<String> {
         .find(|l| l.starts_with(&format!("| `{event}` |")))
         .unwrap_or_else(|| panic!("docs/cli.md lists no `{event}` event"));
     let fields = row.split('|').nth(2).expect("a fields column");
-    // Each field is a backquoted name followed by a comma, a space and a
-    // parenthesis, or the end; backquoted values inside parentheses are not
-    // fields.
+    // Each field is a backquoted name at the start of the column or after a
+    // comma; backquoted values inside parentheses are not fields, nor are
+    // names in prose ("`item` as in `roster` items").
     let mut names = Vec::new();
     let mut depth = 0;
+    let mut before = "";
     for (i, part) in fields.split('`').enumerate() {
         if i % 2 == 1 {
-            if depth == 0 && part.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+            let listed = before.trim().is_empty() || before.trim_end().ends_with(',');
+            if depth == 0 && listed && part.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
                 names.push(part.to_string());
             }
         } else {
+            before = part;
             for c in part.chars() {
                 match c {
                     '(' => depth += 1,

@@ -4,14 +4,13 @@
 //! (`ok: false` with a short reason for a bad line; the client goes on).
 
 use serde_json::{json, Map, Value};
+use xmpp_proto::roster::RosterItem;
 use xmpp_proto::stanza::{BareJid, Iq, Jid, Message, Presence, Show, Stanza};
 use xmpp_proto::xml::Element;
 use xmpp_proto::{IqFailure, SendError};
 
-use super::event::{disco_info, roster};
-
-/// Roster namespace (RFC 6121 §2).
-pub const NS_ROSTER: &str = "jabber:iq:roster";
+use super::event::disco_info;
+use super::roster::RosterCmd;
 /// Service discovery, info (XEP-0030).
 pub const NS_DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
 /// XMPP ping (XEP-0199).
@@ -38,6 +37,8 @@ pub enum Plan {
     Send(Stanza),
     /// Send this IQ request and report its answer as `expect` says.
     Request(Iq, Expect),
+    /// A command of the roster module (see `roster.rs`).
+    Roster(RosterCmd),
     /// Close the stream cleanly and exit 0.
     Quit,
 }
@@ -45,8 +46,6 @@ pub enum Plan {
 /// How to report an IQ's answer.
 #[derive(Debug, Clone)]
 pub enum Expect {
-    /// A `roster` event, then the result.
-    Roster,
     /// Only the result (roster-set, roster-remove, ping).
     Ack,
     /// A `disco-info` event for this address, then the result.
@@ -136,28 +135,14 @@ fn plan(f: &Fields<'_>, own: &BareJid) -> Result<Plan, Value> {
         "approve" => Plan::Send(Presence::subscribed(f.jid("to")?).into()),
         "deny" => Plan::Send(Presence::unsubscribed(f.jid("to")?).into()),
         "unsubscribe" => Plan::Send(Presence::unsubscribe(f.jid("to")?).into()),
-        "roster" => Plan::Request(
-            Iq::get(None, "", Element::new(NS_ROSTER, "query")),
-            Expect::Roster,
-        ),
+        "roster" => Plan::Roster(RosterCmd::Fetch),
         "roster-set" => {
-            let mut item = Element::new(NS_ROSTER, "item").with_attr("jid", f.jid("jid")?.as_str());
-            if let Some(name) = f.opt_string("name")? {
-                item.set_attr("name", name);
-            }
-            for group in f.opt_strings("groups")? {
-                item.push_child(Element::new(NS_ROSTER, "group").with_text(group));
-            }
-            let query = Element::new(NS_ROSTER, "query").with_child(item);
-            Plan::Request(Iq::set(None, "", query), Expect::Ack)
+            let mut item =
+                RosterItem::new(f.bare_jid("jid")?).with_groups(f.opt_strings("groups")?);
+            item.name = f.opt_string("name")?;
+            Plan::Roster(RosterCmd::Set(item))
         }
-        "roster-remove" => {
-            let item = Element::new(NS_ROSTER, "item")
-                .with_attr("jid", f.jid("jid")?.as_str())
-                .with_attr("subscription", "remove");
-            let query = Element::new(NS_ROSTER, "query").with_child(item);
-            Plan::Request(Iq::set(None, "", query), Expect::Ack)
-        }
+        "roster-remove" => Plan::Roster(RosterCmd::Remove(f.bare_jid("jid")?)),
         "disco-info" => {
             let jid = f.jid("jid")?;
             let query = Element::new(NS_DISCO_INFO, "query");
@@ -222,6 +207,14 @@ impl Fields<'_> {
         Jid::new(&s).map_err(|e| self.bad(&format!("{key:?} is not a JID: {e}")))
     }
 
+    fn bare_jid(&self, key: &str) -> Result<BareJid, Value> {
+        let jid = self.jid(key)?;
+        if jid.resource().is_some() {
+            return Err(self.bad(&format!("{key:?} must be a bare JID (no resource)")));
+        }
+        Ok(jid.to_bare())
+    }
+
     fn opt_strings(&self, key: &str) -> Result<Vec<String>, Value> {
         match self.object.get(key) {
             None | Some(Value::Null) => Ok(Vec::new()),
@@ -264,7 +257,6 @@ pub fn iq_outcome(command: &Command, expect: &Expect, outcome: Result<Iq, String
     let payload = iq.payload_element();
     let data = match expect {
         Expect::Ack => None,
-        Expect::Roster => Some(roster(payload)),
         Expect::DiscoInfo(jid) => Some(disco_info(jid, payload)),
     };
     data.into_iter().chain([result(command, Ok(()))]).collect()

@@ -5,7 +5,7 @@ use xmpp_proto::stanza::{BareJid, FullJid, Jid, Message, Presence};
 use xmpp_proto::xml::Element;
 use xmpp_proto::Event;
 
-use super::command::{NS_DISCO_INFO, NS_ROSTER};
+use super::command::NS_DISCO_INFO;
 
 /// XEP-0203 delayed delivery.
 pub const NS_DELAY: &str = "urn:xmpp:delay";
@@ -94,41 +94,6 @@ pub fn reconnected(jid: &FullJid, resumed: bool) -> Value {
     json!({ "event": "reconnected", "resumed": resumed, "jid": jid.as_str() })
 }
 
-/// `roster`, from the `<query/>` of a roster result (empty when absent).
-pub fn roster(query: Option<&Element>) -> Value {
-    let query = query.filter(|q| q.is(NS_ROSTER, "query"));
-    let items: Vec<Value> = query
-        .map(|q| {
-            q.children()
-                .filter(|c| c.is(NS_ROSTER, "item"))
-                .map(roster_item)
-                .collect()
-        })
-        .unwrap_or_default();
-    json!({ "event": "roster", "ver": query.and_then(|q| q.attr("ver")), "items": items })
-}
-
-/// `roster-push` for one pushed item.
-pub fn roster_push(item: &Element) -> Value {
-    json!({ "event": "roster-push", "item": roster_item(item) })
-}
-
-/// A roster item: `{jid, name, subscription, ask, groups}` (RFC 6121 §2.1.2).
-pub fn roster_item(item: &Element) -> Value {
-    let groups: Vec<String> = item
-        .children()
-        .filter(|g| g.is(NS_ROSTER, "group"))
-        .map(|g| g.text().to_string())
-        .collect();
-    json!({
-        "jid": item.attr("jid"),
-        "name": item.attr("name"),
-        "subscription": item.attr("subscription").unwrap_or("none"),
-        "ask": item.attr("ask"),
-        "groups": groups,
-    })
-}
-
 /// `disco-info` for `jid`, from the `<query/>` of a disco#info result.
 pub fn disco_info(jid: &Jid, query: Option<&Element>) -> Value {
     let query = query.filter(|q| q.is(NS_DISCO_INFO, "query"));
@@ -183,18 +148,7 @@ mod tests {
     }
 
     #[test]
-    fn roster_and_disco() {
-        let q = parse(
-            "<query xmlns='jabber:iq:roster' ver='v9'><item jid='bob@example.com' name='Bob' \
-             subscription='both'><group>Friends</group></item><item jid='c@example.com' ask='subscribe'/></query>",
-        );
-        let v = roster(Some(&q));
-        assert_eq!(v["ver"], "v9");
-        assert_eq!(v["items"][0]["groups"][0], "Friends");
-        assert_eq!(v["items"][1]["subscription"], "none");
-        assert_eq!(v["items"][1]["ask"], "subscribe");
-        assert_eq!(roster(None)["items"], json!([]));
-
+    fn disco() {
         let q = parse(
             "<query xmlns='http://jabber.org/protocol/disco#info'><identity category='server' \
              type='im' name='S'/><feature var='urn:xmpp:ping'/></query>",

@@ -11,7 +11,7 @@ use xmpp_proto::connect::Security;
 use xmpp_proto::stanza::BareJid;
 
 use super::args::{self, Args, ArgsError};
-use super::roster::{RosterPush, Sink};
+use super::roster;
 use super::{command, event, print, Exit};
 
 /// The flags and `XMPP_PASSWORD` of this process, or the exit status for
@@ -38,8 +38,9 @@ pub fn args_from_env() -> Result<Args, ExitCode> {
     Ok(args)
 }
 
-/// The connection options the flags ask for; roster pushes go to `sink`.
-pub fn options(args: &Args, sink: Sink) -> ConnectOptions {
+/// The connection options the flags ask for, with the modules the
+/// contract's commands use registered on the session's core.
+pub fn options(args: &Args) -> ConnectOptions {
     let mut options = ConnectOptions::new(args.jid.clone(), args.password.clone())
         .tls_mode(if args.direct_tls {
             TlsMode::DirectTls
@@ -60,10 +61,7 @@ pub fn options(args: &Args, sink: Sink) -> ConnectOptions {
     if args.reconnect {
         options = options.reconnect(ReconnectPolicy::new());
     }
-    options.on_client(move |client| {
-        // A fresh client has no module yet: this cannot conflict.
-        let _ = client.register(RosterPush::new(sink.clone()));
-    })
+    options.on_client(roster::register)
 }
 
 /// The exit status for an adapter error.
@@ -132,6 +130,11 @@ pub fn lost(error: &ConnectError) -> Exit {
 /// event's lines (to print what is still queued).
 pub fn on_event(event: Event, jid: &BareJid, before_end: impl FnOnce()) -> Option<Exit> {
     match event {
+        Event::Core(xmpp_proto::Event::Roster(e)) => {
+            for v in roster::event(&e) {
+                print(&v);
+            }
+        }
         Event::Core(e) => {
             if let Some(v) = event::core_event(&e, jid) {
                 print(&v);
