@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use cli_common::args::Args;
 use cli_common::command::{self, Command, Expect, Plan};
-use cli_common::{print, roster, session, Exit};
+use cli_common::{presence, print, roster, session, Exit};
 use xmpp_io_blocking::{connect, Event, Reader, Sender};
 
 /// IQ commands waiting for their answer, by IQ id.
@@ -111,6 +111,14 @@ fn handle_line(line: &str, args: &Args, sender: &Sender, requests: &Requests, qu
             if let Err(error) = started {
                 print(&command::result(&command, Err(error)));
             }
+        }
+        Plan::Presence(ref cmd) => {
+            let cmd = cmd.clone();
+            let outcome = sender
+                .with(move |client, now| presence::run(client, now, cmd))
+                .map_err(|e| session::command_error(&e))
+                .and_then(|r| r);
+            print(&command::result(&command, outcome));
         }
         Plan::Quit => {
             *quit.lock().unwrap() = Some(command);

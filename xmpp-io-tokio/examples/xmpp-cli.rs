@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use cli_common::args::Args;
 use cli_common::command::{self, Plan};
-use cli_common::{print, roster, session, Exit};
+use cli_common::{presence, print, roster, session, Exit};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use xmpp_io_tokio::{connect, Handle};
@@ -134,6 +134,15 @@ async fn handle_line(
             if let Err(error) = started {
                 print(&command::result(&command, Err(error)));
             }
+        }
+        Plan::Presence(ref cmd) => {
+            let cmd = cmd.clone();
+            let outcome = handle
+                .with(move |client, now| presence::run(client, now, cmd))
+                .await
+                .map_err(|e| session::command_error(&e))
+                .and_then(|r| r);
+            print(&command::result(&command, outcome));
         }
         Plan::Quit => {
             handle.close().await;

@@ -5,11 +5,12 @@
 
 use serde_json::{json, Map, Value};
 use xmpp_proto::roster::RosterItem;
-use xmpp_proto::stanza::{BareJid, Iq, Jid, Message, Presence, Show, Stanza};
+use xmpp_proto::stanza::{BareJid, Iq, Jid, Message, Show, Stanza};
 use xmpp_proto::xml::Element;
 use xmpp_proto::{IqFailure, SendError};
 
 use super::event::disco_info;
+use super::presence::PresenceCmd;
 use super::roster::RosterCmd;
 /// Service discovery, info (XEP-0030).
 pub const NS_DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
@@ -39,6 +40,8 @@ pub enum Plan {
     Request(Iq, Expect),
     /// A command of the roster module (see `roster.rs`).
     Roster(RosterCmd),
+    /// A command of the presence module (see `presence.rs`).
+    Presence(PresenceCmd),
     /// Close the stream cleanly and exit 0.
     Quit,
 }
@@ -114,27 +117,25 @@ fn plan(f: &Fields<'_>, own: &BareJid) -> Result<Plan, Value> {
             Plan::Send(message.into())
         }
         "presence" => {
-            let mut presence = match f.opt_string("type")?.as_deref() {
-                None | Some("available") => Presence::available(),
-                Some("unavailable") => Presence::unavailable(),
+            let show = match f.opt_string("show")? {
+                Some(show) => Some(Show::from_text(&show).ok_or_else(|| {
+                    f.bad(&format!("show {show:?} is not away, chat, dnd or xa"))
+                })?),
+                None => None,
+            };
+            let status = f.opt_string("status")?;
+            Plan::Presence(match f.opt_string("type")?.as_deref() {
+                None | Some("available") => PresenceCmd::Available(show, status),
+                Some("unavailable") => PresenceCmd::Unavailable(status),
                 Some(other) => {
                     return Err(f.bad(&format!("type {other:?} is not available or unavailable")))
                 }
-            };
-            if let Some(show) = f.opt_string("show")? {
-                let show = Show::from_text(&show)
-                    .ok_or_else(|| f.bad(&format!("show {show:?} is not away, chat, dnd or xa")))?;
-                presence = presence.with_show(show);
-            }
-            if let Some(status) = f.opt_string("status")? {
-                presence = presence.with_status(status);
-            }
-            Plan::Send(presence.into())
+            })
         }
-        "subscribe" => Plan::Send(Presence::subscribe(f.jid("to")?).into()),
-        "approve" => Plan::Send(Presence::subscribed(f.jid("to")?).into()),
-        "deny" => Plan::Send(Presence::unsubscribed(f.jid("to")?).into()),
-        "unsubscribe" => Plan::Send(Presence::unsubscribe(f.jid("to")?).into()),
+        "subscribe" => Plan::Presence(PresenceCmd::Subscribe(f.bare_jid("to")?)),
+        "approve" => Plan::Presence(PresenceCmd::Approve(f.bare_jid("to")?)),
+        "deny" => Plan::Presence(PresenceCmd::Deny(f.bare_jid("to")?)),
+        "unsubscribe" => Plan::Presence(PresenceCmd::Unsubscribe(f.bare_jid("to")?)),
         "roster" => Plan::Roster(RosterCmd::Fetch),
         "roster-set" => {
             let mut item =
@@ -306,7 +307,27 @@ mod tests {
             (MessageType::Chat, Some("hi"))
         );
         let c = decode(r#"{"cmd":"presence","show":"dnd","status":"busy"}"#, &own()).unwrap();
-        assert!(matches!(c.plan, Plan::Send(Stanza::Presence(_))));
+        assert!(matches!(
+            c.plan,
+            Plan::Presence(PresenceCmd::Available(Some(Show::Dnd), Some(ref s))) if s == "busy"
+        ));
+        let c = decode(r#"{"cmd":"subscribe","to":"bob@example.com"}"#, &own()).unwrap();
+        assert!(matches!(c.plan, Plan::Presence(PresenceCmd::Subscribe(_))));
+        // Subscriptions are between accounts: a full JID is refused.
+        let v = decode(r#"{"cmd":"approve","to":"bob@example.com/x"}"#, &own()).unwrap_err();
+        assert_eq!(v["error"], "bad-command");
+        let c = decode(
+            r#"{"cmd":"roster-set","jid":"bob@example.com","name":"Bob","groups":["A","A"]}"#,
+            &own(),
+        )
+        .unwrap();
+        let Plan::Roster(RosterCmd::Set(item)) = c.plan else {
+            panic!()
+        };
+        assert_eq!(
+            (item.name.as_deref(), item.groups),
+            (Some("Bob"), vec!["A".to_string()])
+        );
     }
 
     #[test]

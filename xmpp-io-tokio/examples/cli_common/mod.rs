@@ -16,6 +16,7 @@
 pub mod args;
 pub mod command;
 pub mod event;
+pub mod presence;
 pub mod roster;
 pub mod session;
 

@@ -11,8 +11,8 @@ use xmpp_proto::connect::Security;
 use xmpp_proto::stanza::BareJid;
 
 use super::args::{self, Args, ArgsError};
-use super::roster;
 use super::{command, event, print, Exit};
+use super::{presence, roster};
 
 /// The flags and `XMPP_PASSWORD` of this process, or the exit status for
 /// `--help` and bad flags (the usage already printed).
@@ -61,7 +61,11 @@ pub fn options(args: &Args) -> ConnectOptions {
     if args.reconnect {
         options = options.reconnect(ReconnectPolicy::new());
     }
-    options.on_client(roster::register)
+    options.on_client(|client| {
+        // The roster first: its request leaves before our presence (RFC 6121 §2.2).
+        roster::register(client);
+        presence::register(client);
+    })
 }
 
 /// The exit status for an adapter error.
@@ -130,6 +134,11 @@ pub fn lost(error: &ConnectError) -> Exit {
 /// event's lines (to print what is still queued).
 pub fn on_event(event: Event, jid: &BareJid, before_end: impl FnOnce()) -> Option<Exit> {
     match event {
+        Event::Core(xmpp_proto::Event::PresenceUpdate(e)) => {
+            if let Some(v) = presence::event(&e) {
+                print(&v);
+            }
+        }
         Event::Core(xmpp_proto::Event::Roster(e)) => {
             for v in roster::event(&e) {
                 print(&v);
