@@ -5,6 +5,8 @@
 
 #[path = "interop/cli.rs"]
 mod cli;
+#[path = "interop/library.rs"]
+mod library;
 #[path = "interop/roster_presence.rs"]
 mod roster_presence;
 
