@@ -10,6 +10,8 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use xmpp_proto::presence::Presence;
+use xmpp_proto::roster::Roster;
 use xmpp_proto::sasl::{Credentials, SaslPolicy};
 use xmpp_proto::testing::{pump, ScriptedServer};
 use xmpp_proto::{Client, Config, Event, Input, Mechanism, Output};
@@ -43,7 +45,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn logged_in(now: Instant) -> Client {
+/// Logged in; with `modules`, the built-in roster and presence modules
+/// registered (as an IM client has them).
+fn logged_in_with(now: Instant, modules: bool) -> Client {
     let config = Config::builder(
         "juliet@example.com".parse().expect("jid"),
         Credentials::Password("pencil".into()),
@@ -55,6 +59,10 @@ fn logged_in(now: Instant) -> Client {
     })
     .build();
     let mut client = Client::new(config, now);
+    if modules {
+        client.register(Roster::new()).expect("register");
+        client.register(Presence::new()).expect("register");
+    }
     let mut server = ScriptedServer::login_plain("example.com", "juliet", "balcony");
     let events = pump(&mut client, &mut server, now);
     assert!(events.iter().any(|e| matches!(e, Event::Online { .. })));
@@ -107,11 +115,61 @@ fn main() {
         tokens
     });
 
-    // (b) through a logged-in client, fed in 4 KiB reads, events drained.
+    // (b) through a logged-in client, fed in 4 KiB reads, events drained;
+    // (c) the same with the roster and presence modules registered.
+    let (tb, allocs) = through_client(&bytes, n, runs, false);
+    let (tc, allocs_c) = through_client(&bytes, n, runs, true);
+
+    println!("connection throughput, messages corpus ({n} stanzas, {mb:.1} MB, {tokens} tokens), best of {runs}:");
+    println!(
+        "  (a) raw xmlparser tokenization     {:8.1} MB/s {:10.0} stanzas/s",
+        mb / ta.as_secs_f64(),
+        n as f64 / ta.as_secs_f64()
+    );
+    for (name, t, allocs) in [
+        ("(b) logged-in Client -> Event     ", tb, allocs),
+        ("(c) with roster + presence modules", tc, allocs_c),
+    ] {
+        println!(
+            "  {name} {:8.1} MB/s {:10.0} stanzas/s  {:.2} allocations/stanza",
+            mb / t.as_secs_f64(),
+            n as f64 / t.as_secs_f64(),
+            allocs as f64 / n as f64
+        );
+    }
+    println!(
+        "  (b)/(a) = {:.0}%   (c)/(b) = {:.0}% (target >= 90%)",
+        100.0 * ta.as_secs_f64() / tb.as_secs_f64(),
+        100.0 * tb.as_secs_f64() / tc.as_secs_f64()
+    );
+
+    // Heap of an idle logged-in connection: everything else is dropped.
+    for modules in [false, true] {
+        let base = LIVE.load(Ordering::Relaxed);
+        let client = logged_in_with(Instant::now(), modules);
+        let held = LIVE.load(Ordering::Relaxed) - base;
+        black_box(&client);
+        println!(
+            "idle logged-in Client{}: {} bytes on the heap (+ {} bytes inline); target < 16384",
+            if modules {
+                " with roster + presence (empty)"
+            } else {
+                ""
+            },
+            held,
+            std::mem::size_of::<Client>()
+        );
+        assert!(held < 16 * 1024, "idle connection holds {held} bytes");
+    }
+}
+
+/// Best time of `runs` to push `bytes` through a logged-in client, and the
+/// allocations of the last run.
+fn through_client(bytes: &[u8], n: usize, runs: usize, modules: bool) -> (Duration, u64) {
     let mut allocs = 0;
-    let (tb, messages) = best_of(runs, || {
+    let (t, messages) = best_of(runs, || {
         let now = Instant::now();
-        let mut client = logged_in(now);
+        let mut client = logged_in_with(now, modules);
         let before = ALLOCS.load(Ordering::Relaxed);
         let mut messages = 0;
         for chunk in bytes.chunks(4096) {
@@ -134,33 +192,5 @@ fn main() {
         messages
     });
     assert_eq!(messages, n, "every message reaches the application");
-
-    println!("connection throughput, messages corpus ({n} stanzas, {mb:.1} MB, {tokens} tokens), best of {runs}:");
-    println!(
-        "  (a) raw xmlparser tokenization     {:8.1} MB/s {:10.0} stanzas/s",
-        mb / ta.as_secs_f64(),
-        n as f64 / ta.as_secs_f64()
-    );
-    println!(
-        "  (b) logged-in Client -> Event      {:8.1} MB/s {:10.0} stanzas/s  {:.2} allocations/stanza",
-        mb / tb.as_secs_f64(),
-        n as f64 / tb.as_secs_f64(),
-        allocs as f64 / n as f64
-    );
-    println!(
-        "  (b)/(a) = {:.0}%",
-        100.0 * ta.as_secs_f64() / tb.as_secs_f64()
-    );
-
-    // Heap of an idle logged-in connection: everything else is dropped.
-    let base = LIVE.load(Ordering::Relaxed);
-    let client = logged_in(Instant::now());
-    let held = LIVE.load(Ordering::Relaxed) - base;
-    black_box(&client);
-    println!(
-        "idle logged-in Client: {} bytes on the heap (+ {} bytes inline); target < 16384",
-        held,
-        std::mem::size_of::<Client>()
-    );
-    assert!(held < 16 * 1024, "idle connection holds {held} bytes");
+    (t, allocs)
 }
