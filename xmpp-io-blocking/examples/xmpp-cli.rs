@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use cli_common::args::Args;
 use cli_common::command::{self, Command, Expect, Plan};
-use cli_common::{presence, print, roster, session, Exit};
+use cli_common::{print, session, Exit};
 use xmpp_io_blocking::{connect, Event, Reader, Sender};
 
 /// IQ commands waiting for their answer, by IQ id.
@@ -101,24 +101,15 @@ fn handle_line(line: &str, args: &Args, sender: &Sender, requests: &Requests, qu
                 }
             }
         }
-        Plan::Roster(ref cmd) => {
-            let (cmd, name, tag) = (cmd.clone(), command.name.clone(), command.tag.clone());
-            let started = sender
-                .with(move |client, now| roster::run(client, now, cmd, name, tag))
-                .map_err(|e| session::command_error(&e))
-                .and_then(|r| r);
-            // Printed when the module reports the request done.
-            if let Err(error) = started {
-                print(&command::result(&command, Err(error)));
-            }
-        }
-        Plan::Presence(ref cmd) => {
-            let cmd = cmd.clone();
+        Plan::Module(ref cmd) => {
+            let (cmd, shared) = (cmd.clone(), command.clone());
             let outcome = sender
-                .with(move |client, now| presence::run(client, now, cmd))
+                .with(move |client, now| cmd.run(&shared, client, now))
                 .map_err(|e| session::command_error(&e))
                 .and_then(|r| r);
-            print(&command::result(&command, outcome));
+            if let Some(result) = command::module_result(&command, outcome) {
+                print(&result);
+            }
         }
         Plan::Quit => {
             *quit.lock().unwrap() = Some(command);

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use cli_common::args::Args;
 use cli_common::command::{self, Plan};
-use cli_common::{presence, print, roster, session, Exit};
+use cli_common::{print, session, Exit};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use xmpp_io_tokio::{connect, Handle};
@@ -123,26 +123,16 @@ async fn handle_line(
                 }
             });
         }
-        Plan::Roster(ref cmd) => {
-            let (cmd, name, tag) = (cmd.clone(), command.name.clone(), command.tag.clone());
-            let started = handle
-                .with(move |client, now| roster::run(client, now, cmd, name, tag))
-                .await
-                .map_err(|e| session::command_error(&e))
-                .and_then(|r| r);
-            // Printed when the module reports the request done.
-            if let Err(error) = started {
-                print(&command::result(&command, Err(error)));
-            }
-        }
-        Plan::Presence(ref cmd) => {
-            let cmd = cmd.clone();
+        Plan::Module(ref cmd) => {
+            let (cmd, shared) = (cmd.clone(), command.clone());
             let outcome = handle
-                .with(move |client, now| presence::run(client, now, cmd))
+                .with(move |client, now| cmd.run(&shared, client, now))
                 .await
                 .map_err(|e| session::command_error(&e))
                 .and_then(|r| r);
-            print(&command::result(&command, outcome));
+            if let Some(result) = command::module_result(&command, outcome) {
+                print(&result);
+            }
         }
         Plan::Quit => {
             handle.close().await;

@@ -10,8 +10,12 @@ use xmpp_proto::xml::Element;
 use xmpp_proto::{IqFailure, SendError};
 
 use super::event::disco_info;
-use super::presence::PresenceCmd;
-use super::roster::RosterCmd;
+use std::time::Instant;
+
+use xmpp_proto::Client;
+
+use super::presence::{self, PresenceCmd};
+use super::roster::{self, RosterCmd};
 /// Service discovery, info (XEP-0030).
 pub const NS_DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
 /// XMPP ping (XEP-0199).
@@ -21,7 +25,7 @@ pub const NS_PING: &str = "urn:xmpp:ping";
 pub const NOT_IMPLEMENTED: [&str; 5] = ["join", "leave", "mam", "vcard-get", "vcard-set"];
 
 /// A decoded command line.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Command {
     /// The command's name.
     pub name: String,
@@ -32,18 +36,51 @@ pub struct Command {
 }
 
 /// What a command asks of the session.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Plan {
     /// Send this stanza; `ok` once the session accepted it.
     Send(Stanza),
     /// Send this IQ request and report its answer as `expect` says.
     Request(Iq, Expect),
-    /// A command of the roster module (see `roster.rs`).
-    Roster(RosterCmd),
-    /// A command of the presence module (see `presence.rs`).
-    Presence(PresenceCmd),
+    /// A command of one of the core's modules, run where the core lives
+    /// (the adapter's `with`).
+    Module(ModuleCmd),
     /// Close the stream cleanly and exit 0.
     Quit,
+}
+
+/// A module's command (see `roster.rs`, `presence.rs`).
+#[derive(Clone, Debug)]
+pub enum ModuleCmd {
+    /// Answered when the roster module reports the request done.
+    Roster(RosterCmd),
+    /// Answered at once.
+    Presence(PresenceCmd),
+}
+
+impl ModuleCmd {
+    /// Runs on the core for `command`: `Ok(true)` when its `result` is due
+    /// now, `Ok(false)` when the module reports it later, `Err` the reason
+    /// it failed.
+    pub fn run(self, command: &Command, client: &mut Client, now: Instant) -> Result<bool, String> {
+        match self {
+            ModuleCmd::Roster(cmd) => {
+                roster::run(client, now, cmd, command.name.clone(), command.tag.clone())?;
+                Ok(false)
+            }
+            ModuleCmd::Presence(cmd) => presence::run(client, now, cmd).map(|()| true),
+        }
+    }
+}
+
+/// The `result` to print for a module command's outcome (`run` above,
+/// through an adapter's `with`), if it is due now.
+pub fn module_result(command: &Command, outcome: Result<bool, String>) -> Option<Value> {
+    match outcome {
+        Ok(false) => None,
+        Ok(true) => Some(result(command, Ok(()))),
+        Err(e) => Some(result(command, Err(e))),
+    }
 }
 
 /// How to report an IQ's answer.
@@ -124,26 +161,34 @@ fn plan(f: &Fields<'_>, own: &BareJid) -> Result<Plan, Value> {
                 None => None,
             };
             let status = f.opt_string("status")?;
-            Plan::Presence(match f.opt_string("type")?.as_deref() {
-                None | Some("available") => PresenceCmd::Available(show, status),
-                Some("unavailable") => PresenceCmd::Unavailable(status),
-                Some(other) => {
-                    return Err(f.bad(&format!("type {other:?} is not available or unavailable")))
-                }
-            })
+            Plan::Module(ModuleCmd::Presence(
+                match f.opt_string("type")?.as_deref() {
+                    None | Some("available") => PresenceCmd::Available(show, status),
+                    Some("unavailable") => PresenceCmd::Unavailable(status),
+                    Some(other) => {
+                        return Err(
+                            f.bad(&format!("type {other:?} is not available or unavailable"))
+                        )
+                    }
+                },
+            ))
         }
-        "subscribe" => Plan::Presence(PresenceCmd::Subscribe(f.bare_jid("to")?)),
-        "approve" => Plan::Presence(PresenceCmd::Approve(f.bare_jid("to")?)),
-        "deny" => Plan::Presence(PresenceCmd::Deny(f.bare_jid("to")?)),
-        "unsubscribe" => Plan::Presence(PresenceCmd::Unsubscribe(f.bare_jid("to")?)),
-        "roster" => Plan::Roster(RosterCmd::Fetch),
+        "subscribe" => Plan::Module(ModuleCmd::Presence(PresenceCmd::Subscribe(
+            f.bare_jid("to")?,
+        ))),
+        "approve" => Plan::Module(ModuleCmd::Presence(PresenceCmd::Approve(f.bare_jid("to")?))),
+        "deny" => Plan::Module(ModuleCmd::Presence(PresenceCmd::Deny(f.bare_jid("to")?))),
+        "unsubscribe" => Plan::Module(ModuleCmd::Presence(PresenceCmd::Unsubscribe(
+            f.bare_jid("to")?,
+        ))),
+        "roster" => Plan::Module(ModuleCmd::Roster(RosterCmd::Fetch)),
         "roster-set" => {
             let mut item =
                 RosterItem::new(f.bare_jid("jid")?).with_groups(f.opt_strings("groups")?);
             item.name = f.opt_string("name")?;
-            Plan::Roster(RosterCmd::Set(item))
+            Plan::Module(ModuleCmd::Roster(RosterCmd::Set(item)))
         }
-        "roster-remove" => Plan::Roster(RosterCmd::Remove(f.bare_jid("jid")?)),
+        "roster-remove" => Plan::Module(ModuleCmd::Roster(RosterCmd::Remove(f.bare_jid("jid")?))),
         "disco-info" => {
             let jid = f.jid("jid")?;
             let query = Element::new(NS_DISCO_INFO, "query");
@@ -309,10 +354,13 @@ mod tests {
         let c = decode(r#"{"cmd":"presence","show":"dnd","status":"busy"}"#, &own()).unwrap();
         assert!(matches!(
             c.plan,
-            Plan::Presence(PresenceCmd::Available(Some(Show::Dnd), Some(ref s))) if s == "busy"
+            Plan::Module(ModuleCmd::Presence(PresenceCmd::Available(Some(Show::Dnd), Some(ref s)))) if s == "busy"
         ));
         let c = decode(r#"{"cmd":"subscribe","to":"bob@example.com"}"#, &own()).unwrap();
-        assert!(matches!(c.plan, Plan::Presence(PresenceCmd::Subscribe(_))));
+        assert!(matches!(
+            c.plan,
+            Plan::Module(ModuleCmd::Presence(PresenceCmd::Subscribe(_)))
+        ));
         // Subscriptions are between accounts: a full JID is refused.
         let v = decode(r#"{"cmd":"approve","to":"bob@example.com/x"}"#, &own()).unwrap_err();
         assert_eq!(v["error"], "bad-command");
@@ -321,7 +369,7 @@ mod tests {
             &own(),
         )
         .unwrap();
-        let Plan::Roster(RosterCmd::Set(item)) = c.plan else {
+        let Plan::Module(ModuleCmd::Roster(RosterCmd::Set(item))) = c.plan else {
             panic!()
         };
         assert_eq!(
