@@ -4,8 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../xmpp-proto/tests/support/client_fuzz.rs"]
-mod client_fuzz;
+use xmpp_test_support::client_fuzz;
 
 fuzz_target!(|data: &[u8]| {
     client_fuzz::check_online(data);

@@ -2,15 +2,10 @@
 //! socket's reader thread, or a sender. Alone in its test binary, so the
 //! process's CPU time is the session's (and the idle test server's).
 
-#[path = "../../xmpp-io-tokio/tests/adapter/shared.rs"]
-mod shared;
-#[path = "adapter/support.rs"]
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::*;
 use xmpp_io_blocking::{connect, Event, TlsMode};
+use xmpp_test_support::blocking_server::*;
 
 /// User + system CPU time of this process, all threads, from
 /// `/proc/self/stat` (fields 14 and 15, in clock ticks of 1/100 s on Linux).

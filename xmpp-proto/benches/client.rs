@@ -16,8 +16,7 @@ use xmpp_proto::sasl::{Credentials, SaslPolicy};
 use xmpp_proto::testing::{pump, ScriptedServer};
 use xmpp_proto::{Client, Config, Event, Input, Mechanism, Output};
 
-#[path = "corpus/mod.rs"]
-mod corpus;
+use xmpp_test_support::corpus;
 
 struct Counting;
 

@@ -1,7 +1,7 @@
 //! Reader throughput benchmark: `cargo bench -p xmpp-proto --bench reader`.
 //!
-//! For each generated corpus (see `corpus/mod.rs`) it measures, in the same
-//! run and on the same bytes:
+//! For each generated corpus (see `xmpp_test_support::corpus`) it
+//! measures, in the same run and on the same bytes:
 //!   (a) raw `xmlparser::Tokenizer` tokenization of the whole document
 //!       (every token visited, none may be an error; the UTF-8 check that
 //!       `&str` needs is done once, outside the timing),
@@ -18,7 +18,7 @@
 //! corpora whose name contains it (`-- plain_messages`, for profiling), and
 //! `--reader-only` skips timing (a).
 
-mod corpus;
+use xmpp_test_support::corpus;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;

@@ -2,10 +2,8 @@
 //! binding, `y` when we could bind but the server offered no -PLUS, `n`
 //! when we cannot bind; and the fallback after a guessed type fails.
 
-#[path = "support/scram_server.rs"]
-mod scram_server;
-#[path = "support/session.rs"]
-mod session;
+use xmpp_test_support::scram_server;
+use xmpp_test_support::session;
 
 use scram_server::{Hash, ScramServer};
 use session::{config, Session, PASSWORD};

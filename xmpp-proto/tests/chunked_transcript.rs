@@ -1,10 +1,8 @@
 //! The whole server side of a login and a chat, cut into arbitrary chunks,
 //! must give the same events and the same client bytes as sent whole.
 
-#[path = "support/scram_server.rs"]
-mod scram_server;
-#[path = "support/session.rs"]
-mod session;
+use xmpp_test_support::scram_server;
+use xmpp_test_support::session;
 
 use proptest::prelude::*;
 use scram_server::{Hash, ScramServer};

@@ -2,8 +2,7 @@
 //! (`fuzz/corpus/negotiation/`, `fuzz/corpus/online/`) through the same
 //! checks as the fuzz targets, so CI exercises them without a fuzzer.
 
-#[path = "support/client_fuzz.rs"]
-mod client_fuzz;
+use xmpp_test_support::client_fuzz;
 
 use std::path::PathBuf;
 

@@ -1,10 +1,8 @@
 //! Direct TLS (XEP-0368): nothing is sent before the driver's handshake;
 //! the login then takes 4 round trips.
 
-#[path = "support/scram_server.rs"]
-mod scram_server;
-#[path = "support/session.rs"]
-mod session;
+use xmpp_test_support::scram_server;
+use xmpp_test_support::session;
 
 use scram_server::{Hash, ScramServer};
 use session::{config, Session, DOMAIN, PASSWORD};

@@ -13,11 +13,9 @@
 //! The seed files are written by the ignored test `write_seed_corpus`:
 //! `cargo test -p xmpp-proto --test fuzz_corpus -- --ignored write_seed_corpus`.
 
-#[path = "support/chunking.rs"]
-mod chunking;
+use xmpp_test_support::chunking;
 
-#[path = "../benches/corpus/mod.rs"]
-mod corpus;
+use xmpp_test_support::corpus;
 
 use std::path::PathBuf;
 

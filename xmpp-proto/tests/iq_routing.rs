@@ -3,10 +3,7 @@
 //! `service-unavailable` for unhandled requests (§8.4), pings (XEP-0199),
 //! and stanzas with invalid addresses dropped with a warning.
 
-#[path = "support/scram_server.rs"]
-mod scram_server;
-#[path = "support/session.rs"]
-mod session;
+use xmpp_test_support::session;
 
 use std::time::Duration;
 

@@ -1,10 +1,8 @@
 //! A complete login over STARTTLS with SCRAM, played byte for byte, with
 //! the round trips counted.
 
-#[path = "support/scram_server.rs"]
-mod scram_server;
-#[path = "support/session.rs"]
-mod session;
+use xmpp_test_support::scram_server;
+use xmpp_test_support::session;
 
 use scram_server::{Hash, ScramServer};
 use session::{config, Session, PASSWORD};

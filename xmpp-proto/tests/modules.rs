@@ -4,10 +4,7 @@
 //! disco#info from the registered modules, commands run with a context,
 //! extension events, and stanzas routed again.
 
-#[path = "support/scram_server.rs"]
-mod scram_server;
-#[path = "support/session.rs"]
-mod session;
+use xmpp_test_support::session;
 
 use std::time::{Duration, Instant};
 

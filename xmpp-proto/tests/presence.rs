@@ -4,10 +4,7 @@
 //! property test of the per-contact state, the pending requests and the
 //! events against a simple model.
 
-#[path = "support/scram_server.rs"]
-mod scram_server;
-#[path = "support/session.rs"]
-mod session;
+use xmpp_test_support::session;
 
 use std::collections::{BTreeSet, HashMap};
 

@@ -15,11 +15,9 @@
 //! Case counts are moderate so the suite takes seconds in a debug build;
 //! raise them with PROPTEST_CASES=N.
 
-#[path = "support/chunking.rs"]
-mod chunking;
+use xmpp_test_support::chunking;
 
-#[path = "../benches/corpus/mod.rs"]
-mod corpus;
+use xmpp_test_support::corpus;
 
 use chunking::{Event, Limits};
 use corpus::Rng;

@@ -2,10 +2,7 @@
 //! what the client answers, what the application is told. Pushes from
 //! anyone but our server are refused byte for byte.
 
-#[path = "support/scram_server.rs"]
-mod scram_server;
-#[path = "support/session.rs"]
-mod session;
+use xmpp_test_support::session;
 
 use std::collections::BTreeMap;
 

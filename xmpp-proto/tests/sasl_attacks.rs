@@ -2,10 +2,8 @@
 //! the session with a final, typed error; a wrong password is reported as
 //! the server's failure with its text.
 
-#[path = "support/scram_server.rs"]
-mod scram_server;
-#[path = "support/session.rs"]
-mod session;
+use xmpp_test_support::scram_server;
+use xmpp_test_support::session;
 
 use scram_server::{Hash, ScramServer, Tamper};
 use session::{config, Session, PASSWORD};

@@ -2,10 +2,8 @@
 //! the same read were sent in plaintext by whoever sits on the wire; they
 //! must be discarded, never parsed as if they came over TLS.
 
-#[path = "support/scram_server.rs"]
-mod scram_server;
-#[path = "support/session.rs"]
-mod session;
+use xmpp_test_support::scram_server;
+use xmpp_test_support::session;
 
 use scram_server::{Hash, ScramServer};
 use session::{config, Session, DOMAIN, PASSWORD};

@@ -1,10 +1,7 @@
 //! Stream errors, invalid XML from the server, clean close in both
 //! directions, transport loss.
 
-#[path = "support/scram_server.rs"]
-mod scram_server;
-#[path = "support/session.rs"]
-mod session;
+use xmpp_test_support::session;
 
 use std::time::Duration;
 

@@ -2,10 +2,7 @@
 //! quiet sending, a ping after quiet receiving, and the end of the session
 //! when the ping goes unanswered.
 
-#[path = "support/scram_server.rs"]
-mod scram_server;
-#[path = "support/session.rs"]
-mod session;
+use xmpp_test_support::session;
 
 use std::time::Duration;
 

@@ -1,10 +1,7 @@
 //! TLS is required by default: a server (or an attacker stripping
 //! `<starttls/>`) that offers no STARTTLS gets no credential.
 
-#[path = "support/scram_server.rs"]
-mod scram_server;
-#[path = "support/session.rs"]
-mod session;
+use xmpp_test_support::session;
 
 use session::{config, Session, DOMAIN};
 use xmpp_proto::sasl::Mechanism;

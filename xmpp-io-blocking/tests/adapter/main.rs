@@ -5,17 +5,9 @@
 //! core's deadlines fire on time, reader and writer work from different
 //! threads, reconnection follows its policy.
 
-#[path = "../../../xmpp-proto/tests/support/scram_server.rs"]
-mod scram_server;
-#[path = "../../../xmpp-io-tokio/tests/adapter/shared.rs"]
-mod shared;
-mod support;
-
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use scram_server::{Hash, ScramServer};
-use support::*;
 use xmpp_io_blocking::{
     connect, Client, CommandError, ConnectError, Disconnect, Event, Reader, ReconnectPolicy,
     SessionEnded, TlsMode,
@@ -25,6 +17,8 @@ use xmpp_proto::stanza::{Iq, Jid, Message};
 use xmpp_proto::testing::{bind_reply, server_header, ScriptedServer, FEATURES_BIND};
 use xmpp_proto::xml::Element;
 use xmpp_proto::{IqFailure, Mechanism, SendError, Timeouts, WarningKind};
+use xmpp_test_support::blocking_server::*;
+use xmpp_test_support::scram_server::{Hash, ScramServer};
 
 /// Both halves hand out events the same way.
 trait Events {

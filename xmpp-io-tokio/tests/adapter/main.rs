@@ -2,15 +2,12 @@
 //! handshakes reach the core, certificate failures are typed and leak no
 //! credential, TCP_NODELAY is set, reconnection follows its policy.
 
-mod shared;
-mod support;
-
 use std::time::Duration;
 
-use support::*;
 use xmpp_io_tokio::{connect, CommandError, ConnectError, Disconnect, Event, Events, TlsMode};
 use xmpp_proto::stanza::{Iq, Jid, Message};
 use xmpp_proto::xml::Element;
+use xmpp_test_support::tokio_server::*;
 
 /// The next event, or a panic after a few seconds.
 async fn next(events: &mut Events) -> Event {

@@ -1,6 +1,5 @@
 //! Differential chunking check for `StreamReader`, shared by the tests
-//! (`#[path = "support/chunking.rs"] mod chunking;`) and the fuzz target
-//! (`#[path = "../../xmpp-proto/tests/support/chunking.rs"] mod chunking;`).
+//! and the fuzz target (`use xmpp_test_support::chunking;`).
 //!
 //! The reader's contract is that the events and the error it reports depend
 //! only on the bytes, never on how they were split into `feed` calls. This

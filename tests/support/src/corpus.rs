@@ -1,9 +1,8 @@
 //! Seeded generator of realistic server-to-client XMPP streams.
 //!
-//! Shared by the benchmarks (`mod corpus;`), the tests
-//! (`#[path = "../benches/corpus/mod.rs"] mod corpus;`) and the fuzz seed
-//! corpus. Deterministic: every function uses a fixed-seed PRNG, so the same
-//! call always returns the same bytes. No dependencies.
+//! Shared by the benchmarks, the tests (`use xmpp_test_support::corpus;`)
+//! and the fuzz seed corpus. Deterministic: every function uses a fixed-seed
+//! PRNG, so the same call always returns the same bytes. No dependencies.
 //!
 //! Every generator returns `(bytes, stanza_count)`: the stream header
 //! followed by `stanza_count` top-level elements, WITHOUT the closing

@@ -1,6 +1,6 @@
 //! Fuzz checks for the client connection, shared by the fuzz targets
 //! (`fuzz/fuzz_targets/{negotiation,online}.rs`) and the corpus replay test
-//! (`tests/client_fuzz_corpus.rs`).
+//! (`xmpp-proto/tests/client_fuzz_corpus.rs`).
 //!
 //! Invariants, for any server bytes:
 //! - nothing panics;

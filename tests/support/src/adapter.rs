@@ -1,9 +1,9 @@
 //! What the test servers of both adapters share: the private CA (rcgen),
 //! the plans and byte scripts they follow (`xmpp_proto::testing::ScriptedServer`),
 //! what they record of each connection, how they answer each read, and the
-//! checks on what the client sent. Each adapter's `support.rs` adds only
-//! the sockets and the TLS library; the blocking adapter's tests include
-//! this file from here (`#[path]`), so the two cannot drift apart.
+//! checks on what the client sent. Each adapter's test server
+//! (`tokio_server`, `blocking_server`) adds only the sockets and the TLS
+//! library; both use this module, so the two cannot drift apart.
 #![allow(dead_code)] // each adapter's tests use what they need
 
 use std::net::SocketAddr;
@@ -126,7 +126,7 @@ impl Seen {
 }
 
 /// A running test server: where it listens, and what it saw on each
-/// connection. Each adapter's `support.rs` adds `start`.
+/// connection. Each adapter's test server module adds `start`.
 pub struct TestServer {
     pub addr: SocketAddr,
     pub seen: Arc<Mutex<Vec<Seen>>>,

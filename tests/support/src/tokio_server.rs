@@ -1,6 +1,6 @@
 //! A tiny in-process XMPP server over real sockets, on Tokio tasks, with
 //! TLS from tokio-rustls. Everything else (certificates, plans, scripts,
-//! what is recorded, how each read is answered) is in `shared.rs`, which
+//! what is recorded, how each read is answered) is in `adapter`, which
 //! the blocking adapter's tests use too. It records every byte it received
 //! (decrypted), so tests can check what the client did NOT send.
 
@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
-pub use crate::shared::*;
+pub use crate::adapter::*;
 
 impl Pki {
     /// A TLS server configuration with a certificate for `names`, ALPN
@@ -35,9 +35,17 @@ impl Pki {
     }
 }
 
-impl TestServer {
+/// `TestServer::start` on Tokio: a trait (in scope with the rest of this
+/// module), since the blocking adapter's server has a `start` of its own.
+#[allow(async_fn_in_trait)] // the tests await it where they call it
+pub trait StartTokio {
     /// Serves one plan per accepted connection, in order.
-    pub async fn start(config: Arc<ServerConfig>, plans: Vec<Plan>) -> Self {
+    async fn start(config: Arc<ServerConfig>, plans: Vec<Plan>) -> Self;
+}
+
+impl StartTokio for TestServer {
+    /// Serves one plan per accepted connection, in order.
+    async fn start(config: Arc<ServerConfig>, plans: Vec<Plan>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();

@@ -1,9 +1,9 @@
 //! A tiny in-process XMPP server over real sockets, on plain threads, with
 //! native-tls's server side. Everything else (certificates, plans,
-//! scripts, what is recorded, how each read is answered) is the Tokio
-//! adapter's `tests/adapter/shared.rs`, included by path. It records every
-//! byte it received (decrypted) with the time it arrived, so tests can
-//! check what the client did NOT send, and when it sent it.
+//! scripts, what is recorded, how each read is answered) is `adapter`,
+//! which the Tokio adapter's tests use too. It records every byte it
+//! received (decrypted) with the time it arrived, so tests can check what
+//! the client did NOT send, and when it sent it.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use native_tls::{Identity, TlsAcceptor, TlsStream};
 
-pub use crate::shared::*;
+pub use crate::adapter::*;
 
 /// A server's TLS side: the acceptor and its certificate.
 pub struct ServerTls {
@@ -41,9 +41,16 @@ impl Pki {
     }
 }
 
-impl TestServer {
+/// `TestServer::start` on threads: a trait (in scope with the rest of this
+/// module), since the Tokio adapter's server has a `start` of its own.
+pub trait StartBlocking {
     /// Serves one plan per accepted connection, in order, each on a thread.
-    pub fn start(tls: Arc<ServerTls>, plans: Vec<Plan>) -> Self {
+    fn start(tls: Arc<ServerTls>, plans: Vec<Plan>) -> Self;
+}
+
+impl StartBlocking for TestServer {
+    /// Serves one plan per accepted connection, in order, each on a thread.
+    fn start(tls: Arc<ServerTls>, plans: Vec<Plan>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
