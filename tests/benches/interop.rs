@@ -5,14 +5,10 @@
 //!
 //! `scripts/bench-interop` builds the clients, starts Prosody and runs this.
 
-#[path = "../tests/interop/cli.rs"]
-#[allow(dead_code)]
-mod cli;
-
 use std::time::{Duration, Instant};
 
-use cli::{drivers, Cli, Driver, Server};
 use serde_json::json;
+use xmpp_test_support::cli::{drivers, Cli, Driver, Server};
 
 /// (user + system) CPU seconds of a process, from /proc/PID/stat.
 fn cpu_seconds(pid: u32) -> f64 {

@@ -3,8 +3,7 @@
 //! Ignored in a plain `cargo test`; `scripts/test` starts Prosody, builds the
 //! CLIs and runs these with `--ignored`.
 
-#[path = "interop/cli.rs"]
-mod cli;
+use xmpp_test_support::cli;
 #[path = "interop/library.rs"]
 mod library;
 #[path = "interop/roster_presence.rs"]

@@ -16,6 +16,10 @@
 //! - [`corpus`]: the seeded generator of realistic server streams (the
 //!   benchmarks, the property tests, the fuzz seeds).
 //!
+//! Behind the feature `cli`, module `cli` (with `serde_json`): drives an
+//! adapter's `xmpp-cli` as a black box through its contract (the interop
+//! tests and benchmark of `xmpp-tests`).
+//!
 //! Behind features, the adapters' in-process test servers:
 //!
 //! - `adapter` (module `adapter`): what both share (private CA, plans,
@@ -35,5 +39,7 @@ pub mod session;
 pub mod adapter;
 #[cfg(feature = "native-tls")]
 pub mod blocking_server;
+#[cfg(feature = "cli")]
+pub mod cli;
 #[cfg(feature = "tokio")]
 pub mod tokio_server;

@@ -99,7 +99,7 @@ pub fn run_to_end(
 /// descriptions (`jid` (full JID bound), `tls` (bool), ... gives jid, tls).
 #[allow(dead_code)]
 pub fn contract_fields(event: &str) -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/cli.md");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/cli.md");
     let contract = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let output = contract
