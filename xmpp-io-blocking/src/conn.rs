@@ -99,6 +99,8 @@ impl Connection {
                     self.start_tls(&server_name, Security::StartTls, Instant::now())
                 }
                 Output::CloseTransport => self.close_transport(),
+                // Not yet: this adapter's core has no reconnect policy.
+                Output::Connect => {}
                 Output::Event(CoreEvent::Disconnected { reason }) => {
                     self.ended.get_or_insert(reason);
                 }

@@ -138,6 +138,8 @@ impl Connection {
                 Output::Transmit(t) => self.write(&t.bytes).await,
                 Output::StartTls { server_name } => self.start_tls(shared, &server_name).await,
                 Output::CloseTransport => self.close_transport().await,
+                // Not yet: this adapter's core has no reconnect policy.
+                Output::Connect => {}
                 Output::Event(e) => events.push(e),
                 Output::Timeout(deadline) => return (events, deadline),
             }

@@ -61,6 +61,9 @@
 //!             }
 //!             // The session is over and every event was handed out.
 //!             Output::CloseTransport => break 'session,
+//!             // Only with a reconnect policy (`Config::reconnect`): open a
+//!             // new transport, then feed Input::Connected (or ConnectFailed).
+//!             Output::Connect => unreachable!("no reconnect policy here"),
 //!             // Nothing more now: sleep until the deadline or until the
 //!             // socket is readable, then feed Input::Timeout / Received.
 //!             Output::Timeout(_deadline) => break,
@@ -103,8 +106,9 @@ pub mod xml;
 
 pub use client::{
     from_own_account, Client, Config, ConfigBuilder, DisconnectReason, Event, Handled, Input,
-    IqFailure, Module, ModuleContext, Output, SendError, StreamError, StreamErrorCondition,
-    StreamFeatures, Timeouts, TlsPolicy, Transmit, Warning, WarningKind,
+    IqFailure, Module, ModuleContext, Output, ReconnectPolicy, SendError, StreamError,
+    StreamErrorCondition, StreamFeatures, Timeouts, TlsPolicy, Transmit, Warning, WarningKind,
+    MIN_RECONNECT_DELAY,
 };
 pub use sasl::Mechanism;
 

@@ -414,15 +414,19 @@ pub fn quick_reconnect(initial_ms: u64, max_ms: u64) -> ReconnectPolicy {
 }
 
 /// Checks that `event` announces reconnection attempt `attempt` after at
-/// most `max_delay`; returns why the connection (or the last attempt) failed.
+/// most `max_delay`, and never less than the core's 1 s floor (which wins
+/// over a shorter policy); returns why the connection (or the last
+/// attempt) failed.
 pub fn expect_reconnecting(event: Event, attempt: u32, max_delay: Duration) -> ConnectError {
+    let floor = xmpp_proto::MIN_RECONNECT_DELAY;
     match event {
         Event::Reconnecting {
             attempt: n,
             delay,
             error,
         } if n == attempt => {
-            assert!(delay <= max_delay, "{delay:?} > {max_delay:?}");
+            assert!(delay >= floor, "{delay:?} < {floor:?}");
+            assert!(delay <= max_delay.max(floor), "{delay:?} > {max_delay:?}");
             assert!(
                 !error.is_final(),
                 "a final error must not be retried: {error:?}"

@@ -10,7 +10,8 @@
 //! - [`ConnectError`], [`TlsError`], [`CommandError`]: typed failures,
 //!   with [`ConnectError::is_final`] deciding whether reconnecting helps;
 //! - [`Event`], [`Disconnect`], [`ConnectionInfo`]: what a session reports;
-//! - [`ReconnectPolicy`]: when to try again.
+//! - [`ReconnectPolicy`]: when to try again (the core's, re-exported:
+//!   the core decides every reconnection).
 //!
 //! For adapter writers: [`driver`], the steps from options to a running
 //! core (candidates, the TCP loop's errors, TLS failures, the core's
@@ -43,18 +44,17 @@ mod attempts;
 pub mod driver;
 mod error;
 mod options;
-mod reconnect;
 mod session;
 
+pub use crate::client::ReconnectPolicy;
 pub use error::{CommandError, ConnectError, TlsError};
 pub use options::{ClientSetup, ConfigHook, ConnectOptions, TlsMode};
-pub use reconnect::ReconnectPolicy;
 pub use session::{ConnectionInfo, Disconnect, Event};
 
 /// The random bits for a choice that needs no secrecy (SRV weights, backoff
 /// jitter), from the adapter's OS source: `None` when that source failed,
 /// and the middle of the range is used instead (the choice is then merely
 /// predictable, which these choices may be).
-fn jitter_bits(random: Option<u64>) -> u64 {
+pub(crate) fn jitter_bits(random: Option<u64>) -> u64 {
     random.unwrap_or(u64::MAX / 2)
 }

@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use crate::sasl::{Credentials, Mechanism, SaslPolicy};
+
+use super::ReconnectPolicy;
 use crate::stanza::BareJid;
 use crate::xml::ReaderLimits;
 
@@ -74,6 +76,9 @@ pub struct Config {
     pub seed: [u8; 32],
     /// `xml:lang` of our stream.
     pub lang: String,
+    /// Reconnect after a lost connection, as this policy says (`None`, the
+    /// default: a lost connection ends the session).
+    pub reconnect: Option<ReconnectPolicy>,
 }
 
 impl Config {
@@ -91,6 +96,7 @@ impl Config {
                 max_pending_iqs: 1024,
                 seed,
                 lang: "en".into(),
+                reconnect: None,
             },
         }
     }
@@ -149,6 +155,12 @@ impl ConfigBuilder {
     /// Sets the stream's `xml:lang`.
     pub fn lang(mut self, lang: impl Into<String>) -> Self {
         self.config.lang = lang.into();
+        self
+    }
+
+    /// Reconnects after a lost connection (see [`ReconnectPolicy`]).
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.config.reconnect = Some(policy);
         self
     }
 

@@ -14,7 +14,9 @@
 //!    Everything queued between two polls leaves in one transmit (one write,
 //!    so a login is not slowed by Nagle/delayed-ACK stalls).
 //! 4. The first fatal condition wins: it is reported once as
-//!    [`Event::Disconnected`], after which input is ignored.
+//!    [`Event::Disconnected`], after which input is ignored. With a
+//!    reconnect policy a connection's end may instead be followed by a new
+//!    transport for the same session: `reconnect.rs` decides and resets.
 
 mod config;
 mod error;
@@ -24,6 +26,7 @@ mod module;
 mod negotiate;
 mod online;
 mod outbox;
+mod reconnect;
 mod timer;
 
 use std::collections::VecDeque;
@@ -37,6 +40,7 @@ pub use features::{
 };
 pub use module::{from_own_account, Handled, Module, ModuleContext};
 pub use online::NS_PING;
+pub use reconnect::{ReconnectPolicy, MIN_RECONNECT_DELAY};
 
 use crate::entropy::Entropy;
 use crate::iq_tracker::{IqTracker, TrackerError};
@@ -46,6 +50,7 @@ use crate::xml::{Element, StreamReader};
 
 use negotiate::State;
 use outbox::{IqOwner, Outbox};
+use reconnect::Reconnect;
 use timer::{Timer, TimerTable};
 
 /// A command that could not be carried out. Never caused by what the
@@ -92,6 +97,8 @@ pub struct Client {
     /// Some byte was received on this connection.
     heard: bool,
     now: Instant,
+    /// The session across transports (`reconnect.rs`).
+    reconnect: Reconnect,
 }
 
 impl std::fmt::Debug for Client {
@@ -135,6 +142,7 @@ impl Client {
             ended: false,
             heard: false,
             now,
+            reconnect: Reconnect::new(config.seed, config.tls),
             config,
         };
         if !direct {
@@ -170,7 +178,9 @@ impl Client {
         match input {
             Input::Received(now, data) => {
                 self.now = now;
-                self.received(data);
+                if self.transport_up() {
+                    self.received(data);
+                }
             }
             Input::TlsEstablished(now, cb) => {
                 self.now = now;
@@ -180,6 +190,7 @@ impl Client {
                 self.now = now;
                 self.timeout();
             }
+            Input::TransportClosed(now) if !self.transport_up() => self.now = now,
             Input::TransportClosed(now) => {
                 self.now = now;
                 // Nothing can be written any more.
@@ -194,6 +205,14 @@ impl Client {
                 };
                 self.end(reason);
             }
+            Input::Connected(now, security) => {
+                self.now = now;
+                self.transport_connected(security);
+            }
+            Input::ConnectFailed(now, is_final) => {
+                self.now = now;
+                self.transport_failed(is_final);
+            }
         }
         self.arm_session_timers();
     }
@@ -203,9 +222,12 @@ impl Client {
     ///
     /// The order is fixed: bytes to write ([`Output::Transmit`]), then
     /// [`Output::StartTls`], then events, then [`Output::CloseTransport`],
-    /// then the deadline. At the end of a session that is: the last bytes,
-    /// every remaining event ending with [`Event::Disconnected`], then
-    /// `CloseTransport`, then `Timeout(None)`.
+    /// then [`Output::Connect`], then the deadline. At the end of a session
+    /// that is: the last bytes, every remaining event ending with
+    /// [`Event::Disconnected`], then `CloseTransport`, then `Timeout(None)`;
+    /// at the end of a connection that the session survives:
+    /// [`Event::Reconnecting`], `CloseTransport`, the deadline of the
+    /// delay, and when it passed `Connect`.
     pub fn poll_output(&mut self) -> Output {
         if let Some(bytes) = self.outbox.take() {
             return Output::Transmit(Transmit { bytes });
@@ -224,6 +246,9 @@ impl Client {
         if self.close_transport {
             self.close_transport = false;
             return Output::CloseTransport;
+        }
+        if std::mem::take(&mut self.reconnect.connect) {
+            return Output::Connect;
         }
         Output::Timeout(self.next_deadline())
     }
@@ -288,6 +313,7 @@ impl Client {
             return;
         }
         self.now = now;
+        self.reconnect.closed_by_app = true;
         if !self.state.reads_stream() {
             // Nothing was said on a stream yet (e.g. waiting for TLS).
             return self.end(DisconnectReason::Closed);
@@ -314,6 +340,8 @@ impl Client {
     pub fn state_name(&self) -> &'static str {
         if self.ended {
             "closed"
+        } else if !self.transport_up() {
+            "reconnecting"
         } else {
             self.state.name()
         }
@@ -392,6 +420,7 @@ impl Client {
                     }
                 }
                 Timer::Idle => self.idle_ping(),
+                Timer::Reconnect => self.reconnect_due(),
             }
             if self.ended {
                 return;
@@ -466,13 +495,14 @@ impl Client {
         self.fail(DisconnectReason::InvalidXml(e));
     }
 
-    /// The session is over: one `Disconnected` event, close the transport,
-    /// answer everything pending.
+    /// The connection is over: close the transport, answer everything
+    /// pending, modules that were online go offline; then either the
+    /// session goes on with a new transport (`reconnect.rs` decides, and
+    /// queues `Reconnecting`) or it ends with one `Disconnected` event.
     fn end(&mut self, reason: DisconnectReason) {
         if self.ended {
             return;
         }
-        self.ended = true;
         self.outbox.open = false;
         self.state = State::Closed;
         self.timers = TimerTable::default();
@@ -480,9 +510,15 @@ impl Client {
         for id in self.outbox.tracker.cancel_all() {
             self.iq_done(id, Err(IqFailure::Disconnected));
         }
-        for m in &mut self.modules {
-            m.offline();
+        if self.bound.is_some() {
+            for m in &mut self.modules {
+                m.offline();
+            }
         }
+        if self.reconnect_after(&reason) {
+            return;
+        }
+        self.ended = true;
         self.events.push_back(Event::Disconnected { reason });
     }
 }
