@@ -279,6 +279,22 @@ async fn reconnects_with_backoff_events() {
 }
 
 #[tokio::test]
+async fn modules_and_their_state_survive_a_reconnection() {
+    let pki = Pki::new("Test CA");
+    let server = TestServer::start(pki.server_config(&[DOMAIN]), one_reconnection_plans()).await;
+    let options = plain_only(server.options(pki.ca(), TlsMode::DirectTls));
+    let (options, tally) = with_tally(options.reconnect(quick_reconnect(20, 30)));
+    let (handle, mut events) = connect(options).await.unwrap();
+    assert_eq!(online_jid(&mut events).await, "juliet@localhost/one");
+    expect_reconnecting(next(&mut events).await, 1, Duration::from_millis(20));
+    assert!(matches!(next(&mut events).await, Event::Reconnected { .. }));
+    check_tally(&tally);
+    handle.close().await;
+    expect_closed(&mut events).await;
+    assert_eq!(server.connections(), 2);
+}
+
+#[tokio::test]
 async fn no_reconnect_after_auth_failure() {
     let pki = Pki::new("Test CA");
     let plans = auth_failure_after_loss_plans();

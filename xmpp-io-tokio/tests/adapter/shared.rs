@@ -458,6 +458,85 @@ pub fn check_reconnect_events(first: Event, second: Event, third: Event) {
     }
 }
 
+/// Online as `one`, the server goes away, online again as `two`.
+pub fn one_reconnection_plans() -> Vec<Plan> {
+    vec![
+        Plan::ThenDrop(Box::new(Plan::DirectTls(direct_tls_login("one")))),
+        Plan::DirectTls(with_close(direct_tls_login("two"))),
+    ]
+}
+
+/// A module that keeps state across connections: each `online` logs how
+/// often this very instance went online (a fresh module per connection
+/// would log 1 every time).
+pub struct OnlineTally {
+    onlines: usize,
+    log: Arc<Mutex<Vec<usize>>>,
+}
+
+impl xmpp_proto::Module for OnlineTally {
+    fn name(&self) -> &'static str {
+        "online-tally"
+    }
+
+    fn handle_stanza(
+        &mut self,
+        _ctx: &mut xmpp_proto::ModuleContext<'_>,
+        _stanza: &xmpp_proto::stanza::Stanza,
+    ) -> xmpp_proto::Handled {
+        xmpp_proto::Handled::No
+    }
+
+    fn online(&mut self, _ctx: &mut xmpp_proto::ModuleContext<'_>) {
+        self.onlines += 1;
+        self.log.lock().unwrap().push(self.onlines);
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
+/// What a session's modules went through: the `online` log of its
+/// [`OnlineTally`] and how often `on_client` ran.
+pub struct Tally {
+    pub log: Arc<Mutex<Vec<usize>>>,
+    pub setups: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// `options` with an [`OnlineTally`] registered by `on_client`.
+pub fn with_tally(options: ConnectOptions) -> (ConnectOptions, Tally) {
+    let tally = Tally {
+        log: Arc::default(),
+        setups: Arc::default(),
+    };
+    let (log, setups) = (tally.log.clone(), tally.setups.clone());
+    let options = options.on_client(move |client| {
+        setups.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        client.register(OnlineTally {
+            onlines: 0,
+            log: log.clone(),
+        });
+    });
+    (options, tally)
+}
+
+/// One core for the whole session: `on_client` ran once, and the module
+/// it registered went online twice, keeping its count.
+pub fn check_tally(tally: &Tally) {
+    let setups = tally.setups.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(setups, 1, "on_client runs once per session");
+    assert_eq!(
+        *tally.log.lock().unwrap(),
+        [1, 2],
+        "the same module, online again"
+    );
+}
+
 /// The events of `auth_failure_after_loss_plans` after the first `Online`.
 pub fn check_final_auth_failure(first: Event, second: Event) {
     expect_reconnecting(first, 1, Duration::from_millis(5));

@@ -130,11 +130,8 @@ pub fn new_client(
 /// `Reconnected`). The core's `Disconnected` and `Reconnecting` are the
 /// caller's to handle first (with [`end_error`] and
 /// [`reconnecting_event`]); they are never passed on as `Core`.
-pub fn login_event(event: crate::Event, reconnecting: bool) -> (Event, bool) {
+pub fn login_event(event: crate::Event) -> (Event, bool) {
     match event {
-        crate::Event::Online { jid, resumed, .. } if reconnecting => {
-            (Event::Reconnected { jid, resumed }, true)
-        }
         crate::Event::Reconnected { jid, resumed, .. } => {
             (Event::Reconnected { jid, resumed }, true)
         }
@@ -242,7 +239,7 @@ mod tests {
             mechanism: crate::Mechanism::Plain,
             resumed: false,
         };
-        assert!(matches!(login_event(online, false), (Event::Core(_), true)));
+        assert!(matches!(login_event(online), (Event::Core(_), true)));
         let again = crate::Event::Reconnected {
             jid,
             tls: true,
@@ -250,7 +247,7 @@ mod tests {
             resumed: false,
         };
         assert!(matches!(
-            login_event(again, false),
+            login_event(again),
             (Event::Reconnected { resumed: false, .. }, true)
         ));
         let failed = reconnecting_event(

@@ -280,6 +280,9 @@ impl ConnectOptions {
         if let Some(resource) = &self.resource {
             builder = builder.resource(resource.clone());
         }
+        if let Some(policy) = self.reconnect {
+            builder = builder.reconnect(policy);
+        }
         if let Some(hook) = &self.config_hook {
             builder = hook(builder);
         }

@@ -73,7 +73,8 @@ pub enum SendError {
 ///
 /// Methods come in four groups (as quinn-proto's `Connection`):
 /// - getters: [`state_name`](Self::state_name), [`bound_jid`](Self::bound_jid),
-///   [`is_online`](Self::is_online), [`next_deadline`](Self::next_deadline);
+///   [`is_online`](Self::is_online), [`is_connecting`](Self::is_connecting),
+///   [`next_deadline`](Self::next_deadline);
 /// - input: [`handle_input`](Self::handle_input);
 /// - commands: [`send`](Self::send), [`send_iq`](Self::send_iq), [`send_raw`](Self::send_raw),
 ///   [`close`](Self::close), [`register`](Self::register);

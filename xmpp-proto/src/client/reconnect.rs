@@ -160,6 +160,8 @@ impl Client {
     /// session goes on with a new transport (`Reconnecting` is queued and
     /// the wait armed), false when it ends.
     pub(super) fn reconnect_after(&mut self, reason: &DisconnectReason) -> bool {
+        // A transport asked for but not yet handed out is no longer wanted.
+        self.reconnect.connect = false;
         let Some(policy) = self.config.reconnect else {
             return false;
         };
@@ -222,6 +224,14 @@ impl Client {
         // Nothing can be written any more.
         self.outbox.clear();
         self.end(DisconnectReason::ConnectFailed { is_final });
+    }
+
+    /// True from [`Output::Connect`](super::Output::Connect) until the
+    /// driver feeds `Input::Connected` or `Input::ConnectFailed` (or the
+    /// session ends, say by [`close`](Client::close)): a driver opening a
+    /// transport abandons it when this turns false.
+    pub fn is_connecting(&self) -> bool {
+        !self.ended && self.reconnect.link == Link::Connecting
     }
 
     /// Whether input about the transport (bytes, its close) belongs to a
