@@ -38,7 +38,7 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
 /// then given up as lost.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// What every connection of a session shares.
+/// What the session's driver task keeps besides its core: the options and TLS setup.
 pub(crate) struct Shared {
     pub(crate) opts: ConnectOptions,
     pub(crate) tls: Tls,

@@ -66,6 +66,7 @@ fn wait_for_connect(s: &mut Session, delay: Duration) {
     assert_eq!(s.connect_requests, asked, "asked for a transport too early");
     s.advance(Duration::from_millis(1));
     assert_eq!(s.connect_requests, asked + 1);
+    assert!(s.client.is_connecting());
     assert_eq!(
         s.deadline, None,
         "nothing to time while the driver connects"
@@ -267,6 +268,7 @@ fn nothing_is_retried_after_the_applications_close() {
     let delay = drop_transport(&mut s, 1);
     wait_for_connect(&mut s, delay);
     s.client.close(s.now);
+    assert!(!s.client.is_connecting(), "the driver abandons its attempt");
     assert!(matches!(
         s.take_events().last(),
         Some(Event::Disconnected {
@@ -436,4 +438,32 @@ fn a_registered_module_keeps_its_state_across_a_reconnection() {
     s.server("<message from='romeo@example.net/a' type='chat'><body>2</body></message>");
     let tally = s.client.module::<Tally>().unwrap();
     assert_eq!((tally.online, tally.offline, tally.messages), (2, 1, 2));
+}
+
+#[test]
+fn a_close_before_the_connect_is_handed_out_leaves_no_connect() {
+    let mut s = online_with(policy(), 7);
+    let delay = drop_transport(&mut s, 1);
+    s.now += delay;
+    s.client.handle_input(Input::Timeout(s.now));
+    s.client.close(s.now); // before polling: the Connect is queued
+    let mut outputs = Vec::new();
+    loop {
+        match s.client.poll_output() {
+            Output::Event(Event::Disconnected { reason }) => {
+                assert_eq!(reason, DisconnectReason::Closed);
+                outputs.push("disconnected");
+            }
+            Output::Event(e) => panic!("{e:?}"),
+            Output::Transmit(_) => outputs.push("transmit"),
+            Output::StartTls { .. } => outputs.push("starttls"),
+            Output::CloseTransport => outputs.push("close"),
+            Output::Connect => outputs.push("connect"),
+            Output::Timeout(t) => {
+                assert_eq!(t, None);
+                break;
+            }
+        }
+    }
+    assert_eq!(outputs, ["disconnected", "close"]);
 }

@@ -4,7 +4,8 @@
 //!
 //! Applications never need this module: they hand [`ConnectOptions`] to an
 //! adapter's `connect` and read its [`Event`]s. An adapter (or a driver
-//! of your own) goes through these steps for each connection attempt:
+//! of your own) goes through these steps (1-3 for each transport, 4 once
+//! per session):
 //!
 //! 1. where to connect: [`wants_srv`] says whether to look up the
 //!    domain's SRV records, [`candidates`] orders the answers (or gives

@@ -6,7 +6,7 @@
 //!
 //! - [`ConnectOptions`]: the account, where to connect, how to secure it,
 //!   reconnection, and hooks into the core's [`Config`](crate::Config) and
-//!   [`Client`](crate::Client) of each connection;
+//!   [`Client`](crate::Client) of a session (one for all its connections);
 //! - [`ConnectError`], [`TlsError`], [`CommandError`]: typed failures,
 //!   with [`ConnectError::is_final`] deciding whether reconnecting helps;
 //! - [`Event`], [`Disconnect`], [`ConnectionInfo`]: what a session reports;

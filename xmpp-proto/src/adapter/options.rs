@@ -1,6 +1,6 @@
 //! What an adapter's `connect` needs: the account, where to connect, how to
 //! secure it, and what to do when the connection is lost; and how those
-//! options become the core's [`Config`] for each connection.
+//! options become the core's [`Config`] of a session.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -44,7 +44,7 @@ impl TlsMode {
 /// A hook run once per session on its core `Client` (`xmpp_proto::Client`)
 /// before it starts (register modules here); see [`ConnectOptions::on_client`].
 pub type ClientSetup = Arc<dyn Fn(&mut Client) + Send + Sync>;
-/// A hook that adjusts the core's configuration of every connection; see
+/// A hook that adjusts the core's configuration of a session; see
 /// [`ConnectOptions::configure`].
 pub type ConfigHook = Arc<dyn Fn(ConfigBuilder) -> ConfigBuilder + Send + Sync>;
 
