@@ -172,6 +172,11 @@ impl Connection {
     /// Feeds what the reader thread read: to the core directly, or through
     /// the TLS session (which may finish its handshake with it).
     pub(crate) fn feed(&mut self, data: NetData, now: Instant) {
+        if matches!(self.link, Link::Gone) {
+            // The last words of a transport already closed or lost: its
+            // reader thread is ending.
+            return;
+        }
         let bytes = match data {
             NetData::Bytes(bytes) => Some(bytes),
             NetData::Eof => None,
