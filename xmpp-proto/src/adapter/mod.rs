@@ -55,6 +55,6 @@ pub use session::{ConnectionInfo, Disconnect, Event};
 /// jitter), from the adapter's OS source: `None` when that source failed,
 /// and the middle of the range is used instead (the choice is then merely
 /// predictable, which these choices may be).
-pub(crate) fn jitter_bits(random: Option<u64>) -> u64 {
+fn jitter_bits(random: Option<u64>) -> u64 {
     random.unwrap_or(u64::MAX / 2)
 }

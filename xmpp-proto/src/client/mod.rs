@@ -7,7 +7,8 @@
 //! 2. The client never blocks, never reads a clock, never draws randomness:
 //!    time comes with every [`Input`], entropy from [`Config::seed`].
 //! 3. Output is queued; [`Client::poll_output`] drains it in a fixed order:
-//!    bytes to write, start TLS, events, close the transport, next deadline.
+//!    bytes to write, start TLS, events, close the transport, open a new
+//!    transport (only with a reconnect policy), next deadline.
 //!    So the final [`Event::Disconnected`] always comes before
 //!    [`Output::CloseTransport`], after the last bytes (a closing
 //!    `</stream:stream>`, a stream error) were handed out to be written.

@@ -95,7 +95,7 @@ impl ReconnectPolicy {
         if self.max_attempts.is_some_and(|max| attempt > max) {
             return None;
         }
-        let jitter = crate::adapter::jitter_bits(random);
+        let jitter = random.unwrap_or(u64::MAX / 2);
         Some(
             self.backoff
                 .next_delay(attempt, jitter)
