@@ -384,10 +384,12 @@ impl Session {
                 }
             },
             Some(Command::Info(tx)) => {
+                // Between connections (and while a new one logs in): none.
                 let host = &conn.candidate.host;
                 let info = conn
                     .transport
-                    .info(host, conn.candidate.security, conn.binding);
+                    .info(host, conn.candidate.security, conn.binding)
+                    .filter(|_| conn.client.is_online());
                 let _ = tx.send(info);
             }
             Some(Command::Close(tx)) => {

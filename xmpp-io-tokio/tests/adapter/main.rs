@@ -312,3 +312,38 @@ async fn no_reconnect_after_auth_failure() {
         Err(CommandError::Ended)
     );
 }
+
+#[tokio::test]
+async fn close_while_waiting_to_reconnect_ends_at_once() {
+    let pki = Pki::new("Test CA");
+    let plans = vec![Plan::ThenDrop(Box::new(Plan::DirectTls(direct_tls_login(
+        "one",
+    ))))];
+    let server = TestServer::start(pki.server_config(&[DOMAIN]), plans).await;
+    let policy = xmpp_io_tokio::ReconnectPolicy::new().backoff(
+        Duration::from_secs(60),
+        Duration::from_secs(60),
+        1,
+    );
+    let options = plain_only(server.options(pki.ca(), TlsMode::DirectTls)).reconnect(policy);
+    let (handle, mut events) = connect(options).await.unwrap();
+    assert_eq!(online_jid(&mut events).await, "juliet@localhost/one");
+    assert!(matches!(
+        next(&mut events).await,
+        Event::Reconnecting { attempt: 1, .. }
+    ));
+    assert_eq!(
+        handle.send(Message::chat(romeo(), "x")).await,
+        Err(CommandError::Rejected(xmpp_proto::SendError::NotOnline)),
+        "commands are refused between connections"
+    );
+    assert!(matches!(
+        handle.connection_info().await,
+        Err(CommandError::Rejected(_))
+    ));
+    let started = std::time::Instant::now();
+    handle.close().await;
+    expect_closed(&mut events).await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(server.connections(), 1);
+}
