@@ -149,7 +149,10 @@ impl ConnectOptions {
     }
 
     /// Gives up if not online within this time (DNS, TCP, TLS and login;
-    /// default 30 s). Also the core's login timer.
+    /// default 30 s). Also the core's login timer. On a reconnection the
+    /// adapter's opening of the new transport and the core's login on it
+    /// are each bounded by it; a reconnection attempt that runs out of time
+    /// is a failed attempt (the core decides what follows).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
