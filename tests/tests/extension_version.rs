@@ -102,7 +102,7 @@ fn server_says(client: &mut Client, now: Instant, xml: &str) -> (String, Vec<Eve
         match client.poll_output() {
             Output::Transmit(t) => sent.push_str(&String::from_utf8_lossy(&t.bytes)),
             Output::Event(e) => events.push(e),
-            Output::StartTls { .. } | Output::CloseTransport => {}
+            Output::StartTls { .. } | Output::CloseTransport | Output::Connect => {}
             Output::Timeout(_) => return (sent, events),
         }
     }

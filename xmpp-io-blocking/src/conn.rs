@@ -1,7 +1,9 @@
-//! One connection: a socket, its TLS session, and the core client that
-//! drives it. Bytes from the reader thread go in through [`Connection::feed`];
-//! [`Connection::drain`] carries out the core's output (writes, STARTTLS,
-//! closing) and hands its events on. No protocol decision is made here.
+//! The session's core client and its current transport: a socket and its
+//! TLS session. Bytes from the reader thread go in through
+//! [`Connection::feed`]; [`Connection::drain`] carries out the core's output
+//! (writes, STARTTLS, closing, asking for a new transport) and hands its
+//! events on; [`Connection::attach`] puts a new socket under the same core
+//! when the core asked for one. No protocol decision is made here.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -9,14 +11,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use native_tls::{MidHandshakeTlsStream, TlsStream};
-use xmpp_proto::adapter::driver::{end_error, tls_failure, tls_handshake_error};
+use xmpp_proto::adapter::driver::{
+    end_error, login_event, reconnecting_event, tls_failure, tls_handshake_error,
+};
 use xmpp_proto::connect::{Candidate, Security};
 use xmpp_proto::sasl::ChannelBindingType;
 use xmpp_proto::{Client as Core, DisconnectReason, Event as CoreEvent, Input, Output};
 
 use crate::tls::{self, Handshake, Tls, Wire};
 use crate::transport::NetData;
-use crate::{ConnectError, ConnectionInfo};
+use crate::{ConnectError, ConnectionInfo, Event};
 
 /// How long one write may wait for a server that does not read: the
 /// session's lock is held meanwhile, so the connection is then given up.
@@ -34,7 +38,7 @@ enum Link {
     Gone,
 }
 
-/// A connection and its core.
+/// The session's core and its current transport (none between transports).
 pub(crate) struct Connection {
     pub(crate) core: Core,
     link: Link,
@@ -49,8 +53,13 @@ pub(crate) struct Connection {
     failure: Option<ConnectError>,
     /// The core's next deadline, from its last `Output::Timeout`.
     pub(crate) deadline: Option<Instant>,
-    /// The core reported `Online`.
+    /// The core reported `Online` or `Reconnected`, and no loss since.
     pub(crate) online: bool,
+    /// The core reported `Online` once (the first login succeeded, even if
+    /// the connection was lost in the same read).
+    pub(crate) logged_in: bool,
+    /// The core asked for a new transport (`Output::Connect`).
+    pub(crate) connect_requested: bool,
     /// The core reported `Disconnected`.
     pub(crate) ended: Option<DisconnectReason>,
     binding: Option<ChannelBindingType>,
@@ -77,6 +86,8 @@ impl Connection {
             failure: None,
             deadline: None,
             online: false,
+            logged_in: false,
+            connect_requested: false,
             ended: None,
             binding: None,
             read_buf: vec![0; 16 * 1024],
@@ -89,9 +100,9 @@ impl Connection {
     }
 
     /// Carries out the core's output until it has nothing more to do.
-    /// Events go to `sink`, except `Disconnected`, which is kept in
-    /// [`ended`](Self::ended).
-    pub(crate) fn drain(&mut self, sink: &mut dyn FnMut(CoreEvent)) {
+    /// Events go to `sink` as the adapter's, except `Disconnected`, which is
+    /// kept in [`ended`](Self::ended).
+    pub(crate) fn drain(&mut self, sink: &mut dyn FnMut(Event)) {
         loop {
             match self.core.poll_output() {
                 Output::Transmit(t) => self.write(&t.bytes),
@@ -99,13 +110,26 @@ impl Connection {
                     self.start_tls(&server_name, Security::StartTls, Instant::now())
                 }
                 Output::CloseTransport => self.close_transport(),
+                Output::Connect => self.connect_requested = true,
                 Output::Event(CoreEvent::Disconnected { reason }) => {
                     self.ended.get_or_insert(reason);
                 }
-                Output::Event(event) => {
-                    if matches!(event, CoreEvent::Online { .. }) {
-                        self.online = true;
+                Output::Event(CoreEvent::Reconnecting {
+                    attempt,
+                    delay,
+                    reason,
+                }) => {
+                    self.online = false;
+                    let event = reconnecting_event(attempt, delay, reason, self.failure.take());
+                    if let Event::Reconnecting { error, .. } = &event {
+                        tracing::info!(attempt, ?delay, %error, "reconnecting");
                     }
+                    sink(event);
+                }
+                Output::Event(event) => {
+                    let (event, online) = login_event(event);
+                    self.online |= online;
+                    self.logged_in |= online;
                     sink(event);
                 }
                 Output::Timeout(deadline) => {
@@ -116,9 +140,43 @@ impl Connection {
         }
     }
 
+    /// A new transport for the core, which asked for it: feeds
+    /// `Input::Connected` and with direct TLS starts the handshake.
+    pub(crate) fn attach(
+        &mut self,
+        tcp: TcpStream,
+        socket: TcpStream,
+        candidate: Candidate,
+        now: Instant,
+    ) {
+        self.link = Link::Plain(tcp);
+        self.socket = socket;
+        self.candidate = candidate;
+        self.failure = None;
+        self.binding = None;
+        let security = self.candidate.security;
+        self.core.handle_input(Input::Connected(now, security));
+        if security == Security::DirectTls {
+            let domain = self.domain.clone();
+            self.start_tls(&domain, Security::DirectTls, now);
+        }
+    }
+
+    /// The transport the core asked for could not be opened.
+    pub(crate) fn connect_failed(&mut self, error: ConnectError, now: Instant) {
+        let is_final = error.is_final();
+        self.failure = Some(error);
+        self.core.handle_input(Input::ConnectFailed(now, is_final));
+    }
+
     /// Feeds what the reader thread read: to the core directly, or through
     /// the TLS session (which may finish its handshake with it).
     pub(crate) fn feed(&mut self, data: NetData, now: Instant) {
+        if matches!(self.link, Link::Gone) {
+            // The last words of a transport already closed or lost: its
+            // reader thread is ending.
+            return;
+        }
         let bytes = match data {
             NetData::Bytes(bytes) => Some(bytes),
             NetData::Eof => None,
@@ -268,13 +326,18 @@ impl Connection {
         self.core.handle_input(Input::TransportClosed(now));
     }
 
-    /// The transport failed: remember why and tell the core.
+    /// The transport failed: remember why and tell the core (a failed TLS
+    /// handshake with the verdict on trying again).
     fn lost(&mut self, error: ConnectError, now: Instant) {
         tracing::debug!(%error, "transport lost");
+        let input = match &error {
+            ConnectError::Io(_) => Input::TransportClosed(now),
+            other => Input::ConnectFailed(now, other.is_final()),
+        };
         self.failure.get_or_insert(error);
         self.link = Link::Gone;
         let _ = self.socket.shutdown(Shutdown::Both);
-        self.core.handle_input(Input::TransportClosed(now));
+        self.core.handle_input(input);
     }
 
     /// The error for the core's final reason, with the transport failure

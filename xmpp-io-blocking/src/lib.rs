@@ -25,9 +25,13 @@
 //!   (RFC 5929) for SCRAM-PLUS;
 //! * timers: the core's deadline becomes the timeout of the loop's wait,
 //!   so deadlines fire on time and an idle session uses no CPU;
-//! * entropy: 32 bytes from the OS for each connection's core;
-//! * optional reconnection with exponential backoff and full jitter
-//!   ([`ConnectOptions::reconnect`]).
+//! * entropy: 32 bytes from the OS for the session's core;
+//! * optional reconnection ([`ConnectOptions::reconnect`]): the core
+//!   decides it (whether to retry, the attempt, the delay: backoff with
+//!   full jitter from its seeded entropy, at least 1 s) and keeps one
+//!   `xmpp_proto::Client`, with its modules and their state, for the whole
+//!   session; this adapter only opens a new transport (resolution, TCP,
+//!   TLS) when the core asks for one, as for the first.
 //!
 //! [`connect`] blocks until the session is online. The [`Client`] it
 //! returns sends commands ([`send`](Client::send),

@@ -1,6 +1,8 @@
 //! The session: what the [`Reader`] and every [`Sender`](crate::Sender)
-//! share, and the reader's loop — connection attempts, the connection's
-//! bytes and deadlines, loss, reconnection with backoff, the end.
+//! share, and the reader's loop — dialing, the connection's bytes and
+//! deadlines, a new transport whenever the core asks for one, the end.
+//! The core decides every reconnection (whether, when, how often); this
+//! loop only dials when told to (`Output::Connect`).
 //!
 //! Locking: one `Mutex<State>` holds the connection (socket, TLS session,
 //! core). A sender takes it to carry out a command and write its bytes;
@@ -13,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use xmpp_proto::adapter::driver::{login_event, new_client};
+use xmpp_proto::adapter::driver::new_client;
 use xmpp_proto::connect::Candidate;
 use xmpp_proto::stanza::Iq;
 use xmpp_proto::{Event as CoreEvent, Input};
@@ -57,8 +59,8 @@ impl Shared {
 /// The session's mutable state.
 #[derive(Default)]
 pub(crate) struct State {
-    /// The current connection (logging in or online); `None` while dialing
-    /// or waiting to reconnect.
+    /// The session's core and its transport; `None` while the first
+    /// connection is dialed and after the end.
     pub(crate) conn: Option<Connection>,
     /// Events not yet returned by `next_event`.
     pub(crate) events: VecDeque<Event>,
@@ -68,9 +70,6 @@ pub(crate) struct State {
     pub(crate) close_requested: bool,
     /// The session is over: commands fail with `Ended`.
     pub(crate) over: bool,
-    /// The current connection is a reconnection: its `Online` becomes
-    /// `Event::Reconnected`.
-    reconnecting: bool,
 }
 
 impl State {
@@ -80,11 +79,10 @@ impl State {
             conn,
             events,
             waiters,
-            reconnecting,
             ..
         } = self;
         if let Some(conn) = conn {
-            conn.drain(&mut |event| route(event, events, waiters, *reconnecting));
+            conn.drain(&mut |event| route(event, events, waiters));
         }
     }
 
@@ -101,32 +99,26 @@ impl State {
     }
 }
 
-fn route(
-    event: CoreEvent,
-    events: &mut VecDeque<Event>,
-    waiters: &mut HashMap<String, IqWaiter>,
-    reconnecting: bool,
-) {
+fn route(event: Event, events: &mut VecDeque<Event>, waiters: &mut HashMap<String, IqWaiter>) {
     match event {
-        CoreEvent::IqResponse { id, result } => match waiters.remove(&id) {
+        Event::Core(CoreEvent::IqResponse { id, result }) => match waiters.remove(&id) {
             Some(waiter) => {
                 let _ = waiter.send(result.map_err(CommandError::Iq));
             }
             None => events.push_back(Event::Core(CoreEvent::IqResponse { id, result })),
         },
-        other => events.push_back(login_event(other, reconnecting).0),
+        other => events.push_back(other),
     }
 }
 
 /// Where the reader's loop stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
-    /// A dialer thread resolves and connects (attempt `gen`).
+    /// A dialer thread resolves and connects (attempt `gen`): the first
+    /// connection, or a new transport the core asked for.
     Dialing,
-    /// A connection exists: logging in, or online.
+    /// The core runs: logging in, online, or waiting to reconnect.
     Session,
-    /// Waiting before the next attempt.
-    Backoff { at: Instant },
     /// Over: `Event::Disconnected` was queued.
     Over,
 }
@@ -162,9 +154,7 @@ pub struct Reader {
     phase: Phase,
     /// The current attempt or connection.
     gen: u64,
-    /// Failed attempts in a row (0 once online).
-    attempt: u32,
-    /// When the current attempt must be online by.
+    /// When the current dial (and the first login) must be done by.
     login_deadline: Option<Instant>,
     /// The attempt of `connect`: its failure is returned, not retried.
     initial: bool,
@@ -180,7 +170,6 @@ impl std::fmt::Debug for Reader {
         f.debug_struct("Reader")
             .field("jid", self.shared.opts.jid())
             .field("phase", &self.phase)
-            .field("attempt", &self.attempt)
             .finish_non_exhaustive()
     }
 }
@@ -193,7 +182,6 @@ impl Reader {
             rx,
             phase: Phase::Over,
             gen: 0,
-            attempt: 0,
             login_deadline: None,
             initial: true,
             done: false,
@@ -241,7 +229,8 @@ impl Reader {
         Some(event)
     }
 
-    /// Starts connection attempt number `self.attempt` (0: the first).
+    /// Starts dialing: the first connection, or a transport the core
+    /// asked for.
     pub(crate) fn start_attempt(&mut self, now: Instant) {
         self.gen += 1;
         let opts = &self.shared.opts;
@@ -295,7 +284,8 @@ impl Reader {
 
     /// When the loop must look again without a message: the core's
     /// deadline (at least 1 ms ahead, so a deadline that is due but not yet
-    /// handled cannot spin), the login deadline, the backoff, or `until`.
+    /// handled cannot spin; the end of a reconnection delay is one), the
+    /// deadline of a dial or of the first login, or `until`.
     fn wake_at(&self, until: Option<Instant>) -> Option<Instant> {
         let now = Instant::now();
         let floor = |t: Instant| t.max(now + Duration::from_millis(1));
@@ -306,11 +296,10 @@ impl Reader {
                 match &state.conn {
                     // An end to settle (a sender's write failed, or it came
                     // with the login): look again at once.
-                    Some(conn) if conn.ended.is_some() => Some(now),
+                    Some(conn) if conn.ended.is_some() || conn.connect_requested => Some(now),
                     conn => min(conn.as_ref().and_then(|c| c.deadline), self.login_deadline),
                 }
             }
-            Phase::Backoff { at } => Some(at),
             Phase::Over => None,
         };
         min(due.map(floor), until)
@@ -326,15 +315,32 @@ impl Reader {
                 state.drain();
             }
             Msg::Dialed { gen, result } if gen == self.gen && self.phase == Phase::Dialing => {
-                match result.and_then(|(tcp, candidate)| self.open(tcp, candidate, now)) {
-                    Ok(conn) => {
-                        let mut state = self.shared.lock();
-                        state.conn = Some(conn);
-                        state.reconnecting = !self.initial;
+                let result = result.and_then(|(tcp, candidate)| {
+                    let (link, socket) = self.wire(tcp)?;
+                    Ok((link, socket, candidate))
+                });
+                let mut state = self.shared.lock();
+                let opened = match (result, &mut state.conn) {
+                    // A new transport under the session's core.
+                    (Ok((link, socket, candidate)), Some(conn)) => {
+                        conn.attach(link, socket, candidate, now);
+                        Ok(())
+                    }
+                    (Ok((link, socket, candidate)), None) => self
+                        .first_connection(link, socket, candidate, now)
+                        .map(|conn| state.conn = Some(conn)),
+                    (Err(e), _) => Err(e),
+                };
+                match opened {
+                    Ok(()) => {
                         state.drain();
+                        self.login_deadline = self.login_deadline.filter(|_| self.initial);
                         self.phase = Phase::Session;
                     }
-                    Err(e) => self.fail_attempt(e, now),
+                    Err(e) => {
+                        drop(state);
+                        self.fail_attempt(e, now);
+                    }
                 }
             }
             // Cleared before the state is looked at (below), so a command
@@ -346,25 +352,35 @@ impl Reader {
         }
     }
 
-    /// A connection over a freshly dialed socket, its reader thread started.
-    fn open(
+    /// A freshly dialed socket, ready for a connection: the stream to
+    /// read and write, and a handle for shutdown; its reader thread started.
+    fn wire(
         &self,
         tcp: std::net::TcpStream,
+    ) -> Result<(std::net::TcpStream, std::net::TcpStream), ConnectError> {
+        tcp.set_write_timeout(Some(WRITE_TIMEOUT))
+            .map_err(ConnectError::Io)?;
+        let socket = tcp.try_clone().map_err(ConnectError::Io)?;
+        let reader = tcp.try_clone().map_err(ConnectError::Io)?;
+        // Last: once the thread runs, only a shutdown of the socket ends it
+        // (the connection's drop, or its close, does that).
+        transport::spawn_reader(reader, self.gen, self.shared.tx.clone())
+            .map_err(ConnectError::Io)?;
+        Ok((tcp, socket))
+    }
+
+    /// The session's core, made once, over its first socket.
+    fn first_connection(
+        &self,
+        tcp: std::net::TcpStream,
+        socket: std::net::TcpStream,
         candidate: Candidate,
         now: Instant,
     ) -> Result<Connection, ConnectError> {
         let opts = &self.shared.opts;
-        tcp.set_write_timeout(Some(WRITE_TIMEOUT))
-            .map_err(ConnectError::Io)?;
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).map_err(|e| ConnectError::Entropy(e.to_string()))?;
         let core = new_client(opts, candidate.security, seed, now);
-        let socket = tcp.try_clone().map_err(ConnectError::Io)?;
-        let reader = tcp.try_clone().map_err(ConnectError::Io)?;
-        // Last: once the thread runs, only a shutdown of the socket ends it
-        // (the connection's drop does that).
-        transport::spawn_reader(reader, self.gen, self.shared.tx.clone())
-            .map_err(ConnectError::Io)?;
         let domain = opts.jid().domain().as_str().to_string();
         Ok(Connection::new(
             core,
@@ -376,8 +392,8 @@ impl Reader {
         ))
     }
 
-    /// Fires what is due: the core's deadline, the login deadline, the
-    /// end of a backoff.
+    /// Fires what is due: the core's deadline (the end of a reconnection
+    /// delay among them), the deadline of a dial or of the first login.
     fn on_time(&mut self, now: Instant) {
         let login_over = self.login_deadline.is_some_and(|d| now >= d);
         match self.phase {
@@ -389,14 +405,13 @@ impl Reader {
                     state.drain();
                 }
                 let still_logging_in = state.conn.as_ref().is_some_and(|c| !c.online);
-                if login_over && still_logging_in {
+                if self.initial && login_over && still_logging_in {
                     state.conn = None;
                     drop(state);
                     self.fail_attempt(self.login_timeout(), now);
                 }
             }
             Phase::Dialing if login_over => self.fail_attempt(self.login_timeout(), now),
-            Phase::Backoff { at } if now >= at => self.start_attempt(now),
             _ => {}
         }
     }
@@ -409,12 +424,12 @@ impl Reader {
     }
 
     /// Looks at what handling changed: a close request, the connection's
-    /// end, the login's success.
+    /// end, the first login's success, the core asking for a transport.
     fn settle(&mut self, now: Instant) -> Turn {
         let mut state = self.shared.lock();
         if state.close_requested
             && match self.phase {
-                Phase::Dialing | Phase::Backoff { .. } => true,
+                Phase::Dialing => true,
                 Phase::Session => state.conn.as_ref().is_some_and(|c| !c.online),
                 Phase::Over => false,
             }
@@ -431,18 +446,14 @@ impl Reader {
         let Some(conn) = &mut state.conn else {
             return Turn::Continue;
         };
-        if conn.online && self.login_deadline.is_some() {
+        if conn.logged_in && self.initial {
             self.login_deadline = None;
-            self.attempt = 0;
-            if std::mem::replace(&mut self.initial, false) {
-                // `connect` returns now; an end that came with the login
-                // (the server closed right away) is settled next turn.
-                return Turn::Online;
-            }
-            tracing::info!("reconnected");
+            self.initial = false;
+            // `connect` returns now; an end that came with the login
+            // (the server closed right away) is settled next turn.
+            return Turn::Online;
         }
         if let Some(reason) = conn.ended.take() {
-            let was_online = conn.online;
             let error = match reason {
                 xmpp_proto::DisconnectReason::Closed => None,
                 reason => Some(conn.end_error(reason)),
@@ -450,25 +461,23 @@ impl Reader {
             // Dropping the connection closes its socket and reader thread.
             state.conn = None;
             drop(state);
-            return match error {
-                None => {
-                    self.finish(Disconnect::Closed);
-                    Turn::Continue
-                }
-                Some(error) if was_online => {
-                    self.lose(error, now);
-                    Turn::Continue
-                }
-                Some(error) => {
-                    self.fail_attempt(error, now);
-                    Turn::Continue
-                }
-            };
+            match error {
+                None => self.finish(Disconnect::Closed),
+                Some(error) if self.initial => self.fail_attempt(error, now),
+                // The core decided not to (or no longer) reconnect.
+                Some(error) => self.finish(Disconnect::Error(error)),
+            }
+            return Turn::Continue;
+        }
+        if std::mem::take(&mut conn.connect_requested) {
+            drop(state);
+            self.start_attempt(now);
         }
         Turn::Continue
     }
 
-    /// An attempt failed before getting online.
+    /// A dial (or the first login) failed: `connect` returns the first
+    /// connection's failure; a later one goes to the core, which decides.
     fn fail_attempt(&mut self, error: ConnectError, now: Instant) {
         self.login_deadline = None;
         self.gen += 1; // whatever the attempt still sends is stale
@@ -479,50 +488,13 @@ impl Reader {
             self.failed = Some(error);
             return;
         }
-        if error.is_final() {
-            tracing::warn!(%error, "reconnection failed for good");
-            return self.finish(Disconnect::Error(error));
+        tracing::debug!(%error, "connection attempt failed");
+        self.phase = Phase::Session;
+        let mut state = self.shared.lock();
+        if let Some(conn) = &mut state.conn {
+            conn.connect_failed(error, now);
+            state.drain();
         }
-        tracing::debug!(%error, attempt = self.attempt, "reconnection attempt failed");
-        self.attempt = self.attempt.saturating_add(1);
-        self.backoff(error, now);
-    }
-
-    /// An online connection was lost.
-    fn lose(&mut self, error: ConnectError, now: Instant) {
-        tracing::info!(%error, "connection lost");
-        let closing = self.shared.lock().close_requested;
-        match self.shared.opts.reconnect_policy() {
-            Some(_) if !closing && !error.is_final() => {
-                self.attempt = 1;
-                self.backoff(error, now);
-            }
-            _ => self.finish(Disconnect::Error(error)),
-        }
-    }
-
-    /// Reports `Reconnecting` and waits before attempt `self.attempt`, or
-    /// gives up.
-    fn backoff(&mut self, error: ConnectError, now: Instant) {
-        let random = getrandom::u64().ok();
-        let delay = self
-            .shared
-            .opts
-            .reconnect_policy()
-            .and_then(|policy| policy.delay(self.attempt, random));
-        let Some(delay) = delay else {
-            tracing::info!(attempts = self.attempt - 1, "giving up reconnecting");
-            return self.finish(Disconnect::Error(error));
-        };
-        tracing::info!(attempt = self.attempt, ?delay, %error, "reconnecting");
-        self.shared.lock().events.push_back(Event::Reconnecting {
-            attempt: self.attempt,
-            delay,
-            error,
-        });
-        self.phase = Phase::Backoff {
-            at: now.checked_add(delay).unwrap_or(now + FAR),
-        };
     }
 
     /// The session is over: answers every waiting `send_iq`, queues the
@@ -585,9 +557,6 @@ impl Iterator for Iter<'_> {
         }
     }
 }
-
-/// A wait long enough to mean "never" that an `Instant` can still hold.
-const FAR: Duration = Duration::from_secs(365 * 24 * 3600);
 
 fn min(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     match (a, b) {

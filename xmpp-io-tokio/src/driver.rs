@@ -1,8 +1,11 @@
 //! The task that pumps the core: bytes from the socket into
 //! [`Client::handle_input`], [`Client::poll_output`] back out to the socket,
 //! deadlines into `sleep_until`, commands from [`Handle`](crate::Handle)s
-//! into the core's command methods, and the core's events out to
-//! [`Events`](crate::Events). No protocol decision is made here.
+//! into the core's command methods, the core's events out to
+//! [`Events`](crate::Events), and a new transport (resolution, TCP, TLS)
+//! into the same core whenever it asks for one (`Output::Connect`). No
+//! protocol decision is made here, and none about reconnecting: the core
+//! decides whether, when and how often.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,11 +13,13 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
-use xmpp_proto::adapter::driver::{end_error, login_event, new_client, tls_handshake_error};
+use xmpp_proto::adapter::driver::{
+    end_error, login_event, new_client, reconnecting_event, tls_handshake_error,
+};
 use xmpp_proto::connect::{Candidate, Security};
-use xmpp_proto::sasl::ChannelBindingType;
+use xmpp_proto::sasl::{ChannelBinding, ChannelBindingType};
 use xmpp_proto::stanza::Iq;
-use xmpp_proto::{Client, DisconnectReason, Input, Output, SendError};
+use xmpp_proto::{Client, DisconnectReason, Input, Output};
 
 use crate::handle::Command;
 use crate::tls::Tls;
@@ -33,7 +38,7 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
 /// then given up as lost.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// What every connection of a session shares.
+/// What the session's driver task keeps besides its core: the options and TLS setup.
 pub(crate) struct Shared {
     pub(crate) opts: ConnectOptions,
     pub(crate) tls: Tls,
@@ -47,7 +52,8 @@ fn emit(sink: &Sink, event: Event) {
     let _ = sink.send(event);
 }
 
-/// One connection: a transport and the core client that drives it.
+/// The session's core client and its current transport (`Gone` between
+/// transports).
 pub(crate) struct Connection {
     transport: Transport,
     client: Client,
@@ -56,44 +62,50 @@ pub(crate) struct Connection {
     binding: Option<ChannelBindingType>,
     /// A transport failure (TLS, I/O) behind the core's `TransportClosed`.
     failure: Option<ConnectError>,
+    /// The core asked for a new transport (`Output::Connect`).
+    connect_requested: bool,
     read_buf: Vec<u8>,
 }
 
 /// Resolves, connects, secures and logs in, within the configured timeout.
-/// Events up to and including `Online` go to `sink` (`Online` becomes
-/// [`Event::Reconnected`] when `reconnect` is set).
-pub(crate) async fn establish(
-    shared: &Shared,
-    sink: &Sink,
-    reconnect: bool,
-) -> Result<Connection, ConnectError> {
+/// Events up to and including `Online` go to `sink`. The core made here
+/// serves the whole session (every reconnection reuses it).
+pub(crate) async fn establish(shared: &Shared, sink: &Sink) -> Result<Connection, ConnectError> {
     let timeout = shared.opts.login_timeout();
-    tokio::time::timeout(timeout, login(shared, sink, reconnect))
+    tokio::time::timeout(timeout, login(shared, sink))
         .await
-        .unwrap_or_else(|_| {
-            Err(ConnectError::Timeout(format!(
-                "not online within {} s",
-                timeout.as_secs_f64()
-            )))
-        })
+        .unwrap_or_else(|_| Err(login_timeout(timeout)))
 }
 
-async fn login(shared: &Shared, sink: &Sink, reconnect: bool) -> Result<Connection, ConnectError> {
+fn login_timeout(timeout: Duration) -> ConnectError {
+    ConnectError::Timeout(format!("not online within {} s", timeout.as_secs_f64()))
+}
+
+/// A transport as the options say: resolution, TCP, and for a direct-TLS
+/// candidate the TLS handshake.
+async fn open(
+    shared: &Shared,
+) -> Result<(Transport, Candidate, Option<ChannelBinding>), ConnectError> {
     let opts = &shared.opts;
     let domain = opts.jid().domain().as_str().to_string();
     let candidates = crate::dns::candidates(opts).await?;
     let (tcp, candidate) = crate::connect::tcp(&candidates).await?;
     let tcp = crate::transport::Tcp::new(tcp);
-    let (transport, binding) = match candidate.security {
-        Security::StartTls => (Transport::Plain(tcp), None),
+    match candidate.security {
+        Security::StartTls => Ok((Transport::Plain(tcp), candidate, None)),
         Security::DirectTls => {
             let (tls, cb) = shared
                 .tls
                 .handshake(tcp, &domain, Security::DirectTls)
                 .await?;
-            (Transport::Tls(Box::new(tls)), cb)
+            Ok((Transport::Tls(Box::new(tls)), candidate, cb))
         }
-    };
+    }
+}
+
+async fn login(shared: &Shared, sink: &Sink) -> Result<Connection, ConnectError> {
+    let opts = &shared.opts;
+    let (transport, candidate, binding) = open(shared).await?;
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| ConnectError::Entropy(e.to_string()))?;
     let now = Instant::now();
@@ -108,17 +120,28 @@ async fn login(shared: &Shared, sink: &Sink, reconnect: bool) -> Result<Connecti
         candidate,
         binding: binding_type,
         failure: None,
+        connect_requested: false,
         read_buf: vec![0; READ_BUFFER],
     };
     loop {
         let (events, deadline) = conn.drain(shared).await;
         let mut online = false;
         for event in events {
-            if let xmpp_proto::Event::Disconnected { reason } = event {
-                return Err(conn.end_error(reason));
-            }
-            let (event, now_online) = login_event(event, reconnect);
-            online |= now_online;
+            let event = match event {
+                xmpp_proto::Event::Disconnected { reason } => return Err(conn.end_error(reason)),
+                // Lost in the same read as the login: the session goes on
+                // (the driver task dials when the core asks).
+                xmpp_proto::Event::Reconnecting {
+                    attempt,
+                    delay,
+                    reason,
+                } => reconnecting_event(attempt, delay, reason, conn.failure.take()),
+                other => {
+                    let (event, now_online) = login_event(other);
+                    online |= now_online;
+                    event
+                }
+            };
             emit(sink, event);
         }
         if online {
@@ -130,7 +153,8 @@ async fn login(shared: &Shared, sink: &Sink, reconnect: bool) -> Result<Connecti
 
 impl Connection {
     /// Carries out the core's output until it has nothing more to do;
-    /// returns its events and next deadline.
+    /// returns its events and next deadline. A request for a new transport
+    /// is kept in `connect_requested`.
     async fn drain(&mut self, shared: &Shared) -> (Vec<xmpp_proto::Event>, Option<Instant>) {
         let mut events = Vec::new();
         loop {
@@ -138,8 +162,58 @@ impl Connection {
                 Output::Transmit(t) => self.write(&t.bytes).await,
                 Output::StartTls { server_name } => self.start_tls(shared, &server_name).await,
                 Output::CloseTransport => self.close_transport().await,
+                Output::Connect => self.connect_requested = true,
                 Output::Event(e) => events.push(e),
                 Output::Timeout(deadline) => return (events, deadline),
+            }
+        }
+    }
+
+    /// The core asked for a new transport: opens one exactly as the first
+    /// (bounded by the login timeout) while commands are served, and tells
+    /// the core how it went. A close meanwhile abandons it.
+    async fn reconnect(
+        &mut self,
+        shared: &Shared,
+        rx: &mut mpsc::Receiver<Command>,
+        session: &mut Session,
+    ) {
+        let timeout = shared.opts.login_timeout();
+        let opening = tokio::time::timeout(timeout, open(shared));
+        tokio::pin!(opening);
+        let result = loop {
+            tokio::select! {
+                result = &mut opening => break result.unwrap_or_else(|_| Err(login_timeout(timeout))),
+                command = recv(session.commands(rx)) => {
+                    session.apply(self, command);
+                    if !self.client.is_connecting() {
+                        tracing::debug!("connection attempt abandoned");
+                        return;
+                    }
+                }
+            }
+        };
+        let now = Instant::now();
+        match result {
+            Ok((transport, candidate, binding)) => {
+                tracing::debug!(host = %candidate.host, "new transport");
+                self.transport = transport;
+                self.binding = binding.as_ref().map(|b| b.kind);
+                let security = candidate.security;
+                self.candidate = candidate;
+                self.failure = None;
+                self.client.handle_input(Input::Connected(now, security));
+                if security == Security::DirectTls {
+                    self.client
+                        .handle_input(Input::TlsEstablished(now, binding));
+                }
+            }
+            Err(error) => {
+                tracing::debug!(%error, "connection attempt failed");
+                let is_final = error.is_final();
+                self.failure = Some(error);
+                self.client
+                    .handle_input(Input::ConnectFailed(now, is_final));
             }
         }
     }
@@ -201,13 +275,17 @@ impl Connection {
         tracing::debug!("transport closed");
     }
 
-    /// The transport failed: remember why and tell the core.
+    /// The transport failed: remember why and tell the core (a failed TLS
+    /// handshake with the verdict on trying again).
     fn lost(&mut self, error: ConnectError) {
         tracing::debug!(%error, "transport lost");
+        let input = match &error {
+            ConnectError::Io(_) => Input::TransportClosed(Instant::now()),
+            other => Input::ConnectFailed(Instant::now(), other.is_final()),
+        };
         self.failure.get_or_insert(error);
         self.transport = Transport::Gone;
-        self.client
-            .handle_input(Input::TransportClosed(Instant::now()));
+        self.client.handle_input(input);
     }
 
     /// The error for the core's final reason, with the transport failure
@@ -274,25 +352,6 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    /// Between connections: a close (or the last handle going away) ends
-    /// the session (`false`); other commands are refused as not online.
-    pub(crate) fn between_connections(&mut self, command: Option<Command>) -> bool {
-        match command {
-            None => {
-                self.handles_gone = true;
-                false
-            }
-            Some(Command::Close(tx)) => {
-                self.closers.push(tx);
-                false
-            }
-            Some(other) => {
-                other.refuse(CommandError::Rejected(SendError::NotOnline));
-                true
-            }
-        }
-    }
-
     /// The commands, unless every handle is gone.
     pub(crate) fn commands<'a>(
         &self,
@@ -325,10 +384,12 @@ impl Session {
                 }
             },
             Some(Command::Info(tx)) => {
+                // Between connections (and while a new one logs in): none.
                 let host = &conn.candidate.host;
                 let info = conn
                     .transport
-                    .info(host, conn.candidate.security, conn.binding);
+                    .info(host, conn.candidate.security, conn.binding)
+                    .filter(|_| conn.client.is_online());
                 let _ = tx.send(info);
             }
             Some(Command::Close(tx)) => {
@@ -340,8 +401,9 @@ impl Session {
     }
 }
 
-/// The driver task: runs connections until the session is over, then
-/// reports [`Event::Disconnected`] and answers pending `close` calls.
+/// The driver task: runs the session's connections (the core decides
+/// when one is replaced) until it is over, then reports
+/// [`Event::Disconnected`] and answers pending `close` calls.
 pub(crate) async fn run(
     shared: Arc<Shared>,
     mut conn: Connection,
@@ -349,25 +411,7 @@ pub(crate) async fn run(
     sink: Sink,
 ) {
     let mut session = Session::default();
-    let reason = loop {
-        let error = match online(&mut conn, &shared, &mut rx, &sink, &mut session).await {
-            None => break Disconnect::Closed,
-            Some(error) => error,
-        };
-        tracing::info!(%error, "connection lost");
-        let closing = session.handles_gone || !session.closers.is_empty();
-        match shared.opts.reconnect_policy() {
-            Some(policy) if !closing && !error.is_final() => {
-                match crate::reconnect::run(policy, &shared, &mut rx, &sink, &mut session, error)
-                    .await
-                {
-                    Ok(next) => conn = next,
-                    Err(reason) => break reason,
-                }
-            }
-            _ => break Disconnect::Error(error),
-        }
-    };
+    let reason = session_loop(&mut conn, &shared, &mut rx, &sink, &mut session).await;
     tracing::info!(?reason, "session over");
     for (_, tx) in session.pending.drain() {
         let _ = tx.send(Err(CommandError::Ended));
@@ -382,15 +426,15 @@ pub(crate) async fn run(
     }
 }
 
-/// Runs one established connection until the core reports its end:
-/// `None` for a clean close, the error otherwise.
-async fn online(
+/// Moves bytes, time, commands and transports between the core and the
+/// world until the core reports the session's end.
+async fn session_loop(
     conn: &mut Connection,
     shared: &Shared,
     rx: &mut mpsc::Receiver<Command>,
     sink: &Sink,
     session: &mut Session,
-) -> Option<ConnectError> {
+) -> Disconnect {
     loop {
         let (events, deadline) = conn.drain(shared).await;
         for event in events {
@@ -404,14 +448,35 @@ async fn online(
                         Event::Core(xmpp_proto::Event::IqResponse { id, result }),
                     ),
                 },
+                xmpp_proto::Event::Reconnecting {
+                    attempt,
+                    delay,
+                    reason,
+                } => {
+                    let event = reconnecting_event(attempt, delay, reason, conn.failure.take());
+                    if let Event::Reconnecting { error, .. } = &event {
+                        tracing::info!(attempt, ?delay, %error, "reconnecting");
+                    }
+                    emit(sink, event);
+                }
                 xmpp_proto::Event::Disconnected { reason } => {
                     return match reason {
-                        DisconnectReason::Closed => None,
-                        reason => Some(conn.end_error(reason)),
+                        DisconnectReason::Closed => Disconnect::Closed,
+                        reason => Disconnect::Error(conn.end_error(reason)),
                     };
                 }
-                other => emit(sink, Event::Core(other)),
+                other => {
+                    let (event, online) = login_event(other);
+                    if online {
+                        tracing::info!("online");
+                    }
+                    emit(sink, event);
+                }
             }
+        }
+        if std::mem::take(&mut conn.connect_requested) {
+            conn.reconnect(shared, rx, session).await;
+            continue;
         }
         let commands = session.commands(rx);
         if let Some(command) = conn.wait(deadline, commands).await {

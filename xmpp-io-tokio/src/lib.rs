@@ -23,9 +23,13 @@
 //!   `tls-exporter` channel binding (RFC 9266) on TLS 1.3 for SCRAM-PLUS
 //!   (rustls offers none for TLS 1.2, where SCRAM runs without `-PLUS`);
 //! * timers: the core's deadline becomes a `sleep_until`;
-//! * entropy: 32 bytes from the OS for each connection's core;
-//! * optional reconnection with exponential backoff and full jitter
-//!   ([`ConnectOptions::reconnect`]).
+//! * entropy: 32 bytes from the OS for the session's core;
+//! * optional reconnection ([`ConnectOptions::reconnect`]): the core
+//!   decides it (whether to retry, the attempt, the delay: backoff with
+//!   full jitter from its seeded entropy, at least 1 s) and keeps one
+//!   `xmpp_proto::Client`, with its modules and their state, for the whole
+//!   session; this adapter only opens a new transport (resolution, TCP,
+//!   TLS) when the core asks for one, as for the first.
 //!
 //! [`connect()`] resolves once the session is online. It returns a
 //! [`Handle`] (cloneable; send stanzas, IQs, raw elements; close) and
@@ -79,7 +83,6 @@ mod connect;
 mod dns;
 mod driver;
 mod handle;
-mod reconnect;
 mod tls;
 mod transport;
 
@@ -114,7 +117,7 @@ pub async fn connect(options: ConnectOptions) -> Result<(Handle, Events), Connec
     let tls = tls::Tls::new(&options)?;
     let shared = Arc::new(driver::Shared { opts: options, tls });
     let (sink, events) = mpsc::unbounded_channel();
-    let conn = driver::establish(&shared, &sink, false)
+    let conn = driver::establish(&shared, &sink)
         .instrument(span.clone())
         .await?;
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);

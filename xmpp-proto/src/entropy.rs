@@ -34,6 +34,19 @@ impl Entropy {
         }
     }
 
+    /// An independent stream keyed by this stream's key and `label` (at
+    /// least 9 bytes, so it never equals a counter block of this stream).
+    /// Drawing from either never moves the other.
+    pub(crate) fn derive(&self, label: &[u8]) -> Entropy {
+        debug_assert!(label.len() > 8, "a label must not look like a counter");
+        let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(&self.key) {
+            Ok(m) => m,
+            Err(_) => unreachable!("HMAC takes keys of any length"),
+        };
+        mac.update(label);
+        Entropy::new(mac.finalize().into_bytes().into())
+    }
+
     /// Fills `out` with the next bytes of the stream.
     pub(crate) fn fill(&mut self, out: &mut [u8]) {
         for b in out {

@@ -11,10 +11,15 @@
 //! Feed input with [`Client::handle_input`]; drain [`Client::poll_output`]
 //! until it returns [`Output::Timeout`]; wait for the socket or that
 //! deadline; repeat. The output comes in a fixed order: bytes to write,
-//! TLS to start, events, closing the transport, the next deadline. So a
-//! session's last event, [`Event::Disconnected`], is handed out before
-//! [`Output::CloseTransport`], and a driver that stops at the close has seen
-//! every event. Here the "network" is an in-memory scripted server:
+//! TLS to start, events, closing the transport, opening a new one, the
+//! next deadline. So a session's last event, [`Event::Disconnected`], is
+//! handed out before [`Output::CloseTransport`], and a driver that stops at
+//! the close has seen every event. With a reconnect policy
+//! ([`Config::reconnect`]) a [`Client`] is a session that outlives its
+//! transports: the core decides each reconnection, announces it with
+//! [`Event::Reconnecting`] instead of `Disconnected`, and after the delay
+//! asks for a new transport with [`Output::Connect`]. Here the "network" is
+//! an in-memory scripted server:
 //!
 //! ```
 //! use std::time::Instant;
@@ -61,6 +66,9 @@
 //!             }
 //!             // The session is over and every event was handed out.
 //!             Output::CloseTransport => break 'session,
+//!             // Only with a reconnect policy (`Config::reconnect`): open a
+//!             // new transport, then feed Input::Connected (or ConnectFailed).
+//!             Output::Connect => unreachable!("no reconnect policy here"),
 //!             // Nothing more now: sleep until the deadline or until the
 //!             // socket is readable, then feed Input::Timeout / Received.
 //!             Output::Timeout(_deadline) => break,
@@ -106,8 +114,8 @@ pub mod xml;
 pub use client::{
     from_own_account, Client, Config, ConfigBuilder, DisconnectReason, Event, ExtensionEvent,
     Handled, Identity, Input, IqAnswer, IqFailure, Module, ModuleContext, ModuleError, Output,
-    RegisterError, SendError, StreamError, StreamErrorCondition, StreamFeatures, Timeouts,
-    TlsPolicy, Transmit, Warning, WarningKind,
+    ReconnectPolicy, RegisterError, SendError, StreamError, StreamErrorCondition, StreamFeatures,
+    Timeouts, TlsPolicy, Transmit, Warning, WarningKind, MIN_RECONNECT_DELAY,
 };
 pub use sasl::Mechanism;
 

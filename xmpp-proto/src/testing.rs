@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
+use crate::connect::Security;
 use crate::{Client, Event, Input, Output};
 
 /// The server's answer to one exchange.
@@ -204,6 +205,9 @@ pub fn pump(client: &mut Client, server: &mut ScriptedServer, now: Instant) -> V
             Output::Event(e) => events.push(e),
             // The script ends where the client closes; nothing to tear down.
             Output::CloseTransport => {}
+            // A new transport to the same scripted server (its script goes
+            // on where it stopped).
+            Output::Connect => client.handle_input(Input::Connected(now, Security::StartTls)),
             Output::Timeout(_) => break,
         }
     }

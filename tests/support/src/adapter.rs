@@ -414,15 +414,19 @@ pub fn quick_reconnect(initial_ms: u64, max_ms: u64) -> ReconnectPolicy {
 }
 
 /// Checks that `event` announces reconnection attempt `attempt` after at
-/// most `max_delay`; returns why the connection (or the last attempt) failed.
+/// most `max_delay`, and never less than the core's 1 s floor (which wins
+/// over a shorter policy); returns why the connection (or the last
+/// attempt) failed.
 pub fn expect_reconnecting(event: Event, attempt: u32, max_delay: Duration) -> ConnectError {
+    let floor = xmpp_proto::MIN_RECONNECT_DELAY;
     match event {
         Event::Reconnecting {
             attempt: n,
             delay,
             error,
         } if n == attempt => {
-            assert!(delay <= max_delay, "{delay:?} > {max_delay:?}");
+            assert!(delay >= floor, "{delay:?} < {floor:?}");
+            assert!(delay <= max_delay.max(floor), "{delay:?} > {max_delay:?}");
             assert!(
                 !error.is_final(),
                 "a final error must not be retried: {error:?}"
@@ -452,6 +456,71 @@ pub fn check_reconnect_events(first: Event, second: Event, third: Event) {
         }
         other => panic!("expected Reconnected, got {other:?}"),
     }
+}
+
+/// Online as `one`, the server goes away, online again as `two`.
+pub fn one_reconnection_plans() -> Vec<Plan> {
+    vec![
+        Plan::ThenDrop(Box::new(Plan::DirectTls(direct_tls_login("one")))),
+        Plan::DirectTls(with_close(direct_tls_login("two"))),
+    ]
+}
+
+/// A module that keeps state across connections: each `online` logs how
+/// often this very instance went online (a fresh module per connection
+/// would log 1 every time).
+pub struct OnlineTally {
+    onlines: usize,
+    log: Arc<Mutex<Vec<usize>>>,
+}
+
+impl xmpp_proto::Module for OnlineTally {
+    fn name(&self) -> &'static str {
+        "online-tally"
+    }
+
+    fn online(&mut self, _ctx: &mut xmpp_proto::ModuleContext<'_>, _resumed: bool) {
+        self.onlines += 1;
+        self.log.lock().unwrap().push(self.onlines);
+    }
+}
+
+/// What a session's modules went through: the `online` log of its
+/// [`OnlineTally`] and how often `on_client` ran.
+pub struct Tally {
+    pub log: Arc<Mutex<Vec<usize>>>,
+    pub setups: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// `options` with an [`OnlineTally`] registered by `on_client`.
+pub fn with_tally(options: ConnectOptions) -> (ConnectOptions, Tally) {
+    let tally = Tally {
+        log: Arc::default(),
+        setups: Arc::default(),
+    };
+    let (log, setups) = (tally.log.clone(), tally.setups.clone());
+    let options = options.on_client(move |client| {
+        setups.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        client
+            .register(OnlineTally {
+                onlines: 0,
+                log: log.clone(),
+            })
+            .expect("register");
+    });
+    (options, tally)
+}
+
+/// One core for the whole session: `on_client` ran once, and the module
+/// it registered went online twice, keeping its count.
+pub fn check_tally(tally: &Tally) {
+    let setups = tally.setups.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(setups, 1, "on_client runs once per session");
+    assert_eq!(
+        *tally.log.lock().unwrap(),
+        [1, 2],
+        "the same module, online again"
+    );
 }
 
 /// The events of `auth_failure_after_loss_plans` after the first `Online`.

@@ -64,6 +64,8 @@ fn drain(client: &mut Client, now: Instant, run: &mut Run, tls_up: &mut bool) {
             }
             // Checked through the events: nothing follows `Disconnected`.
             Output::CloseTransport => {}
+            // The fuzzed configuration has no reconnect policy.
+            Output::Connect => panic!("a new transport asked for without a reconnect policy"),
             Output::Timeout(_) => return,
         }
     }

@@ -38,6 +38,8 @@ pub struct Session {
     /// the next server flight: counted by `round_trip()`.
     pub flushes: usize,
     pub deadline: Option<Instant>,
+    /// How many times the client asked for a new transport (`Output::Connect`).
+    pub connect_requests: usize,
 }
 
 impl Session {
@@ -52,6 +54,7 @@ impl Session {
             close_transport: false,
             flushes: 0,
             deadline: None,
+            connect_requests: 0,
         };
         s.drain();
         s
@@ -68,6 +71,7 @@ impl Session {
                 }
                 Output::StartTls { server_name } => self.start_tls.push(server_name),
                 Output::CloseTransport => self.close_transport = true,
+                Output::Connect => self.connect_requests += 1,
                 Output::Event(e) => self.events.push(e),
                 Output::Timeout(t) => {
                     self.deadline = t;

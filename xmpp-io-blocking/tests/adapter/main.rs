@@ -615,6 +615,22 @@ fn reconnects_with_backoff_events() {
 }
 
 #[test]
+fn modules_and_their_state_survive_a_reconnection() {
+    let pki = Pki::new("Test CA");
+    let server = TestServer::start(pki.server(&[DOMAIN]), one_reconnection_plans());
+    let options = plain_only(server.options(pki.ca(), TlsMode::DirectTls));
+    let (options, tally) = with_tally(options.reconnect(quick_reconnect(20, 30)));
+    let mut client = connect(options).unwrap();
+    assert_eq!(online_jid(&mut client), "juliet@localhost/one");
+    expect_reconnecting(next(&mut client), 1, Duration::from_millis(20));
+    assert!(matches!(next(&mut client), Event::Reconnected { .. }));
+    check_tally(&tally);
+    client.close();
+    expect_closed(&mut client);
+    assert_eq!(server.connections(), 2);
+}
+
+#[test]
 fn no_reconnect_after_auth_failure() {
     let pki = Pki::new("Test CA");
     let server = TestServer::start(pki.server(&[DOMAIN]), auth_failure_after_loss_plans());

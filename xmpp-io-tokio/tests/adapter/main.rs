@@ -276,6 +276,22 @@ async fn reconnects_with_backoff_events() {
 }
 
 #[tokio::test]
+async fn modules_and_their_state_survive_a_reconnection() {
+    let pki = Pki::new("Test CA");
+    let server = TestServer::start(pki.server_config(&[DOMAIN]), one_reconnection_plans()).await;
+    let options = plain_only(server.options(pki.ca(), TlsMode::DirectTls));
+    let (options, tally) = with_tally(options.reconnect(quick_reconnect(20, 30)));
+    let (handle, mut events) = connect(options).await.unwrap();
+    assert_eq!(online_jid(&mut events).await, "juliet@localhost/one");
+    expect_reconnecting(next(&mut events).await, 1, Duration::from_millis(20));
+    assert!(matches!(next(&mut events).await, Event::Reconnected { .. }));
+    check_tally(&tally);
+    handle.close().await;
+    expect_closed(&mut events).await;
+    assert_eq!(server.connections(), 2);
+}
+
+#[tokio::test]
 async fn no_reconnect_after_auth_failure() {
     let pki = Pki::new("Test CA");
     let plans = auth_failure_after_loss_plans();
@@ -331,4 +347,39 @@ async fn module_commands_and_state_through_the_handle() {
     handle.close().await;
     expect_closed(&mut events).await;
     assert!(server.seen(0).text().contains(&format!("id='{id}'")));
+}
+
+#[tokio::test]
+async fn close_while_waiting_to_reconnect_ends_at_once() {
+    let pki = Pki::new("Test CA");
+    let plans = vec![Plan::ThenDrop(Box::new(Plan::DirectTls(direct_tls_login(
+        "one",
+    ))))];
+    let server = TestServer::start(pki.server_config(&[DOMAIN]), plans).await;
+    let policy = xmpp_io_tokio::ReconnectPolicy::new().backoff(
+        Duration::from_secs(60),
+        Duration::from_secs(60),
+        1,
+    );
+    let options = plain_only(server.options(pki.ca(), TlsMode::DirectTls)).reconnect(policy);
+    let (handle, mut events) = connect(options).await.unwrap();
+    assert_eq!(online_jid(&mut events).await, "juliet@localhost/one");
+    assert!(matches!(
+        next(&mut events).await,
+        Event::Reconnecting { attempt: 1, .. }
+    ));
+    assert_eq!(
+        handle.send(Message::chat(romeo(), "x")).await,
+        Err(CommandError::Rejected(xmpp_proto::SendError::NotOnline)),
+        "commands are refused between connections"
+    );
+    assert!(matches!(
+        handle.connection_info().await,
+        Err(CommandError::Rejected(_))
+    ));
+    let started = std::time::Instant::now();
+    handle.close().await;
+    expect_closed(&mut events).await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(server.connections(), 1);
 }

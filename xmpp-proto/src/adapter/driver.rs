@@ -4,7 +4,8 @@
 //!
 //! Applications never need this module: they hand [`ConnectOptions`] to an
 //! adapter's `connect` and read its [`Event`]s. An adapter (or a driver
-//! of your own) goes through these steps for each connection attempt:
+//! of your own) goes through these steps (1-3 for each transport, 4 once
+//! per session):
 //!
 //! 1. where to connect: [`wants_srv`] says whether to look up the
 //!    domain's SRV records, [`candidates`] orders the answers (or gives
@@ -20,9 +21,15 @@
 //! 4. the core: [`new_client`] builds it from the options (through
 //!    [`core_config`]), with 32 bytes of OS entropy;
 //! 5. logging in: [`login_event`] turns each core event into the
-//!    adapter's (the core's `Online` becomes [`Event::Reconnected`] on a
-//!    reconnection) and says when the session is online;
-//! 6. the end: [`end_error`] maps the core's reason, with the transport's
+//!    adapter's (the core's `Reconnected` becomes [`Event::Reconnected`])
+//!    and says when the session is online;
+//! 6. reconnecting: the core decides (its `Config::reconnect`, from
+//!    [`ConnectOptions::reconnect`]); it reports `Reconnecting`, hands
+//!    out `Output::Connect` after the delay, and the adapter opens a
+//!    transport exactly as in steps 1-3 and feeds `Input::Connected`, or
+//!    `Input::ConnectFailed` with [`ConnectError::is_final`] of its
+//!    failure; [`reconnecting_event`] makes the adapter's event;
+//! 7. the end: [`end_error`] maps the core's reason, with the transport's
 //!    own failure when there was one (a STARTTLS attempt closed before
 //!    the server's first byte is named as a likely direct-TLS port).
 //!
@@ -95,18 +102,20 @@ pub fn candidates(
     options.candidates(direct_tls, starttls, random)
 }
 
-/// The core's configuration for one connection secured as `security`,
-/// with 32 fresh bytes of OS entropy (every stanza id and SCRAM nonce of
-/// the connection derives from them): the account, the TLS policy that
-/// `security` and [`ConnectOptions::allow_plaintext`] call for, the
-/// resource, the login timeout; the [`configure`](ConnectOptions::configure)
+/// The core's configuration for a session whose first connection is
+/// secured as `security`, with 32 fresh bytes of OS entropy (every stanza
+/// id, SCRAM nonce and reconnection delay of the session derives from
+/// them): the account, the TLS policy that `security` and
+/// [`ConnectOptions::allow_plaintext`] call for, the resource, the login
+/// timeout, the reconnect policy; the [`configure`](ConnectOptions::configure)
 /// hook runs last.
 pub fn core_config(options: &ConnectOptions, security: Security, seed: [u8; 32]) -> Config {
     options.core_config(security, seed)
 }
 
-/// A new core [`Client`] for one connection ([`core_config`]), the
-/// [`on_client`](ConnectOptions::on_client) hook already run on it.
+/// The core [`Client`] of a session ([`core_config`]), the
+/// [`on_client`](ConnectOptions::on_client) hook already run on it: made
+/// once, for the first connection; every reconnection reuses it.
 pub fn new_client(
     options: &ConnectOptions,
     security: Security,
@@ -116,18 +125,35 @@ pub fn new_client(
     options.new_client(security, seed, now)
 }
 
-/// The adapter's event for a core event seen while logging in (or later:
-/// after `Online` it is passed on as is): the core's `Online` becomes
-/// [`Event::Reconnected`] when `reconnecting`. Returns the event and
-/// whether the session is now online. The core's `Disconnected` is the
-/// caller's to handle first (it ends the attempt, and is never passed on).
-pub fn login_event(event: crate::Event, reconnecting: bool) -> (Event, bool) {
+/// The adapter's event for a core event: the core's `Reconnected` becomes
+/// [`Event::Reconnected`], anything else is passed on as [`Event::Core`].
+/// Returns the event and whether the session is now online (`Online` or
+/// `Reconnected`). The core's `Disconnected` and `Reconnecting` are the
+/// caller's to handle first (with [`end_error`] and
+/// [`reconnecting_event`]); they are never passed on as `Core`.
+pub fn login_event(event: crate::Event) -> (Event, bool) {
     match event {
-        crate::Event::Online { jid, resumed, .. } if reconnecting => {
+        crate::Event::Reconnected { jid, resumed, .. } => {
             (Event::Reconnected { jid, resumed }, true)
         }
         online @ crate::Event::Online { .. } => (Event::Core(online), true),
         other => (Event::Core(other), false),
+    }
+}
+
+/// The adapter's [`Event::Reconnecting`] for the core's: the same attempt
+/// and delay, and the error of [`end_error`] (the core's reason with the
+/// transport's own failure, if the adapter had one).
+pub fn reconnecting_event(
+    attempt: u32,
+    delay: std::time::Duration,
+    reason: DisconnectReason,
+    transport_failure: Option<ConnectError>,
+) -> Event {
+    Event::Reconnecting {
+        attempt,
+        delay,
+        error: end_error(reason, transport_failure),
     }
 }
 
@@ -174,8 +200,8 @@ pub fn tls_failure(security: Security, error: TlsError, first_bytes: &[u8]) -> C
 /// `Event::Disconnected`) and `transport_failure`, the I/O or TLS error
 /// that made the adapter report the transport closed, if one did:
 ///
-/// * the core only knows that the transport closed: the adapter's failure
-///   says more, and is the error;
+/// * the core only knows that the transport closed, or that a connection
+///   attempt failed: the adapter's failure says more, and is the error;
 /// * the core saw the connection close before the server's first byte on
 ///   a STARTTLS attempt: [`ConnectError::WrongPort`], with the I/O error
 ///   (a reset, say) as its source;
@@ -185,7 +211,10 @@ pub fn end_error(
     transport_failure: Option<ConnectError>,
 ) -> ConnectError {
     match (reason, transport_failure) {
-        (DisconnectReason::TransportClosed, Some(failure)) => failure,
+        (
+            DisconnectReason::TransportClosed | DisconnectReason::ConnectFailed { .. },
+            Some(failure),
+        ) => failure,
         (DisconnectReason::NoStreamHeader { tls: false }, Some(ConnectError::Io(source))) => {
             ConnectError::WrongPort {
                 tried: Security::StartTls,
@@ -203,21 +232,41 @@ mod tests {
     use crate::stanza::FullJid;
 
     #[test]
-    fn online_becomes_reconnected_only_on_a_reconnection() {
+    fn the_cores_reconnected_becomes_the_adapters() {
         let jid: FullJid = "a@b/c".parse().unwrap();
-        let online = || crate::Event::Online {
+        let online = crate::Event::Online {
             jid: jid.clone(),
             tls: true,
             mechanism: crate::Mechanism::Plain,
             resumed: false,
         };
+        assert!(matches!(login_event(online), (Event::Core(_), true)));
+        let again = crate::Event::Reconnected {
+            jid,
+            tls: true,
+            mechanism: crate::Mechanism::Plain,
+            resumed: false,
+        };
         assert!(matches!(
-            login_event(online(), false),
-            (Event::Core(_), true)
-        ));
-        assert!(matches!(
-            login_event(online(), true),
+            login_event(again),
             (Event::Reconnected { resumed: false, .. }, true)
+        ));
+        let failed = reconnecting_event(
+            2,
+            std::time::Duration::from_secs(1),
+            DisconnectReason::ConnectFailed { is_final: false },
+            Some(ConnectError::Dns {
+                host: "h".into(),
+                reason: "no".into(),
+            }),
+        );
+        assert!(matches!(
+            failed,
+            Event::Reconnecting {
+                attempt: 2,
+                error: ConnectError::Dns { .. },
+                ..
+            }
         ));
     }
 

@@ -6,11 +6,12 @@
 //!
 //! - [`ConnectOptions`]: the account, where to connect, how to secure it,
 //!   reconnection, and hooks into the core's [`Config`](crate::Config) and
-//!   [`Client`](crate::Client) of each connection;
+//!   [`Client`](crate::Client) of a session (one for all its connections);
 //! - [`ConnectError`], [`TlsError`], [`CommandError`]: typed failures,
 //!   with [`ConnectError::is_final`] deciding whether reconnecting helps;
 //! - [`Event`], [`Disconnect`], [`ConnectionInfo`]: what a session reports;
-//! - [`ReconnectPolicy`]: when to try again.
+//! - [`ReconnectPolicy`]: when to try again (the core's, re-exported:
+//!   the core decides every reconnection).
 //!
 //! For adapter writers: [`driver`], the steps from options to a running
 //! core (candidates, the TCP loop's errors, TLS failures, the core's
@@ -43,12 +44,11 @@ mod attempts;
 pub mod driver;
 mod error;
 mod options;
-mod reconnect;
 mod session;
 
+pub use crate::client::ReconnectPolicy;
 pub use error::{CommandError, ConnectError, TlsError};
 pub use options::{ClientSetup, ConfigHook, ConnectOptions, TlsMode};
-pub use reconnect::ReconnectPolicy;
 pub use session::{ConnectionInfo, Disconnect, Event};
 
 /// The random bits for a choice that needs no secrecy (SRV weights, backoff

@@ -1,6 +1,6 @@
 //! What an adapter's `connect` needs: the account, where to connect, how to
 //! secure it, and what to do when the connection is lost; and how those
-//! options become the core's [`Config`] for each connection.
+//! options become the core's [`Config`] of a session.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -41,10 +41,10 @@ impl TlsMode {
     }
 }
 
-/// A hook run on every new core `Client` (`xmpp_proto::Client`) before
-/// it starts (register modules here); see [`ConnectOptions::on_client`].
+/// A hook run once per session on its core `Client` (`xmpp_proto::Client`)
+/// before it starts (register modules here); see [`ConnectOptions::on_client`].
 pub type ClientSetup = Arc<dyn Fn(&mut Client) + Send + Sync>;
-/// A hook that adjusts the core's configuration of every connection; see
+/// A hook that adjusts the core's configuration of a session; see
 /// [`ConnectOptions::configure`].
 pub type ConfigHook = Arc<dyn Fn(ConfigBuilder) -> ConfigBuilder + Send + Sync>;
 
@@ -149,21 +149,27 @@ impl ConnectOptions {
     }
 
     /// Gives up if not online within this time (DNS, TCP, TLS and login;
-    /// default 30 s). Also the core's login timer.
+    /// default 30 s). Also the core's login timer. On a reconnection the
+    /// adapter's opening of the new transport and the core's login on it
+    /// are each bounded by it; a reconnection attempt that runs out of time
+    /// is a failed attempt (the core decides what follows).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// Reconnects automatically after a lost connection (default: never).
+    /// The core applies the policy (`xmpp_proto::Config::reconnect`): it
+    /// decides each attempt and its delay, at least 1 s.
     pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
         self.reconnect = Some(policy);
         self
     }
 
     /// Adjusts the core's configuration (`xmpp_proto::Config`, through its
-    /// `ConfigBuilder`) of every connection: SASL mechanisms, timers,
-    /// limits. The TLS policy, resource, seed and credentials are set first.
+    /// `ConfigBuilder`) of the session: SASL mechanisms, timers, limits.
+    /// The TLS policy of the first connection, resource, reconnect policy,
+    /// seed and credentials are set first.
     pub fn configure(
         mut self,
         hook: impl Fn(ConfigBuilder) -> ConfigBuilder + Send + Sync + 'static,
@@ -172,9 +178,10 @@ impl ConnectOptions {
         self
     }
 
-    /// Runs `setup` on every new core `Client` (`xmpp_proto::Client`; the
-    /// first connection and each reconnection) before it starts: register
-    /// modules (`xmpp_proto::Module`) here. Modules reach the wire through
+    /// Runs `setup` once on the session's core `Client`
+    /// (`xmpp_proto::Client`) before it starts: register modules
+    /// (`xmpp_proto::Module`) here. The same core, with its modules and
+    /// their state, serves every reconnection. Modules reach the wire through
     /// their `ModuleContext`; with the blocking adapter they run under the
     /// session's lock, so a module must never call that adapter's `Sender`
     /// (it would wait for the lock forever).
@@ -275,6 +282,9 @@ impl ConnectOptions {
             .timeouts(timeouts);
         if let Some(resource) = &self.resource {
             builder = builder.resource(resource.clone());
+        }
+        if let Some(policy) = self.reconnect {
+            builder = builder.reconnect(policy);
         }
         if let Some(hook) = &self.config_hook {
             builder = hook(builder);
@@ -404,6 +414,7 @@ mod tests {
 
     #[test]
     fn the_configure_hook_runs_last_and_the_setup_hook_on_every_client() {
+        // (An adapter makes one client per session.)
         use std::sync::atomic::{AtomicUsize, Ordering};
         let runs = Arc::new(AtomicUsize::new(0));
         let seen = runs.clone();

@@ -19,16 +19,18 @@ use super::ConnectError;
 pub enum Event {
     /// An event of the core, in order. The login's events (warnings,
     /// `ScramKeys`, then `Online`) are all queued when the adapter's
-    /// `connect` returns. The core's `Disconnected` is never passed on (see
-    /// [`Event::Disconnected`] and [`Event::Reconnecting`]), nor are the
+    /// `connect` returns. The core's `Disconnected`, `Reconnecting` and
+    /// `Reconnected` are never passed on (see [`Event::Disconnected`],
+    /// [`Event::Reconnecting`] and [`Event::Reconnected`]), nor are the
     /// answers to IQs the adapter's `send_iq` waits for (that call returns
     /// them).
     Core(crate::Event),
-    /// The connection was lost; the next attempt starts after `delay`.
+    /// The connection was lost; the next attempt starts after `delay`
+    /// (the core decided both, from the reconnect policy).
     Reconnecting {
         /// 1 for the first attempt after a loss, counting failed attempts.
         attempt: u32,
-        /// How long the session waits before this attempt.
+        /// How long the session waits before this attempt (at least 1 s).
         delay: Duration,
         /// Why the connection was lost, or why the previous attempt failed.
         error: ConnectError,

@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use crate::sasl::{Credentials, Mechanism, SaslPolicy};
+
+use super::ReconnectPolicy;
 use crate::stanza::BareJid;
 use crate::xml::ReaderLimits;
 
@@ -76,6 +78,9 @@ pub struct Config {
     pub lang: String,
     /// Who we are in our XEP-0030 disco#info answer.
     pub identity: Identity,
+    /// Reconnect after a lost connection, as this policy says (`None`, the
+    /// default: a lost connection ends the session).
+    pub reconnect: Option<ReconnectPolicy>,
 }
 
 /// A XEP-0030 identity (§3.1; the registry's client category types are
@@ -117,6 +122,7 @@ impl Config {
                 seed,
                 lang: "en".into(),
                 identity: Identity::default(),
+                reconnect: None,
             },
         }
     }
@@ -190,6 +196,12 @@ impl ConfigBuilder {
     /// Sets the stream's `xml:lang`.
     pub fn lang(mut self, lang: impl Into<String>) -> Self {
         self.config.lang = lang.into();
+        self
+    }
+
+    /// Reconnects after a lost connection (see [`ReconnectPolicy`]).
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.config.reconnect = Some(policy);
         self
     }
 

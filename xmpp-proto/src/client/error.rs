@@ -214,6 +214,14 @@ pub enum DisconnectReason {
     /// Resource binding failed.
     #[error("resource binding failed: {0}")]
     BindFailed(String),
+    /// The driver could not open or secure a transport
+    /// ([`Input::ConnectFailed`](crate::Input::ConnectFailed)); it knows
+    /// the details.
+    #[error("the connection could not be made")]
+    ConnectFailed {
+        /// The driver's verdict: trying again would fail the same way.
+        is_final: bool,
+    },
 }
 
 fn no_stream_header(tls: bool) -> &'static str {
@@ -239,6 +247,7 @@ impl DisconnectReason {
             | DisconnectReason::TlsRefused
             | DisconnectReason::NoStreamHeader { tls: true }
             | DisconnectReason::Closed => true,
+            DisconnectReason::ConnectFailed { is_final } => *is_final,
             DisconnectReason::StreamError(e) => matches!(
                 e.condition,
                 StreamErrorCondition::Conflict

@@ -1,7 +1,9 @@
 //! The driving vocabulary: what the driver feeds in ([`Input`]), what it
 //! drains ([`Output`]), and the application's news ([`Event`]).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use crate::connect::Security;
 
 use crate::sasl::{ChannelBinding, Mechanism, ScramKeys};
 use crate::stanza::{FullJid, Iq, Message, Presence, StanzaError};
@@ -24,6 +26,16 @@ pub enum Input<'a> {
     Timeout(Instant),
     /// The transport closed (EOF or error).
     TransportClosed(Instant),
+    /// The transport asked for with [`Output::Connect`] is open (TCP, and
+    /// for [`Security::DirectTls`] the TLS handshake already begun: feed
+    /// [`Input::TlsEstablished`] when it completes). The core starts a new
+    /// connection of the same session on it.
+    Connected(Instant, Security),
+    /// The transport could not be opened or secured (DNS, TCP, a direct-TLS
+    /// or STARTTLS handshake). The flag says whether trying again would
+    /// fail the same way (an adapter passes `ConnectError::is_final`); the
+    /// core then reconnects later or ends the session.
+    ConnectFailed(Instant, bool),
 }
 
 /// Bytes to write to the transport, all of them, in one write.
@@ -53,9 +65,18 @@ pub enum Output {
         /// The name the certificate must be valid for.
         server_name: String,
     },
-    /// Close the transport: the session is over. The
-    /// [`Event::Disconnected`] that says why was handed out just before.
+    /// Close the transport: the connection is over. The
+    /// [`Event::Disconnected`] (the session is over) or
+    /// [`Event::Reconnecting`] (a new transport follows) that says why was
+    /// handed out just before. Also abandons a connection attempt in
+    /// progress.
     CloseTransport,
+    /// Open a new transport for this session now, exactly as for the
+    /// first connection (resolve, TCP, and for direct TLS the handshake),
+    /// then feed [`Input::Connected`], or [`Input::ConnectFailed`] if it
+    /// could not be made. Comes only with a reconnect policy
+    /// (`Config::reconnect`), after [`Event::Reconnecting`] and its delay.
+    Connect,
     /// News for the application.
     Event(Event),
     /// Nothing more to do now. Call back with [`Input::Timeout`] at this
@@ -137,6 +158,30 @@ pub enum Event {
         mechanism: Mechanism,
         /// Whether a previous session was resumed (XEP-0198).
         resumed: bool,
+    },
+    /// Online again on a new transport after [`Event::Reconnecting`]
+    /// (instead of `Online`): the modules' `online` ran again; IQs of the
+    /// lost connection were failed with [`IqFailure::Disconnected`].
+    Reconnected {
+        /// The full JID the server bound this time.
+        jid: FullJid,
+        /// Whether the stream is encrypted.
+        tls: bool,
+        /// The SASL mechanism used.
+        mechanism: Mechanism,
+        /// Whether the previous session was resumed (XEP-0198).
+        resumed: bool,
+    },
+    /// The connection was lost and the session goes on: after `delay` the
+    /// core asks for a new transport ([`Output::Connect`]). Comes instead
+    /// of `Disconnected` when a reconnect policy allows another attempt.
+    Reconnecting {
+        /// 1 for the first attempt after a loss, counting failed attempts.
+        attempt: u32,
+        /// How long the session waits before this attempt (at least 1 s).
+        delay: Duration,
+        /// Why the connection (or the previous attempt) ended.
+        reason: DisconnectReason,
     },
     /// After a SCRAM login: the salted keys, to store instead of the password.
     ScramKeys(ScramKeys),

@@ -7,14 +7,17 @@
 //! 2. The client never blocks, never reads a clock, never draws randomness:
 //!    time comes with every [`Input`], entropy from [`Config::seed`].
 //! 3. Output is queued; [`Client::poll_output`] drains it in a fixed order:
-//!    bytes to write, start TLS, events, close the transport, next deadline.
+//!    bytes to write, start TLS, events, close the transport, open a new
+//!    transport (only with a reconnect policy), next deadline.
 //!    So the final [`Event::Disconnected`] always comes before
 //!    [`Output::CloseTransport`], after the last bytes (a closing
 //!    `</stream:stream>`, a stream error) were handed out to be written.
 //!    Everything queued between two polls leaves in one transmit (one write,
 //!    so a login is not slowed by Nagle/delayed-ACK stalls).
 //! 4. The first fatal condition wins: it is reported once as
-//!    [`Event::Disconnected`], after which input is ignored.
+//!    [`Event::Disconnected`], after which input is ignored. With a
+//!    reconnect policy a connection's end may instead be followed by a new
+//!    transport for the same session: `reconnect.rs` decides and resets.
 
 mod config;
 mod error;
@@ -25,6 +28,7 @@ mod module;
 mod negotiate;
 mod online;
 mod outbox;
+mod reconnect;
 mod timer;
 
 use std::collections::VecDeque;
@@ -41,6 +45,7 @@ pub use module::{
     RegisterError,
 };
 pub use online::{NS_DISCO_INFO, NS_PING};
+pub use reconnect::{ReconnectPolicy, MIN_RECONNECT_DELAY};
 
 use crate::entropy::Entropy;
 use crate::iq_tracker::{IqTracker, TrackerError};
@@ -50,6 +55,7 @@ use crate::xml::{Element, StreamReader};
 
 use negotiate::State;
 use outbox::{IqOwner, Outbox};
+use reconnect::Reconnect;
 use timer::{Timer, TimerTable};
 
 /// A command that could not be carried out. Never caused by what the
@@ -72,7 +78,8 @@ pub enum SendError {
 ///
 /// Methods come in four groups (as quinn-proto's `Connection`):
 /// - getters: [`state_name`](Self::state_name), [`bound_jid`](Self::bound_jid),
-///   [`is_online`](Self::is_online), [`next_deadline`](Self::next_deadline);
+///   [`is_online`](Self::is_online), [`is_connecting`](Self::is_connecting),
+///   [`next_deadline`](Self::next_deadline);
 /// - input: [`handle_input`](Self::handle_input);
 /// - commands: [`send`](Self::send), [`send_iq`](Self::send_iq), [`send_raw`](Self::send_raw),
 ///   [`close`](Self::close), [`register`](Self::register);
@@ -96,6 +103,8 @@ pub struct Client {
     /// Some byte was received on this connection.
     heard: bool,
     now: Instant,
+    /// The session across transports (`reconnect.rs`).
+    reconnect: Reconnect,
 }
 
 impl std::fmt::Debug for Client {
@@ -139,6 +148,7 @@ impl Client {
             ended: false,
             heard: false,
             now,
+            reconnect: Reconnect::new(config.seed, config.tls),
             config,
         };
         if !direct {
@@ -155,7 +165,9 @@ impl Client {
         match input {
             Input::Received(now, data) => {
                 self.now = now;
-                self.received(data);
+                if self.transport_up() {
+                    self.received(data);
+                }
             }
             Input::TlsEstablished(now, cb) => {
                 self.now = now;
@@ -165,6 +177,7 @@ impl Client {
                 self.now = now;
                 self.timeout();
             }
+            Input::TransportClosed(now) if !self.transport_up() => self.now = now,
             Input::TransportClosed(now) => {
                 self.now = now;
                 // Nothing can be written any more.
@@ -179,6 +192,14 @@ impl Client {
                 };
                 self.end(reason);
             }
+            Input::Connected(now, security) => {
+                self.now = now;
+                self.transport_connected(security);
+            }
+            Input::ConnectFailed(now, is_final) => {
+                self.now = now;
+                self.transport_failed(is_final);
+            }
         }
         self.arm_session_timers();
     }
@@ -188,9 +209,12 @@ impl Client {
     ///
     /// The order is fixed: bytes to write ([`Output::Transmit`]), then
     /// [`Output::StartTls`], then events, then [`Output::CloseTransport`],
-    /// then the deadline. At the end of a session that is: the last bytes,
-    /// every remaining event ending with [`Event::Disconnected`], then
-    /// `CloseTransport`, then `Timeout(None)`.
+    /// then [`Output::Connect`], then the deadline. At the end of a session
+    /// that is: the last bytes, every remaining event ending with
+    /// [`Event::Disconnected`], then `CloseTransport`, then `Timeout(None)`;
+    /// at the end of a connection that the session survives:
+    /// [`Event::Reconnecting`], `CloseTransport`, the deadline of the
+    /// delay, and when it passed `Connect`.
     pub fn poll_output(&mut self) -> Output {
         if let Some(bytes) = self.outbox.take() {
             return Output::Transmit(Transmit { bytes });
@@ -209,6 +233,9 @@ impl Client {
         if self.close_transport {
             self.close_transport = false;
             return Output::CloseTransport;
+        }
+        if std::mem::take(&mut self.reconnect.connect) {
+            return Output::Connect;
         }
         Output::Timeout(self.next_deadline())
     }
@@ -275,6 +302,7 @@ impl Client {
             return;
         }
         self.now = now;
+        self.reconnect.closed_by_app = true;
         if !self.state.reads_stream() {
             // Nothing was said on a stream yet (e.g. waiting for TLS).
             return self.end(DisconnectReason::Closed);
@@ -301,6 +329,8 @@ impl Client {
     pub fn state_name(&self) -> &'static str {
         if self.ended {
             "closed"
+        } else if !self.transport_up() {
+            "reconnecting"
         } else {
             self.state.name()
         }
@@ -379,6 +409,7 @@ impl Client {
                     }
                 }
                 Timer::Idle => self.idle_ping(),
+                Timer::Reconnect => self.reconnect_due(),
             }
             if self.ended {
                 return;
@@ -456,13 +487,14 @@ impl Client {
         self.fail(DisconnectReason::InvalidXml(e));
     }
 
-    /// The session is over: one `Disconnected` event, close the transport,
-    /// answer everything pending.
+    /// The connection is over: close the transport, answer everything
+    /// pending, modules that were online go offline; then either the
+    /// session goes on with a new transport (`reconnect.rs` decides, and
+    /// queues `Reconnecting`) or it ends with one `Disconnected` event.
     fn end(&mut self, reason: DisconnectReason) {
         if self.ended {
             return;
         }
-        self.ended = true;
         self.outbox.open = false;
         self.state = State::Closed;
         self.timers = TimerTable::default();
@@ -470,7 +502,13 @@ impl Client {
         for id in self.outbox.tracker.cancel_all() {
             self.iq_done(id, Err(IqFailure::Disconnected));
         }
-        self.modules_offline(false);
+        if self.bound.is_some() {
+            self.modules_offline(false);
+        }
+        if self.reconnect_after(&reason) {
+            return;
+        }
+        self.ended = true;
         self.events.push_back(Event::Disconnected { reason });
     }
 }

@@ -529,12 +529,8 @@ impl Client {
         self.bound = Some(jid.clone());
         self.outbox.open = true;
         self.timers.stop(Timer::Connect);
-        self.events.push_back(Event::Online {
-            jid,
-            tls: self.tls,
-            mechanism: self.mechanism.unwrap_or(sasl::Mechanism::Plain),
-            resumed: false,
-        });
+        let event = self.login_event(jid);
+        self.events.push_back(event);
         self.modules_online(features, false);
     }
 

@@ -14,12 +14,20 @@ pub(crate) enum Timer {
     Idle,
     /// Our `</stream:stream>` went out; stop waiting for the server's.
     Close,
+    /// The reconnection delay passed: ask for a new transport.
+    Reconnect,
 }
 
-const COUNT: usize = 4;
+const COUNT: usize = 5;
 
 impl Timer {
-    const ALL: [Timer; COUNT] = [Timer::Connect, Timer::Keepalive, Timer::Idle, Timer::Close];
+    const ALL: [Timer; COUNT] = [
+        Timer::Connect,
+        Timer::Keepalive,
+        Timer::Idle,
+        Timer::Close,
+        Timer::Reconnect,
+    ];
 
     fn index(self) -> usize {
         self as usize
