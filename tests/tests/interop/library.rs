@@ -116,3 +116,131 @@ fn a_stored_roster_that_is_current_is_confirmed_unchanged() {
         handle.close().await;
     });
 }
+
+/// A TCP relay between the client and Prosody whose connections the test
+/// can cut, as a server (or a NAT) that drops the TCP connection would.
+struct Relay {
+    port: u16,
+    live: Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Relay {
+    fn start(to: String) -> Relay {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let live: Arc<std::sync::Mutex<Vec<std::net::TcpStream>>> = Arc::default();
+        let sockets = live.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(server) = std::net::TcpStream::connect(&to) else {
+                    return;
+                };
+                for s in [&client, &server] {
+                    let _ = s.set_nodelay(true);
+                    if let Ok(s) = s.try_clone() {
+                        sockets.lock().expect("lock").push(s);
+                    }
+                }
+                for (mut from, mut into) in [
+                    (
+                        client.try_clone().expect("clone"),
+                        server.try_clone().expect("clone"),
+                    ),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut into);
+                        let _ = into.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Relay { port, live }
+    }
+
+    /// Cuts every connection relayed so far.
+    fn cut(&self) {
+        for s in self.live.lock().expect("lock").drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// Counts how often it came online: the same instance across connections
+/// means the session (and every module's state) survived.
+#[derive(Default)]
+struct Survivor {
+    onlines: u32,
+}
+
+impl xmpp_proto::Module for Survivor {
+    fn name(&self) -> &'static str {
+        "survivor"
+    }
+    fn online(&mut self, _cx: &mut xmpp_proto::ModuleContext<'_>, _resumed: bool) {
+        self.onlines += 1;
+    }
+}
+
+#[test]
+#[ignore = "needs the private Prosody: run through scripts/test"]
+fn a_reconnect_after_the_connection_is_cut_keeps_the_modules_and_their_state() {
+    let s = Server::from_env();
+    let relay = Relay::start(format!("{}:{}", s.host, s.c2s_port));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let jid = format!("alice@{}", s.domain).parse().expect("jid");
+        let options = ConnectOptions::new(jid, "alice-pass")
+            .server("127.0.0.1", relay.port)
+            .ca_file(s.ca.clone())
+            .resource("cut")
+            .reconnect(xmpp_io_tokio::ReconnectPolicy::new())
+            .on_client(|client| {
+                client.register(Roster::new()).expect("register");
+                client.register(Survivor::default()).expect("register");
+            });
+        let (handle, mut events) = connect(options).await.expect("online");
+        assert!(matches!(
+            roster_event(&mut events).await,
+            RosterEvent::Loaded { .. }
+        ));
+        let before = state(&handle).await;
+
+        relay.cut();
+        let mut reconnecting = false;
+        loop {
+            let event = tokio::time::timeout(Duration::from_secs(20), events.next())
+                .await
+                .expect("reconnected within 20 s")
+                .expect("the session goes on");
+            match event {
+                Event::Reconnecting { .. } => reconnecting = true,
+                Event::Reconnected { resumed, .. } => {
+                    assert!(!resumed, "no stream management yet");
+                    break;
+                }
+                Event::Disconnected { reason } => panic!("gave up: {reason}"),
+                _ => {}
+            }
+        }
+        assert!(
+            reconnecting,
+            "the loss was reported before the reconnection"
+        );
+        let onlines = handle
+            .with(|c, _| c.module::<Survivor>().map(|m| m.onlines))
+            .await
+            .expect("online");
+        assert_eq!(
+            onlines,
+            Some(2),
+            "the same module instance came online twice"
+        );
+        assert_eq!(state(&handle).await, before, "the roster copy was kept");
+        handle.close().await;
+    });
+}
