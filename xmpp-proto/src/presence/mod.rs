@@ -294,9 +294,7 @@ impl Presence {
         if !self.pending.contains(jid) {
             return Err(PresenceError::NoPendingRequest { jid: jid.clone() });
         }
-        cx.send(stanza::Presence::subscribed(jid.clone()))?;
-        self.pending.remove(jid);
-        Ok(())
+        self.send_subscribed(cx, jid)
     }
 
     /// Approves `jid`'s subscription before they ask (RFC 6121 §3.4), when
@@ -310,6 +308,15 @@ impl Presence {
         if !self.pre_approval && !self.pending.contains(jid) {
             return Err(PresenceError::PreApprovalUnsupported { jid: jid.clone() });
         }
+        self.send_subscribed(cx, jid)
+    }
+
+    /// `subscribed` to `jid`, which answers their request if one is pending.
+    fn send_subscribed(
+        &mut self,
+        cx: &mut ModuleContext<'_>,
+        jid: &BareJid,
+    ) -> Result<(), PresenceError> {
         cx.send(stanza::Presence::subscribed(jid.clone()))?;
         self.pending.remove(jid);
         Ok(())
