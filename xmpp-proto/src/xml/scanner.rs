@@ -433,6 +433,16 @@ pub(crate) fn unit_end(unit: &[u8], hold: Hold) -> Option<usize> {
 /// when more of it arrives, and the boundary tracker can report it as soon
 /// as it is received (see [`Scanner::scan`]).
 pub(crate) fn check_text(run: &[u8]) -> Result<(), (XmlErrorKind, usize)> {
+    // Short runs (whitespace between elements, a name, a few bytes of a
+    // read): one early-exit pass, no set-up.
+    if run.len() < 32 {
+        let plain = run
+            .iter()
+            .all(|&c| (c >= 0x20 && c != b'>' && c != 0xEF) || matches!(c, b'\t' | b'\n' | b'\r'));
+        if plain {
+            return Ok(());
+        }
+    }
     // Branch-free flags over the whole run, so the loop vectorizes.
     let (mut control, mut ef, mut gt) = (false, false, false);
     for &c in run {
