@@ -48,6 +48,39 @@ async fn state(handle: &Handle) -> (Option<String>, Vec<RosterItem>) {
         .expect("online")
 }
 
+/// Sets or removes an item through the roster module and waits for the
+/// server's push of that change.
+async fn change(handle: &Handle, events: &mut Events, change: RosterChange) {
+    let jid = match &change {
+        RosterChange::Set(item) => item.jid.clone(),
+        RosterChange::Removed(jid) => jid.clone(),
+    };
+    let request = change.clone();
+    handle
+        .with(move |c, now| {
+            c.with_module(now, |r: &mut Roster, cx| match request {
+                RosterChange::Set(item) => r.set(cx, item),
+                RosterChange::Removed(jid) => r.remove(cx, &jid),
+            })
+        })
+        .await
+        .expect("online")
+        .expect("registered")
+        .expect("sent");
+    loop {
+        if let RosterEvent::Changed { change: pushed, .. } = roster_event(events).await {
+            let same = match (&pushed, &change) {
+                (RosterChange::Set(i), RosterChange::Set(_)) => i.jid == jid,
+                (RosterChange::Removed(j), RosterChange::Removed(_)) => *j == jid,
+                _ => false,
+            };
+            if same {
+                return;
+            }
+        }
+    }
+}
+
 #[test]
 #[ignore = "needs the private Prosody: run through scripts/test"]
 fn a_stored_roster_that_is_current_is_confirmed_unchanged() {
@@ -65,19 +98,7 @@ fn a_stored_roster_that_is_current_is_confirmed_unchanged() {
             RosterEvent::Loaded { .. }
         ));
         let item = RosterItem::new(dave.clone()).with_name("Dave");
-        handle
-            .with(move |c, now| c.with_module(now, |r: &mut Roster, cx| r.set(cx, item)))
-            .await
-            .expect("online")
-            .expect("registered")
-            .expect("sent");
-        let mut pushed = false;
-        while !pushed {
-            pushed = matches!(
-                roster_event(&mut events).await,
-                RosterEvent::Changed { change: RosterChange::Set(ref i), .. } if i.jid == dave
-            );
-        }
+        change(&handle, &mut events, RosterChange::Set(item)).await;
         let (ver, items) = state(&handle).await;
         let ver = ver.expect("Prosody versions the roster");
         assert!(items.iter().any(|i| i.jid == dave));
@@ -99,20 +120,7 @@ fn a_stored_roster_that_is_current_is_confirmed_unchanged() {
         assert_eq!(state(&handle).await, (Some(ver), items));
 
         // Leave the roster as it was.
-        let jid = dave.clone();
-        handle
-            .with(move |c, now| c.with_module(now, |r: &mut Roster, cx| r.remove(cx, &jid)))
-            .await
-            .expect("online")
-            .expect("registered")
-            .expect("sent");
-        let mut removed = false;
-        while !removed {
-            removed = matches!(
-                roster_event(&mut events).await,
-                RosterEvent::Changed { change: RosterChange::Removed(ref j), .. } if *j == dave
-            );
-        }
+        change(&handle, &mut events, RosterChange::Removed(dave.clone())).await;
         handle.close().await;
     });
 }
