@@ -179,6 +179,34 @@ fn stanzas_with_invalid_addresses_are_dropped_with_a_warning() {
 }
 
 #[test]
+fn a_message_with_two_bodies_in_one_language_keeps_the_first_with_a_warning() {
+    // RFC 6121 §5.2.3 forbids it; dropping the whole message would lose it.
+    let mut s = Session::login(config().build());
+    s.server(
+        "<message from='romeo@example.net/orchard' type='chat'>\
+         <body>Art thou not Romeo?</body><body>and a Montague?</body></message>",
+    );
+    let bodies: Vec<_> = s
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message(m) => Some(m.body.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bodies, [Some("Art thou not Romeo?".to_string())]);
+    assert_eq!(
+        warnings(&s, WarningKind::InvalidStanza),
+        1,
+        "{:?}",
+        s.events
+    );
+    let warned_first = s.events.iter().position(|e| matches!(e, Event::Warning(_)))
+        < s.events.iter().position(|e| matches!(e, Event::Message(_)));
+    assert!(warned_first, "the warning, then the message it is about");
+}
+
+#[test]
 fn messages_and_presences_become_events() {
     let mut s = Session::login(config().build());
     s.server("<message from='romeo@example.net/orchard' to='juliet@example.com/balcony' type='chat' id='m1'><body>Art thou not Romeo?</body></message><presence from='romeo@example.net/orchard'><show>away</show></presence>");

@@ -30,8 +30,16 @@ impl Client {
         if !is_stanza {
             return self.nonza(element);
         }
-        let stanza = match Stanza::parse(element) {
-            Ok(s) => s,
+        let stanza = match Stanza::parse_lenient(element) {
+            Ok((s, dropped)) => {
+                for e in dropped {
+                    self.warn(
+                        WarningKind::InvalidStanza,
+                        format!("kept the first text and dropped the other: {e}"),
+                    );
+                }
+                s
+            }
             Err(e) => {
                 return self.warn(
                     WarningKind::InvalidStanza,

@@ -240,64 +240,99 @@ impl Message {
 impl TryFrom<Element> for Message {
     type Error = StanzaParseError;
 
+    /// Strict: two bodies (or subjects) in one language are an error.
     fn try_from(element: Element) -> Result<Self, StanzaParseError> {
-        expect_client(&element, "message")?;
-        let common = CommonAttrs::parse(&element)?;
-        let type_ = match element.attr("type") {
-            None => MessageType::Normal,
-            Some(t) => MessageType::from_attr(t).ok_or_else(|| StanzaParseError::UnknownType {
-                element: "message",
-                value: t.to_string(),
-            })?,
-        };
-        // The language in effect, including one inherited from the stream.
-        let effective_lang = element.lang().map(str::to_string);
-        let mut m = Message {
-            from: common.from,
-            to: common.to,
-            id: common.id,
-            type_,
-            lang: common.lang,
-            ..Message::default()
-        };
-        let (_, _, nodes) = element.into_parts();
-        for node in nodes {
-            let Node::Element(child) = node else { continue };
-            if child.ns() != NS_CLIENT {
-                m.payloads.push(child);
-                continue;
-            }
-            match child.local_name() {
-                "body" => LangTexts {
+        parse(element, false).map(|(m, _)| m)
+    }
+}
+
+impl Message {
+    /// Parses a received message, forgiving one thing RFC 6121 §5.2.3
+    /// forbids but a message can do without: a second `<body/>` (or
+    /// `<subject/>`) in a language that already has one is dropped, the
+    /// first kept, and each dropped one returned as the error it would
+    /// have been. Anything else wrong is still an error.
+    pub fn parse_lenient(
+        element: Element,
+    ) -> Result<(Message, Vec<StanzaParseError>), StanzaParseError> {
+        parse(element, true)
+    }
+}
+
+/// Parses a message; with `lenient`, duplicate bodies and subjects are
+/// dropped (the first kept) and returned instead of failing the message.
+fn parse(
+    element: Element,
+    lenient: bool,
+) -> Result<(Message, Vec<StanzaParseError>), StanzaParseError> {
+    expect_client(&element, "message")?;
+    let common = CommonAttrs::parse(&element)?;
+    let type_ = match element.attr("type") {
+        None => MessageType::Normal,
+        Some(t) => MessageType::from_attr(t).ok_or_else(|| StanzaParseError::UnknownType {
+            element: "message",
+            value: t.to_string(),
+        })?,
+    };
+    // The language in effect, including one inherited from the stream.
+    let effective_lang = element.lang().map(str::to_string);
+    let mut m = Message {
+        from: common.from,
+        to: common.to,
+        id: common.id,
+        type_,
+        lang: common.lang,
+        ..Message::default()
+    };
+    let mut dropped = Vec::new();
+    let mut keep_first = |added: Result<(), StanzaParseError>| match added {
+        Err(e @ StanzaParseError::DuplicateChild { .. }) if lenient => {
+            dropped.push(e);
+            Ok(())
+        }
+        other => other,
+    };
+    let (_, _, nodes) = element.into_parts();
+    for node in nodes {
+        let Node::Element(child) = node else { continue };
+        if child.ns() != NS_CLIENT {
+            m.payloads.push(child);
+            continue;
+        }
+        match child.local_name() {
+            "body" => keep_first(
+                LangTexts {
                     primary: &mut m.body,
                     alternatives: &mut m.bodies,
                 }
-                .add(&child, effective_lang.as_deref(), "message", "<body/>")?,
-                "subject" => LangTexts {
+                .add(&child, effective_lang.as_deref(), "message", "<body/>"),
+            )?,
+            "subject" => keep_first(
+                LangTexts {
                     primary: &mut m.subject,
                     alternatives: &mut m.subjects,
                 }
-                .add(&child, effective_lang.as_deref(), "message", "<subject/>")?,
-                "thread" => {
-                    if m.thread.is_some() {
-                        return Err(duplicate("<thread/>"));
-                    }
-                    m.thread = Some(Thread {
-                        id: child.text().to_string(),
-                        parent: child.attr("parent").map(str::to_string),
-                    });
+                .add(&child, effective_lang.as_deref(), "message", "<subject/>"),
+            )?,
+            "thread" => {
+                if m.thread.is_some() {
+                    return Err(duplicate("<thread/>"));
                 }
-                "error" => {
-                    if m.error.is_some() {
-                        return Err(duplicate("<error/>"));
-                    }
-                    m.error = Some(StanzaError::try_from(child)?);
-                }
-                _ => m.payloads.push(child),
+                m.thread = Some(Thread {
+                    id: child.text().to_string(),
+                    parent: child.attr("parent").map(str::to_string),
+                });
             }
+            "error" => {
+                if m.error.is_some() {
+                    return Err(duplicate("<error/>"));
+                }
+                m.error = Some(StanzaError::try_from(child)?);
+            }
+            _ => m.payloads.push(child),
         }
-        Ok(m)
     }
+    Ok((m, dropped))
 }
 
 fn duplicate(child: &'static str) -> StanzaParseError {
@@ -437,6 +472,35 @@ mod tests {
             })
         );
         assert!(message("<message type='CHAT'/>").is_err());
+    }
+
+    #[test]
+    fn a_received_message_keeps_the_first_of_two_bodies_in_one_language() {
+        let parse = |xml: &str| {
+            let e = parse_xml(xml);
+            Message::parse_lenient(e)
+        };
+        let (m, dropped) = parse(
+            "<message xml:lang='en'><body>first</body><body xml:lang='EN'>second</body>\
+                   <body xml:lang='de'>erste</body><body xml:lang='de'>zweite</body>\
+                   <subject>s1</subject><subject>s2</subject></message>",
+        )
+        .expect("delivered");
+        assert_eq!(m.body.as_deref(), Some("first"));
+        assert_eq!(m.bodies.get("de").map(String::as_str), Some("erste"));
+        assert_eq!(m.subject.as_deref(), Some("s1"));
+        assert_eq!(dropped.len(), 3, "{dropped:?}");
+        assert!(dropped
+            .iter()
+            .all(|e| matches!(e, StanzaParseError::DuplicateChild { .. })));
+        // Anything else wrong still fails the message.
+        assert!(
+            parse("<message><body>a</body><thread>1</thread><thread>2</thread></message>").is_err()
+        );
+        // Strict parsing is unchanged.
+        let strict =
+            Message::try_from(parse_xml("<message><body>a</body><body>b</body></message>"));
+        assert!(strict.is_err());
     }
 
     #[test]

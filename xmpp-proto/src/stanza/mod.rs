@@ -183,6 +183,19 @@ impl Stanza {
         Err(unexpected(&element, "message, presence or iq"))
     }
 
+    /// Parses a received stanza as [`Stanza::parse`] does, except that a
+    /// message keeps the first of two bodies (or subjects) in one language
+    /// ([`Message::parse_lenient`]); what was dropped is returned.
+    pub fn parse_lenient(
+        element: Element,
+    ) -> Result<(Stanza, Vec<StanzaParseError>), StanzaParseError> {
+        if element.is(NS_CLIENT, "message") {
+            return Message::parse_lenient(element)
+                .map(|(m, dropped)| (Stanza::Message(m), dropped));
+        }
+        Stanza::parse(element).map(|s| (s, Vec::new()))
+    }
+
     /// The stanza as an element in the `jabber:client` namespace.
     pub fn to_element(&self) -> Element {
         self.clone().into()
