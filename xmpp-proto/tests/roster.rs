@@ -263,6 +263,33 @@ fn set_and_remove_send_what_rfc_6121_says_and_report_their_outcome() {
     );
 }
 
+#[test]
+fn a_server_cannot_grow_the_roster_without_bound() {
+    let mut s = online(Roster::new().max_items(2), "");
+    let id = last_id(&s.sent());
+    s.server(&format!(
+        "<iq type='result' id='{id}'><query xmlns='jabber:iq:roster'>\
+         <item jid='a@example.net'/><item jid='b@example.net'/><item jid='c@example.net'/>\
+         </query></iq>"
+    ));
+    assert_eq!(items(&s).len(), 2, "the roster kept up to the limit");
+    assert_eq!(warnings(&s), 1);
+    s.events.clear();
+    // A push of a new item past the limit is refused and changes nothing...
+    s.server("<iq type='set' id='p1'><query xmlns='jabber:iq:roster'><item jid='d@example.net'/></query></iq>");
+    let reply = s.sent();
+    assert!(reply.contains("<resource-constraint"), "{reply}");
+    assert_eq!(items(&s).len(), 2);
+    assert_eq!(warnings(&s), 1);
+    // ...while updates and removals of kept items go on.
+    s.server("<iq type='set' id='p2'><query xmlns='jabber:iq:roster'><item jid='a@example.net' name='A'/></query></iq>");
+    assert!(s.sent().contains("id='p2' type='result'"));
+    s.server("<iq type='set' id='p3'><query xmlns='jabber:iq:roster'><item jid='b@example.net' subscription='remove'/></query></iq>");
+    assert!(s.sent().contains("id='p3' type='result'"));
+    assert_eq!(items(&s).len(), 1);
+    assert_eq!(items(&s)[0].name.as_deref(), Some("A"));
+}
+
 #[derive(Clone, Debug)]
 enum Op {
     Set(usize, Option<String>, Vec<String>),

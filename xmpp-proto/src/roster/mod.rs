@@ -42,6 +42,10 @@ pub const NS_ROSTER: &str = "jabber:iq:roster";
 /// The stream feature announcing roster versioning (RFC 6121 §2.6.1).
 pub const NS_ROSTER_VER: &str = "urn:xmpp:features:rosterver";
 
+/// The most items kept by default ([`Roster::max_items`]): far above what
+/// servers allow a user, far below what would exhaust memory.
+pub const DEFAULT_MAX_ITEMS: usize = 10_000;
+
 /// A change to one item.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RosterChange {
@@ -96,6 +100,8 @@ pub struct Roster {
     auto_fetch: bool,
     /// Fetch requests in flight.
     fetching: Vec<String>,
+    /// The most items kept (0 in a `Default` value means the default).
+    max_items: usize,
 }
 
 impl Roster {
@@ -103,8 +109,18 @@ impl Roster {
     pub fn new() -> Self {
         Roster {
             auto_fetch: true,
+            max_items: DEFAULT_MAX_ITEMS,
             ..Roster::default()
         }
+    }
+
+    /// Keep at most `max` items (default [`DEFAULT_MAX_ITEMS`]): a server
+    /// that sends more, in a roster or in pushes, gets the rest refused
+    /// with a warning, so a hostile server cannot grow the copy without
+    /// bound.
+    pub fn max_items(mut self, max: usize) -> Self {
+        self.max_items = max;
+        self
     }
 
     /// A roster with a stored copy and its version (state in as data):
@@ -191,8 +207,10 @@ impl Roster {
     fn loaded(&mut self, cx: &mut ModuleContext<'_>, query: &Element) {
         let mut items = BTreeMap::new();
         let mut bad = 0;
+        let mut over = 0;
         for el in query.children().filter(|c| c.is(NS_ROSTER, "item")) {
             match item::parse(el) {
+                Some(item::Parsed::Item(_)) if items.len() >= self.max_items => over += 1,
                 Some(item::Parsed::Item(i)) => {
                     items.insert(i.jid.clone(), i);
                 }
@@ -202,6 +220,12 @@ impl Roster {
         }
         if bad > 0 {
             cx.warn(format!("ignored {bad} invalid items in the roster"));
+        }
+        if over > 0 {
+            cx.warn(format!(
+                "ignored {over} roster items past the limit of {} (Roster::max_items)",
+                self.max_items
+            ));
         }
         self.items = items;
         self.ver = if self.versioning {
@@ -236,6 +260,15 @@ impl Roster {
             return IqAnswer::error(ErrorType::Modify, DefinedCondition::BadRequest);
         };
         let change = match parsed {
+            item::Parsed::Item(i)
+                if !self.items.contains_key(&i.jid) && self.items.len() >= self.max_items =>
+            {
+                cx.warn(format!(
+                    "refused a roster push past the limit of {} items (Roster::max_items)",
+                    self.max_items
+                ));
+                return IqAnswer::error(ErrorType::Wait, DefinedCondition::ResourceConstraint);
+            }
             item::Parsed::Item(i) => {
                 self.items.insert(i.jid.clone(), i.clone());
                 RosterChange::Set(i)
