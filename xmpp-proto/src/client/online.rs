@@ -22,9 +22,9 @@ pub(super) const CORE_IQS: [(&str, &str); 2] = [(NS_PING, "ping"), (NS_DISCO_INF
 
 impl Client {
     pub(super) fn online_element(&mut self, element: Element) {
-        let Some(own) = self.bound.clone() else {
+        if self.bound.is_none() {
             return;
-        };
+        }
         let is_stanza = element.ns() == NS_CLIENT
             && matches!(element.local_name(), "message" | "presence" | "iq");
         if !is_stanza {
@@ -48,18 +48,18 @@ impl Client {
             }
         };
         if let Some(to) = stanza.to() {
-            if !addressed_to_us(to, &own) {
+            if !self.bound.as_ref().is_some_and(|own| addressed_to_us(to, own)) {
                 return self.warn(
                     WarningKind::InvalidStanza,
                     format!("dropped a stanza addressed to {to}, not to us"),
                 );
             }
         }
-        self.route(stanza, &own);
+        self.route(stanza);
         // What modules routed again, after the stanza that carried it.
         for stanza in std::mem::take(&mut self.ext.again) {
             self.ext.redispatching = true;
-            self.route(stanza, &own);
+            self.route(stanza);
             self.ext.redispatching = false;
             if self.ended {
                 return;
@@ -67,7 +67,7 @@ impl Client {
         }
     }
 
-    fn route(&mut self, stanza: Stanza, own: &FullJid) {
+    fn route(&mut self, stanza: Stanza) {
         self.each_module(|m, cx| m.observe_stanza(cx, &stanza));
         match stanza {
             Stanza::Iq(iq) if !iq.is_request() => {
@@ -77,7 +77,7 @@ impl Client {
                         "ignored an IQ response forwarded inside another stanza".into(),
                     );
                 } else {
-                    self.iq_response(iq, own);
+                    self.iq_response(iq);
                 }
             }
             Stanza::Iq(iq) => self.iq_request(iq),
@@ -172,12 +172,18 @@ impl Client {
         self.events.push_back(Event::Nonza(element));
     }
 
-    fn iq_response(&mut self, iq: Iq, own: &FullJid) {
-        match self
-            .outbox
-            .tracker
-            .on_response(iq.from.as_ref(), &iq.id, own)
-        {
+    fn iq_response(&mut self, iq: Iq) {
+        // Borrowed, not cloned: a clone of the JID would be an allocation
+        // per response. Without a bound JID (a module ended the connection
+        // while this stanza was routed) its requests were cancelled.
+        let outcome = match self.bound.as_ref() {
+            Some(own) => self
+                .outbox
+                .tracker
+                .on_response(iq.from.as_ref(), &iq.id, own),
+            None => ResponseMatch::Unknown,
+        };
+        match outcome {
             ResponseMatch::Accepted => {
                 let id = iq.id.clone();
                 let result = match iq.payload {
@@ -253,8 +259,11 @@ fn unavailable() -> IqAnswer {
 }
 
 /// A stanza for us names our bare JID or our full JID (RFC 6120 §10.5).
+/// Compared part by part on the normalized strings (both JIDs were
+/// normalized when parsed), without building bare JIDs.
 fn addressed_to_us(to: &Jid, own: &FullJid) -> bool {
-    to.to_bare() == own.to_bare()
+    to.node().map(|n| n.as_str()) == own.node().map(|n| n.as_str())
+        && to.domain().as_str() == own.domain().as_str()
         && to
             .resource()
             .is_none_or(|r| r.as_str() == own.resource().as_str())

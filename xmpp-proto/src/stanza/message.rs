@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::{
-    expect_client, push_lang_texts, stanza_element, text_in, CommonAttrs, Jid, LangTexts,
-    StanzaError, StanzaParseError, NS_CLIENT,
+    expect_client, push_lang_texts, stanza_element, take_text, text_in, CommonAttrs, Jid,
+    LangTexts, StanzaError, StanzaParseError, NS_CLIENT,
 };
 use crate::xml::{Element, Node};
 
@@ -262,7 +262,7 @@ impl Message {
 /// Parses a message; with `lenient`, duplicate bodies and subjects are
 /// dropped (the first kept) and returned instead of failing the message.
 fn parse(
-    element: Element,
+    mut element: Element,
     lenient: bool,
 ) -> Result<(Message, Vec<StanzaParseError>), StanzaParseError> {
     expect_client(&element, "message")?;
@@ -274,8 +274,10 @@ fn parse(
             value: t.to_string(),
         })?,
     };
-    // The language in effect, including one inherited from the stream.
-    let effective_lang = element.lang().map(str::to_string);
+    let nodes = std::mem::take(element.nodes_mut());
+    // The language in effect, including one inherited from the stream
+    // (borrowed: the element's attributes and language stay where they are).
+    let effective_lang = element.lang();
     let mut m = Message {
         from: common.from,
         to: common.to,
@@ -292,9 +294,10 @@ fn parse(
         }
         other => other,
     };
-    let (_, _, nodes) = element.into_parts();
     for node in nodes {
-        let Node::Element(child) = node else { continue };
+        let Node::Element(mut child) = node else {
+            continue;
+        };
         if child.ns() != NS_CLIENT {
             m.payloads.push(child);
             continue;
@@ -305,21 +308,21 @@ fn parse(
                     primary: &mut m.body,
                     alternatives: &mut m.bodies,
                 }
-                .add(&child, effective_lang.as_deref(), "message", "<body/>"),
+                .add(child, effective_lang, "message", "<body/>"),
             )?,
             "subject" => keep_first(
                 LangTexts {
                     primary: &mut m.subject,
                     alternatives: &mut m.subjects,
                 }
-                .add(&child, effective_lang.as_deref(), "message", "<subject/>"),
+                .add(child, effective_lang, "message", "<subject/>"),
             )?,
             "thread" => {
                 if m.thread.is_some() {
                     return Err(duplicate("<thread/>"));
                 }
                 m.thread = Some(Thread {
-                    id: child.text().to_string(),
+                    id: take_text(&mut child),
                     parent: child.attr("parent").map(str::to_string),
                 });
             }

@@ -44,7 +44,7 @@ pub use jid::{BareJid, FullJid, Jid};
 pub use message::{Message, MessageType, Thread};
 pub use presence::{Presence, PresenceType, Show};
 
-use crate::xml::{Element, NS_XML};
+use crate::xml::{Element, Node, NS_XML};
 
 /// The content namespace of client-to-server streams (RFC 6120 §4.8.2).
 pub const NS_CLIENT: &str = "jabber:client";
@@ -372,12 +372,12 @@ impl LangTexts<'_> {
     /// in one language are a [`StanzaParseError::DuplicateChild`].
     pub(crate) fn add(
         &mut self,
-        child: &Element,
+        mut child: Element,
         stanza_lang: Option<&str>,
         element: &'static str,
         name: &'static str,
     ) -> Result<(), StanzaParseError> {
-        let text = child.text().to_string();
+        let text = take_text(&mut child);
         let lang = child.attr_ns(NS_XML, "lang");
         let is_primary = match (lang, stanza_lang) {
             (None, _) => true,
@@ -402,6 +402,27 @@ impl LangTexts<'_> {
         }
         Ok(())
     }
+}
+
+/// Moves the element's direct text out (all its text nodes, concatenated:
+/// what [`Element::text`] returns). A single run that the reader unescaped
+/// into a buffer of its own becomes the `String` without a copy; a slice of
+/// the shared receive buffer is copied once (a `String` must not keep that
+/// buffer alive).
+pub(crate) fn take_text(element: &mut Element) -> String {
+    let nodes = element.nodes_mut();
+    let mut texts = nodes.iter_mut().filter_map(|n| match n {
+        Node::Text(t) => Some(t),
+        Node::Element(_) => None,
+    });
+    let Some(first) = texts.next() else {
+        return String::new();
+    };
+    let mut text = String::from(std::mem::take(first));
+    for t in texts {
+        text.push_str(t);
+    }
+    text
 }
 
 /// Appends `<name>primary</name>` then one `<name xml:lang='..'>` per

@@ -266,7 +266,7 @@ fn duplicate(child: &'static str) -> StanzaParseError {
 impl TryFrom<Element> for Presence {
     type Error = StanzaParseError;
 
-    fn try_from(element: Element) -> Result<Self, StanzaParseError> {
+    fn try_from(mut element: Element) -> Result<Self, StanzaParseError> {
         expect_client(&element, "presence")?;
         let common = CommonAttrs::parse(&element)?;
         let type_ = match element.attr("type") {
@@ -276,7 +276,9 @@ impl TryFrom<Element> for Presence {
                 value: t.to_string(),
             })?,
         };
-        let effective_lang = element.lang().map(str::to_string);
+        let nodes = std::mem::take(element.nodes_mut());
+        // The language in effect, including one inherited from the stream.
+        let effective_lang = element.lang();
         let mut p = Presence {
             from: common.from,
             to: common.to,
@@ -286,7 +288,6 @@ impl TryFrom<Element> for Presence {
             ..Presence::default()
         };
         let mut seen_priority = false;
-        let (_, _, nodes) = element.into_parts();
         for node in nodes {
             let Node::Element(child) = node else { continue };
             if child.ns() != NS_CLIENT {
@@ -309,7 +310,7 @@ impl TryFrom<Element> for Presence {
                     primary: &mut p.status,
                     alternatives: &mut p.statuses,
                 }
-                .add(&child, effective_lang.as_deref(), "presence", "<status/>")?,
+                .add(child, effective_lang, "presence", "<status/>")?,
                 "priority" => {
                     if seen_priority {
                         return Err(duplicate("<priority/>"));
