@@ -50,7 +50,7 @@ pub use reconnect::{ReconnectPolicy, MIN_RECONNECT_DELAY};
 use crate::entropy::Entropy;
 use crate::iq_tracker::{IqTracker, TrackerError};
 use crate::sasl::{ChannelBinding, Mechanism};
-use crate::stanza::{FullJid, Iq, Stanza};
+use crate::stanza::{FullJid, Iq, JidCache, Stanza};
 use crate::xml::{Element, StreamReader};
 
 use negotiate::State;
@@ -98,6 +98,8 @@ pub struct Client {
     channel_binding: Option<ChannelBinding>,
     mechanism: Option<Mechanism>,
     bound: Option<FullJid>,
+    /// Recent non-ASCII addresses, so that they are not normalized again.
+    jids: JidCache,
     /// Set once `Event::Disconnected` was queued.
     ended: bool,
     /// Some byte was received on this connection.
@@ -145,6 +147,7 @@ impl Client {
             channel_binding: None,
             mechanism: None,
             bound: None,
+            jids: JidCache::default(),
             ended: false,
             heard: false,
             now,

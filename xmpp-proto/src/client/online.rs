@@ -5,7 +5,9 @@
 //! and idle checks) and XEP-0030 disco#info about this client.
 
 use crate::iq_tracker::ResponseMatch;
-use crate::stanza::{DefinedCondition, ErrorType, FullJid, Iq, IqPayload, Jid, Stanza, NS_CLIENT};
+use crate::stanza::{
+    DefinedCondition, ErrorType, FullJid, Iq, IqPayload, Jid, JidSource, Stanza, NS_CLIENT,
+};
 use crate::xml::Element;
 
 use super::event::{Event, IqFailure, WarningKind};
@@ -30,7 +32,8 @@ impl Client {
         if !is_stanza {
             return self.nonza(element);
         }
-        let stanza = match Stanza::parse_lenient(element) {
+        let mut jids = JidSource::cached(&mut self.jids, self.bound.as_ref());
+        let stanza = match Stanza::parse_received(element, &mut jids) {
             Ok((s, dropped)) => {
                 for e in dropped {
                     self.warn(
@@ -48,7 +51,11 @@ impl Client {
             }
         };
         if let Some(to) = stanza.to() {
-            if !self.bound.as_ref().is_some_and(|own| addressed_to_us(to, own)) {
+            if !self
+                .bound
+                .as_ref()
+                .is_some_and(|own| addressed_to_us(to, own))
+            {
                 return self.warn(
                     WarningKind::InvalidStanza,
                     format!("dropped a stanza addressed to {to}, not to us"),

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::{jid_attr, own_lang, Jid, StanzaParseError, NS_CLIENT};
+use super::{jid_attr, own_lang, Jid, JidSource, StanzaParseError, NS_CLIENT};
 use crate::xml::{Element, Node, NS_XML};
 
 /// The namespace of stanza error conditions (RFC 6120 §8.3.3).
@@ -335,7 +335,7 @@ impl TryFrom<Element> for StanzaError {
                 value: t.to_string(),
             })?,
         };
-        let by = jid_attr(&element, "by")?;
+        let by = jid_attr(&element, "by", &mut JidSource::default())?;
         let (_, _, nodes) = element.into_parts();
         let mut condition = None;
         let mut text = None;

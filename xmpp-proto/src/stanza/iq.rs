@@ -6,7 +6,8 @@
 use std::fmt;
 
 use super::{
-    expect_client, stanza_element, CommonAttrs, Jid, StanzaError, StanzaParseError, NS_CLIENT,
+    expect_client, stanza_element, CommonAttrs, Jid, JidSource, StanzaError, StanzaParseError,
+    NS_CLIENT,
 };
 use crate::xml::{Element, Node};
 
@@ -203,8 +204,18 @@ impl TryFrom<Element> for Iq {
     type Error = StanzaParseError;
 
     fn try_from(element: Element) -> Result<Self, StanzaParseError> {
+        Iq::parse_with(element, &mut JidSource::default())
+    }
+}
+
+impl Iq {
+    /// Parses a received iq, its addresses through `jids`.
+    pub(super) fn parse_with(
+        element: Element,
+        jids: &mut JidSource<'_>,
+    ) -> Result<Self, StanzaParseError> {
         expect_client(&element, "iq")?;
-        let common = CommonAttrs::parse(&element)?;
+        let common = CommonAttrs::parse(&element, jids)?;
         let missing = |attr| StanzaParseError::MissingAttribute {
             element: "iq",
             attr,

@@ -7,7 +7,7 @@ use std::fmt;
 
 use super::{
     expect_client, push_lang_texts, stanza_element, take_text, text_in, CommonAttrs, Jid,
-    LangTexts, StanzaError, StanzaParseError, NS_CLIENT,
+    JidSource, LangTexts, StanzaError, StanzaParseError, NS_CLIENT,
 };
 use crate::xml::{Element, Node};
 
@@ -242,7 +242,7 @@ impl TryFrom<Element> for Message {
 
     /// Strict: two bodies (or subjects) in one language are an error.
     fn try_from(element: Element) -> Result<Self, StanzaParseError> {
-        parse(element, false).map(|(m, _)| m)
+        parse(element, false, &mut JidSource::default()).map(|(m, _)| m)
     }
 }
 
@@ -255,18 +255,19 @@ impl Message {
     pub fn parse_lenient(
         element: Element,
     ) -> Result<(Message, Vec<StanzaParseError>), StanzaParseError> {
-        parse(element, true)
+        parse(element, true, &mut JidSource::default())
     }
 }
 
 /// Parses a message; with `lenient`, duplicate bodies and subjects are
 /// dropped (the first kept) and returned instead of failing the message.
-fn parse(
+pub(super) fn parse(
     mut element: Element,
     lenient: bool,
+    jids: &mut JidSource<'_>,
 ) -> Result<(Message, Vec<StanzaParseError>), StanzaParseError> {
     expect_client(&element, "message")?;
-    let common = CommonAttrs::parse(&element)?;
+    let common = CommonAttrs::parse(&element, jids)?;
     let type_ = match element.attr("type") {
         None => MessageType::Normal,
         Some(t) => MessageType::from_attr(t).ok_or_else(|| StanzaParseError::UnknownType {
@@ -294,13 +295,16 @@ fn parse(
         }
         other => other,
     };
-    for node in nodes {
+    // The modelled children fill `m`; everything else is a payload. The
+    // payloads are collected into the children's own vector (same element
+    // size: the standard library reuses the allocation).
+    let mut failed = None;
+    let mut child_of = |node: Node| -> Result<Option<Element>, StanzaParseError> {
         let Node::Element(mut child) = node else {
-            continue;
+            return Ok(None);
         };
         if child.ns() != NS_CLIENT {
-            m.payloads.push(child);
-            continue;
+            return Ok(Some(child));
         }
         match child.local_name() {
             "body" => keep_first(
@@ -332,8 +336,28 @@ fn parse(
                 }
                 m.error = Some(StanzaError::try_from(child)?);
             }
-            _ => m.payloads.push(child),
+            _ => return Ok(Some(child)),
         }
+        Ok(None)
+    };
+    let payloads: Vec<Element> = nodes
+        .into_iter()
+        .filter_map(|node| {
+            if failed.is_some() {
+                return None;
+            }
+            child_of(node).unwrap_or_else(|e| {
+                failed = Some(e);
+                None
+            })
+        })
+        .collect();
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    // Without payloads, the vector would only hold the children's memory.
+    if !payloads.is_empty() {
+        m.payloads = payloads;
     }
     Ok((m, dropped))
 }
@@ -460,6 +484,39 @@ mod tests {
         assert_eq!(m.body.as_deref(), Some("Hello"));
         assert_eq!(m.bodies.get("de").map(String::as_str), Some("Hallo"));
         assert_eq!(m.lang, None);
+    }
+
+    #[test]
+    fn texts_are_all_the_direct_text_of_their_element() {
+        let m = message(
+            "<message><body>a &amp; <x xmlns='urn:x'>not this</x>b<![CDATA[<c>]]></body>\
+             <subject>&#x1F600;</subject><thread>t<y xmlns='urn:y'/>1</thread></message>",
+        )
+        .unwrap();
+        assert_eq!(m.body.as_deref(), Some("a & b<c>"));
+        assert_eq!(m.subject.as_deref(), Some("\u{1F600}"));
+        assert_eq!(m.thread, Some(Thread::new("t1")));
+        let m = message("<message><body/><subject></subject></message>").unwrap();
+        assert_eq!(m.body.as_deref(), Some(""));
+        assert_eq!(m.subject.as_deref(), Some(""));
+    }
+
+    #[test]
+    fn payloads_keep_their_order_among_modelled_children() {
+        let m = message(
+            "<message><a xmlns='urn:x'/><body>hi</body><b xmlns='urn:x'/>text\
+             <thread>t</thread><c xmlns='urn:x'/></message>",
+        )
+        .unwrap();
+        let names: Vec<&str> = m.payloads.iter().map(|p| p.local_name()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        let m = message("<message><body>hi</body></message>").unwrap();
+        assert!(m.payloads.is_empty());
+        // An error after payloads still fails the message.
+        assert!(message(
+            "<message><a xmlns='urn:x'/><thread>1</thread><b xmlns='urn:x'/><thread>2</thread></message>"
+        )
+        .is_err());
     }
 
     #[test]

@@ -31,6 +31,7 @@
 
 mod error;
 mod iq;
+mod jids;
 mod message;
 mod presence;
 #[cfg(test)]
@@ -43,6 +44,8 @@ pub use iq::{Iq, IqPayload, IqType};
 pub use jid::{BareJid, FullJid, Jid};
 pub use message::{Message, MessageType, Thread};
 pub use presence::{Presence, PresenceType, Show};
+
+pub(crate) use jids::{JidCache, JidSource};
 
 use crate::xml::{Element, Node, NS_XML};
 
@@ -189,11 +192,30 @@ impl Stanza {
     pub fn parse_lenient(
         element: Element,
     ) -> Result<(Stanza, Vec<StanzaParseError>), StanzaParseError> {
-        if element.is(NS_CLIENT, "message") {
-            return Message::parse_lenient(element)
-                .map(|(m, dropped)| (Stanza::Message(m), dropped));
+        Stanza::parse_received(element, &mut JidSource::default())
+    }
+
+    /// [`Stanza::parse_lenient`], with the addresses parsed through `jids`
+    /// (a connection's cache: the same result, less work).
+    pub(crate) fn parse_received(
+        element: Element,
+        jids: &mut JidSource<'_>,
+    ) -> Result<(Stanza, Vec<StanzaParseError>), StanzaParseError> {
+        if element.ns() == NS_CLIENT {
+            match element.local_name() {
+                "message" => {
+                    return message::parse(element, true, jids)
+                        .map(|(m, dropped)| (Stanza::Message(m), dropped))
+                }
+                "presence" => {
+                    return Presence::parse_with(element, jids)
+                        .map(|p| (Stanza::Presence(p), Vec::new()))
+                }
+                "iq" => return Iq::parse_with(element, jids).map(|i| (Stanza::Iq(i), Vec::new())),
+                _ => {}
+            }
         }
-        Stanza::parse(element).map(|s| (s, Vec::new()))
+        Err(unexpected(&element, "message, presence or iq"))
     }
 
     /// The stanza as an element in the `jabber:client` namespace.
@@ -292,10 +314,12 @@ pub(crate) fn expect_client(
 pub(crate) fn jid_attr(
     element: &Element,
     attr: &'static str,
+    jids: &mut JidSource<'_>,
 ) -> Result<Option<Jid>, StanzaParseError> {
     match element.attr(attr) {
         None => Ok(None),
-        Some(value) => Jid::new(value)
+        Some(value) => jids
+            .parse(value)
             .map(Some)
             .map_err(|e| StanzaParseError::InvalidJid {
                 attr,
@@ -320,10 +344,13 @@ pub(crate) struct CommonAttrs {
 
 impl CommonAttrs {
     /// Reads `from`, `to`, `id` and the element's own `xml:lang`.
-    pub(crate) fn parse(element: &Element) -> Result<Self, StanzaParseError> {
+    pub(crate) fn parse(
+        element: &Element,
+        jids: &mut JidSource<'_>,
+    ) -> Result<Self, StanzaParseError> {
         Ok(CommonAttrs {
-            from: jid_attr(element, "from")?,
-            to: jid_attr(element, "to")?,
+            from: jid_attr(element, "from", jids)?,
+            to: jid_attr(element, "to", jids)?,
             id: element.attr("id").map(str::to_string),
             lang: own_lang(element),
         })

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::{
-    expect_client, push_lang_texts, stanza_element, text_in, CommonAttrs, Jid, LangTexts,
-    StanzaError, StanzaParseError, NS_CLIENT,
+    expect_client, push_lang_texts, stanza_element, text_in, CommonAttrs, Jid, JidSource,
+    LangTexts, StanzaError, StanzaParseError, NS_CLIENT,
 };
 use crate::xml::{Element, Node};
 
@@ -266,9 +266,19 @@ fn duplicate(child: &'static str) -> StanzaParseError {
 impl TryFrom<Element> for Presence {
     type Error = StanzaParseError;
 
-    fn try_from(mut element: Element) -> Result<Self, StanzaParseError> {
+    fn try_from(element: Element) -> Result<Self, StanzaParseError> {
+        Presence::parse_with(element, &mut JidSource::default())
+    }
+}
+
+impl Presence {
+    /// Parses a received presence, its addresses through `jids`.
+    pub(super) fn parse_with(
+        mut element: Element,
+        jids: &mut JidSource<'_>,
+    ) -> Result<Self, StanzaParseError> {
         expect_client(&element, "presence")?;
-        let common = CommonAttrs::parse(&element)?;
+        let common = CommonAttrs::parse(&element, jids)?;
         let type_ = match element.attr("type") {
             None => PresenceType::Available,
             Some(t) => PresenceType::from_attr(t).ok_or_else(|| StanzaParseError::UnknownType {
