@@ -33,16 +33,9 @@ impl Client {
             return self.nonza(element);
         }
         let mut jids = JidSource::cached(&mut self.jids, self.bound.as_ref());
-        let stanza = match Stanza::parse_received(element, &mut jids) {
-            Ok((s, dropped)) => {
-                for e in dropped {
-                    self.warn(
-                        WarningKind::InvalidStanza,
-                        format!("kept the first text and dropped the other: {e}"),
-                    );
-                }
-                s
-            }
+        let mut dropped = Vec::new();
+        let stanza = match Stanza::parse_received(element, &mut jids, &mut dropped) {
+            Ok(s) => s,
             Err(e) => {
                 return self.warn(
                     WarningKind::InvalidStanza,
@@ -50,6 +43,12 @@ impl Client {
                 )
             }
         };
+        for e in dropped {
+            self.warn(
+                WarningKind::InvalidStanza,
+                format!("kept the first text and dropped the other: {e}"),
+            );
+        }
         if let Some(to) = stanza.to() {
             if !self
                 .bound
@@ -88,24 +87,19 @@ impl Client {
                 }
             }
             Stanza::Iq(iq) => self.iq_request(iq),
-            stanza => self.offer(stanza),
+            // Moved once, into the event (a message is some 400 bytes).
+            _ if self.consumed(&stanza) => {}
+            Stanza::Message(m) => self.events.push_back(Event::Message(m)),
+            Stanza::Presence(p) => self.events.push_back(Event::Presence(p)),
         }
     }
 
-    /// A message or presence: to the modules until one consumes it, else
-    /// to the application.
-    fn offer(&mut self, stanza: Stanza) {
-        for i in 0..self.ext.modules.len() {
-            let handled = self.with_context(i, |m, cx| m.handle_stanza(cx, &stanza));
-            if handled == Some(Handled::Yes) {
-                return;
-            }
-        }
-        match stanza {
-            Stanza::Message(m) => self.events.push_back(Event::Message(m)),
-            Stanza::Presence(p) => self.events.push_back(Event::Presence(p)),
-            Stanza::Iq(_) => {}
-        }
+    /// A message or presence: to the modules until one consumes it (else
+    /// it goes to the application).
+    fn consumed(&mut self, stanza: &Stanza) -> bool {
+        (0..self.ext.modules.len()).any(|i| {
+            self.with_context(i, |m, cx| m.handle_stanza(cx, stanza)) == Some(Handled::Yes)
+        })
     }
 
     /// An IQ get/set: to the module that owns its payload, or answered here.

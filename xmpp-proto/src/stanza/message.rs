@@ -242,7 +242,7 @@ impl TryFrom<Element> for Message {
 
     /// Strict: two bodies (or subjects) in one language are an error.
     fn try_from(element: Element) -> Result<Self, StanzaParseError> {
-        parse(element, false, &mut JidSource::default()).map(|(m, _)| m)
+        parse(element, None, &mut JidSource::default())
     }
 }
 
@@ -255,17 +255,20 @@ impl Message {
     pub fn parse_lenient(
         element: Element,
     ) -> Result<(Message, Vec<StanzaParseError>), StanzaParseError> {
-        parse(element, true, &mut JidSource::default())
+        let mut dropped = Vec::new();
+        let m = parse(element, Some(&mut dropped), &mut JidSource::default())?;
+        Ok((m, dropped))
     }
 }
 
-/// Parses a message; with `lenient`, duplicate bodies and subjects are
-/// dropped (the first kept) and returned instead of failing the message.
+/// Parses a message; with `dropped` (lenient), duplicate bodies and
+/// subjects are dropped (the first kept) and added there instead of failing
+/// the message.
 pub(super) fn parse(
     mut element: Element,
-    lenient: bool,
+    mut dropped: Option<&mut Vec<StanzaParseError>>,
     jids: &mut JidSource<'_>,
-) -> Result<(Message, Vec<StanzaParseError>), StanzaParseError> {
+) -> Result<Message, StanzaParseError> {
     expect_client(&element, "message")?;
     let common = CommonAttrs::parse(&element, jids)?;
     let type_ = match element.attr("type") {
@@ -287,13 +290,12 @@ pub(super) fn parse(
         lang: common.lang,
         ..Message::default()
     };
-    let mut dropped = Vec::new();
-    let mut keep_first = |added: Result<(), StanzaParseError>| match added {
-        Err(e @ StanzaParseError::DuplicateChild { .. }) if lenient => {
+    let mut keep_first = |added: Result<(), StanzaParseError>| match (added, &mut dropped) {
+        (Err(e @ StanzaParseError::DuplicateChild { .. }), Some(dropped)) => {
             dropped.push(e);
             Ok(())
         }
-        other => other,
+        (other, _) => other,
     };
     // The modelled children fill `m`; everything else is a payload. The
     // payloads are collected into the children's own vector (same element
@@ -359,7 +361,7 @@ pub(super) fn parse(
     if !payloads.is_empty() {
         m.payloads = payloads;
     }
-    Ok((m, dropped))
+    Ok(m)
 }
 
 fn duplicate(child: &'static str) -> StanzaParseError {

@@ -192,26 +192,26 @@ impl Stanza {
     pub fn parse_lenient(
         element: Element,
     ) -> Result<(Stanza, Vec<StanzaParseError>), StanzaParseError> {
-        Stanza::parse_received(element, &mut JidSource::default())
+        let mut dropped = Vec::new();
+        let stanza = Stanza::parse_received(element, &mut JidSource::default(), &mut dropped)?;
+        Ok((stanza, dropped))
     }
 
     /// [`Stanza::parse_lenient`], with the addresses parsed through `jids`
-    /// (a connection's cache: the same result, less work).
+    /// (a connection's cache: the same result, less work) and what was
+    /// dropped added to `dropped`.
     pub(crate) fn parse_received(
         element: Element,
         jids: &mut JidSource<'_>,
-    ) -> Result<(Stanza, Vec<StanzaParseError>), StanzaParseError> {
+        dropped: &mut Vec<StanzaParseError>,
+    ) -> Result<Stanza, StanzaParseError> {
         if element.ns() == NS_CLIENT {
             match element.local_name() {
                 "message" => {
-                    return message::parse(element, true, jids)
-                        .map(|(m, dropped)| (Stanza::Message(m), dropped))
+                    return message::parse(element, Some(dropped), jids).map(Stanza::Message)
                 }
-                "presence" => {
-                    return Presence::parse_with(element, jids)
-                        .map(|p| (Stanza::Presence(p), Vec::new()))
-                }
-                "iq" => return Iq::parse_with(element, jids).map(|i| (Stanza::Iq(i), Vec::new())),
+                "presence" => return Presence::parse_with(element, jids).map(Stanza::Presence),
+                "iq" => return Iq::parse_with(element, jids).map(Stanza::Iq),
                 _ => {}
             }
         }
