@@ -14,6 +14,7 @@ use xmpp_proto::presence::Presence;
 use xmpp_proto::roster::Roster;
 use xmpp_proto::sasl::{Credentials, SaslPolicy};
 use xmpp_proto::testing::{pump, ScriptedServer};
+use xmpp_proto::xml::{ReaderLimits, StreamEvent, StreamReader};
 use xmpp_proto::{Client, Config, Event, Input, Mechanism, Output};
 
 use xmpp_test_support::corpus;
@@ -151,9 +152,14 @@ fn main() {
         // drained; (c) the same with the roster and presence modules
         // registered. The three take turns, so that each sees the same
         // machine (this VM's speed drifts by several percent over
-        // minutes); each figure is the best of `rounds`.
-        let (mut ta, mut tb, mut tc) = (Duration::MAX, Duration::MAX, Duration::MAX);
-        let (mut tokens, mut allocs_b, mut allocs_c) = (0, 0, 0);
+        // minutes); each figure is the best of `rounds`. (r), the reader
+        // alone in the same reads (trees built and dropped), is the floor
+        // of (b): what is left is the typed stanza and its routing.
+        let mut stream = corpus::header("0123456789abcdef").into_bytes();
+        stream.extend_from_slice(&bytes);
+        let (mut ta, mut tr, mut tb, mut tc) =
+            (Duration::MAX, Duration::MAX, Duration::MAX, Duration::MAX);
+        let (mut tokens, mut allocs_r, mut allocs_b, mut allocs_c) = (0, 0, 0, 0);
         for _ in 0..rounds {
             let t = Clock::now();
             tokens = 0;
@@ -162,6 +168,8 @@ fn main() {
                 tokens += 1;
             }
             ta = ta.min(t.elapsed());
+            let (t, allocs) = through_reader(&stream, n);
+            (tr, allocs_r) = (tr.min(t), allocs);
             let (t, allocs) = through_client(&bytes, n, false);
             (tb, allocs_b) = (tb.min(t), allocs);
             let (t, allocs) = through_client(&bytes, n, true);
@@ -175,6 +183,7 @@ fn main() {
             n as f64 / ta.as_secs_f64()
         );
         for (name, t, allocs) in [
+            ("(r) StreamReader alone            ", tr, allocs_r),
             ("(b) logged-in Client -> Event     ", tb, allocs_b),
             ("(c) with roster + presence modules", tc, allocs_c),
         ] {
@@ -186,7 +195,8 @@ fn main() {
             );
         }
         println!(
-            "  (b)/(a) = {:.0}% (target >= 40%)   (c)/(b) = {:.0}% (target >= 90%)",
+            "  (r)/(a) = {:.0}%   (b)/(a) = {:.0}% (target >= 40%)   (c)/(b) = {:.0}% (target >= 90%)",
+            100.0 * ta.as_secs_f64() / tr.as_secs_f64(),
             100.0 * ta.as_secs_f64() / tb.as_secs_f64(),
             100.0 * tb.as_secs_f64() / tc.as_secs_f64()
         );
@@ -210,6 +220,28 @@ fn main() {
         );
         assert!(held < 16 * 1024, "idle connection holds {held} bytes");
     }
+}
+
+/// The time for a `StreamReader` alone to read `stream` (header and
+/// stanzas) in 4 KiB reads, dropping each element, and its allocations.
+fn through_reader(stream: &[u8], n: usize) -> (Duration, u64) {
+    let mut reader = StreamReader::new(ReaderLimits::default());
+    let before = ALLOCS.load(Ordering::Relaxed);
+    let t = Clock::now();
+    let mut elements = 0;
+    for chunk in stream.chunks(4096) {
+        reader.feed(chunk);
+        while let Some(event) = reader.next_event() {
+            if let StreamEvent::Element(e) = event.expect("corpus parses") {
+                black_box(&e);
+                elements += 1;
+            }
+        }
+    }
+    let elapsed = t.elapsed();
+    let allocs = ALLOCS.load(Ordering::Relaxed) - before;
+    assert_eq!(elements, n, "every stanza is read");
+    (elapsed, allocs)
 }
 
 /// The time to push `bytes` through a freshly logged-in client (the login
