@@ -226,3 +226,88 @@ fn sending_before_online_is_refused() {
         .send(s.now, xmpp_proto::stanza::Presence::available());
     assert_eq!(err, Err(xmpp_proto::SendError::NotOnline));
 }
+
+#[test]
+fn a_stanza_is_ours_when_addressed_to_our_bare_or_full_jid_in_any_spelling() {
+    // RFC 6120 §10.5; the connection recognizes our JID byte for byte
+    // without parsing it again, and compares parts, not strings.
+    let mut s = Session::login(config().build());
+    let ours = [
+        "juliet@example.com/balcony",
+        "juliet@example.com",
+        "Juliet@EXAMPLE.com/balcony",
+        "JULIET@example.com.",
+    ];
+    let not_ours = [
+        "juliet@example.com/Balcony",
+        "juliet@example.com/other",
+        "romeo@example.com/balcony",
+        "juliet@example.net/balcony",
+        "example.com/balcony",
+        "example.com",
+        "juliet@example.com/balcony/x",
+    ];
+    for to in ours.iter().chain(&not_ours) {
+        s.server(&format!(
+            "<message from='romeo@example.net/orchard' to='{to}'><body>{to}</body></message>"
+        ));
+    }
+    let bodies: Vec<_> = s
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message(m) => m.body.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bodies, ours);
+    assert_eq!(
+        warnings(&s, WarningKind::InvalidStanza),
+        not_ours.len(),
+        "{:?}",
+        s.events
+    );
+}
+
+#[test]
+fn addresses_seen_again_parse_as_the_first_time() {
+    // Non-ASCII senders go through the connection's cache of bare JIDs the
+    // second time: the same addresses, parts included, and the same refusals.
+    let mut s = Session::login(config().build());
+    let froms = [
+        "zoë@example.net/orchard",
+        "zoë@example.net/orchard",
+        "zoë@example.net/phone",
+        "zoë@example.net",
+        "Zoë@example.net/orchard",
+        "zoë@example.net/",
+        "李雷@capulet.lit/Dino.4fa1c2",
+        "李雷@capulet.lit/Dino.4fa1c2",
+    ];
+    for from in froms {
+        s.server(&format!(
+            "<message from='{from}' to='juliet@example.com/balcony'><body>x</body></message>"
+        ));
+    }
+    let got: Vec<Jid> = s
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message(m) => m.from.clone(),
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<Jid> = froms.iter().filter_map(|f| f.parse().ok()).collect();
+    assert_eq!(got, expected);
+    for (g, e) in got.iter().zip(&expected) {
+        assert_eq!(
+            (g.node(), g.domain(), g.resource()),
+            (e.node(), e.domain(), e.resource())
+        );
+    }
+    assert_eq!(
+        warnings(&s, WarningKind::InvalidStanza),
+        1,
+        "the empty resource"
+    );
+}
