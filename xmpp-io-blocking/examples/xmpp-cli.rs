@@ -78,6 +78,7 @@ fn handle_line(line: &str, args: &Args, sender: &Sender, requests: &Requests, qu
         Plan::Send(ref stanza) => {
             let outcome = sender
                 .send(stanza.clone())
+                .map(drop)
                 .map_err(|e| session::command_error(&e));
             print(&command::result(&command, outcome));
         }

@@ -106,6 +106,7 @@ async fn handle_line(
             let outcome = handle
                 .send(stanza.clone())
                 .await
+                .map(drop)
                 .map_err(|e| session::command_error(&e));
             print(&command::result(&command, outcome));
         }

@@ -112,10 +112,11 @@ pub mod testing;
 pub mod xml;
 
 pub use client::{
-    from_own_account, Client, Config, ConfigBuilder, DisconnectReason, Event, ExtensionEvent,
-    Handled, Identity, Input, IqAnswer, IqFailure, Module, ModuleContext, ModuleError, Output,
-    ReconnectPolicy, RegisterError, SendError, StreamError, StreamErrorCondition, StreamFeatures,
-    Timeouts, TlsPolicy, Transmit, Warning, WarningKind, MIN_RECONNECT_DELAY,
+    from_own_account, Carbon, Client, Config, ConfigBuilder, DisconnectReason, Event,
+    ExtensionEvent, Handled, Identity, Input, IqAnswer, IqFailure, Module, ModuleContext,
+    ModuleError, Output, Provenance, ReconnectPolicy, RegisterError, SendError, StreamError,
+    StreamErrorCondition, StreamFeatures, Timeouts, TlsPolicy, Transmit, Warning, WarningKind,
+    MIN_RECONNECT_DELAY,
 };
 pub use sasl::Mechanism;
 

@@ -12,8 +12,8 @@ use session::{config, Session};
 use xmpp_proto::stanza::{Iq, Message, Stanza};
 use xmpp_proto::xml::Element;
 use xmpp_proto::{
-    Event, Handled, IqAnswer, IqFailure, Module, ModuleContext, ModuleError, RegisterError,
-    StreamFeatures,
+    Carbon, Event, Handled, IqAnswer, IqFailure, Module, ModuleContext, ModuleError, Provenance,
+    RegisterError, StreamFeatures,
 };
 
 const NS: &str = "urn:example:counter";
@@ -158,7 +158,7 @@ impl Module for Watcher {
             return Handled::No;
         };
         match Stanza::parse(inner.clone()) {
-            Ok(inner) => ctx.dispatch(inner),
+            Ok(inner) => ctx.dispatch(inner, Provenance::Carbon(Carbon::Received)),
             Err(e) => ctx.warn(format!("bad forwarded stanza: {e}")),
         }
         ctx.emit_extension(Forwarded(ctx.is_redispatched()));

@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::stanza::Stanza;
 
 use super::features::StreamFeatures;
-use super::module::{Module, ModuleContext, ModuleError, RegisterError};
+use super::module::{Module, ModuleContext, ModuleError, Provenance, RegisterError};
 use super::online::CORE_IQS;
 use super::Client;
 
@@ -18,10 +18,11 @@ pub(super) struct Extensions {
     pub(super) modules: Vec<Box<dyn Module>>,
     /// (namespace, element) of IQ request payloads -> module index.
     pub(super) iq_routes: Vec<((&'static str, &'static str), usize)>,
-    /// Stanzas modules routed again, in order.
-    pub(super) again: Vec<Stanza>,
-    /// True while a stanza from `again` is being routed.
-    pub(super) redispatching: bool,
+    /// Stanzas modules routed again, in order, with where they came from.
+    pub(super) again: Vec<(Stanza, Provenance)>,
+    /// Where the stanza being routed came from (`Live` but while one from
+    /// `again` is routed).
+    pub(super) provenance: Provenance,
 }
 
 impl Extensions {
@@ -146,7 +147,7 @@ impl Client {
             events: &mut self.events,
             queued: &mut queued,
             again: &mut self.ext.again,
-            redispatched: self.ext.redispatching,
+            provenance: &self.ext.provenance,
             module_index: index,
             module_name,
         };
@@ -167,12 +168,15 @@ impl Client {
         }
     }
 
-    /// Sends a stanza through every module's outgoing hook.
-    pub(super) fn transmit(&mut self, mut stanza: Stanza) {
+    /// Sends a stanza through every module's outgoing hook (which see it
+    /// with its id: a fresh one when it had none). Returns the id.
+    pub(super) fn transmit(&mut self, mut stanza: Stanza) -> String {
+        let id = self.outbox.ensure_id(&mut stanza);
         for m in &mut self.ext.modules {
             m.on_outgoing(&mut stanza);
         }
         self.outbox.send_stanza(stanza);
+        id
     }
 
     /// Online: the stream's features, then the `online` hooks.

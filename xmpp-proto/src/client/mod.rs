@@ -41,8 +41,8 @@ pub use features::{
     StreamFeatures, NS_BIND, NS_SASL, NS_SASL_CB, NS_SESSION, NS_SM, NS_STREAM_ERRORS, NS_TLS,
 };
 pub use module::{
-    from_own_account, ExtensionEvent, Handled, IqAnswer, Module, ModuleContext, ModuleError,
-    RegisterError,
+    from_own_account, Carbon, ExtensionEvent, Handled, IqAnswer, Module, ModuleContext,
+    ModuleError, Provenance, RegisterError,
 };
 pub use online::{NS_DISCO_INFO, NS_PING};
 pub use reconnect::{ReconnectPolicy, MIN_RECONNECT_DELAY};
@@ -256,16 +256,19 @@ impl Client {
             .min()
     }
 
-    /// Sends a stanza (an id is added when it has none). `now` re-arms the
-    /// keepalive from the time of this write, as every input does.
-    pub fn send(&mut self, now: Instant, stanza: impl Into<Stanza>) -> Result<(), SendError> {
+    /// Sends a stanza and returns its id (a fresh one is given to a stanza
+    /// that has none, before the modules' outgoing hooks see it: with it
+    /// the application correlates receipts, markers and corrections).
+    /// `now` re-arms the keepalive from the time of this write, as every
+    /// input does.
+    pub fn send(&mut self, now: Instant, stanza: impl Into<Stanza>) -> Result<String, SendError> {
         if !self.is_online() {
             return Err(SendError::NotOnline);
         }
         self.now = now;
-        self.transmit(stanza.into());
+        let id = self.transmit(stanza.into());
         self.arm_session_timers();
-        Ok(())
+        Ok(id)
     }
 
     /// Sends an IQ get/set and tracks it: its answer arrives as

@@ -141,9 +141,10 @@ pub struct ModuleContext<'a> {
     /// Stanzas to send once the hook returns (through the outgoing hooks).
     pub(super) queued: &'a mut Vec<Stanza>,
     /// Stanzas to route again once the current one is done.
-    pub(super) again: &'a mut Vec<Stanza>,
-    /// True while routing a stanza a module dispatched again.
-    pub(super) redispatched: bool,
+    pub(super) again: &'a mut Vec<(Stanza, Provenance)>,
+    /// Where the stanza being routed came from (`Live` unless a module
+    /// dispatched it again).
+    pub(super) provenance: &'a Provenance,
     pub(super) module_index: usize,
     pub(super) module_name: &'static str,
 }
@@ -169,15 +170,17 @@ impl ModuleContext<'_> {
         self.outbox.open
     }
 
-    /// Sends a stanza (an id is added when it has none). It leaves after
-    /// the current hook or command, through every module's
-    /// [`Module::on_outgoing`].
-    pub fn send(&mut self, stanza: impl Into<Stanza>) -> Result<(), SendError> {
+    /// Sends a stanza (an id is added when it has none) and returns its
+    /// id. It leaves after the current hook or command, through every
+    /// module's [`Module::on_outgoing`].
+    pub fn send(&mut self, stanza: impl Into<Stanza>) -> Result<String, SendError> {
         if !self.outbox.open {
             return Err(SendError::NotOnline);
         }
-        self.queued.push(stanza.into());
-        Ok(())
+        let mut stanza = stanza.into();
+        let id = self.outbox.ensure_id(&mut stanza);
+        self.queued.push(stanza);
+        Ok(id)
     }
 
     /// Sends an IQ request whose answer comes back to this module's
@@ -222,22 +225,75 @@ impl ModuleContext<'_> {
 
     /// Routes `stanza` again, as if received, once the current one is done
     /// (a carbon's or an archive result's forwarded message, which every
-    /// module must see as a message). A stanza routed again cannot be
-    /// routed again a second time (that would allow loops): the call is
-    /// then refused with a warning.
-    pub fn dispatch(&mut self, stanza: Stanza) {
-        if self.redispatched {
+    /// module must see as a message), marked with where it came from: the
+    /// modules read it with [`ModuleContext::provenance`]. A stanza routed
+    /// again cannot be routed again a second time (that would allow
+    /// loops): the call is then refused with a warning. Dispatching with
+    /// [`Provenance::Live`] is refused the same way: only a stanza received
+    /// as it is may claim to be live.
+    pub fn dispatch(&mut self, stanza: Stanza, provenance: Provenance) {
+        if self.is_redispatched() {
             self.warn("refused to route a forwarded stanza a second time");
             return;
         }
-        self.again.push(stanza);
+        if provenance == Provenance::Live {
+            self.warn("refused to route a forwarded stanza as a live one");
+            return;
+        }
+        self.again.push((stanza, provenance));
     }
 
     /// True while the stanza being handled was routed again by a module
     /// ([`ModuleContext::dispatch`]) rather than received as it is.
     pub fn is_redispatched(&self) -> bool {
-        self.redispatched
+        *self.provenance != Provenance::Live
     }
+
+    /// Where the stanza being handled came from: [`Provenance::Live`] for
+    /// one received as it is, else what the module that unwrapped it said.
+    pub fn provenance(&self) -> &Provenance {
+        self.provenance
+    }
+}
+
+/// Which copy of a message a XEP-0280 carbon is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Carbon {
+    /// A message another resource of the account sent (`<sent/>`).
+    Sent,
+    /// A message another resource of the account received (`<received/>`).
+    Received,
+}
+
+impl Carbon {
+    /// The carbon's element name, as the CLI prints it (`"sent"`, `"received"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Carbon::Sent => "sent",
+            Carbon::Received => "received",
+        }
+    }
+}
+
+/// Where a stanza being routed came from. Modules that unwrap a forwarded
+/// stanza (carbons, archive results) route it again with
+/// [`ModuleContext::dispatch`] and say what it is, so every other module
+/// sees it as it sees a live one, told apart by this mark.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Provenance {
+    /// Received as it is.
+    #[default]
+    Live,
+    /// A XEP-0280 carbon copy, accepted from the account's bare JID.
+    Carbon(Carbon),
+    /// A result of a message archive query (XEP-0313).
+    Archive {
+        /// The id the archive gives the message (its XEP-0359 stanza-id).
+        archive_id: String,
+        /// The query's id, as the query set it.
+        query_id: Option<String>,
+    },
 }
 
 /// A protocol extension plugged into a session. Every hook has a default

@@ -9,7 +9,7 @@ use crate::stanza::{DefinedCondition, ErrorType, FullJid, Iq, IqPayload, Jid, St
 use crate::xml::Element;
 
 use super::event::{Event, IqFailure, WarningKind};
-use super::module::{Handled, IqAnswer};
+use super::module::{Handled, IqAnswer, Provenance};
 use super::{Client, DisconnectReason, IqOwner};
 
 /// XEP-0199 ping namespace.
@@ -57,10 +57,10 @@ impl Client {
         }
         self.route(stanza, &own);
         // What modules routed again, after the stanza that carried it.
-        for stanza in std::mem::take(&mut self.ext.again) {
-            self.ext.redispatching = true;
+        for (stanza, provenance) in std::mem::take(&mut self.ext.again) {
+            self.ext.provenance = provenance;
             self.route(stanza, &own);
-            self.ext.redispatching = false;
+            self.ext.provenance = Provenance::Live;
             if self.ended {
                 return;
             }
@@ -71,7 +71,7 @@ impl Client {
         self.each_module(|m, cx| m.observe_stanza(cx, &stanza));
         match stanza {
             Stanza::Iq(iq) if !iq.is_request() => {
-                if self.ext.redispatching {
+                if self.ext.provenance != Provenance::Live {
                     self.warn(
                         WarningKind::InvalidStanza,
                         "ignored an IQ response forwarded inside another stanza".into(),
@@ -242,7 +242,9 @@ impl Client {
             .outbox
             .track_iq(self.now, &mut ping, IqOwner::KeepalivePing)
         {
-            Ok(_) => self.transmit(Stanza::Iq(ping)),
+            Ok(_) => {
+                self.transmit(Stanza::Iq(ping));
+            }
             Err(_) => self.fail(DisconnectReason::Timeout("could not ping the server")),
         }
     }
