@@ -6,6 +6,8 @@
 use xmpp_test_support::cli;
 #[path = "interop/library.rs"]
 mod library;
+#[path = "interop/messaging.rs"]
+mod messaging;
 #[path = "interop/roster_presence.rs"]
 mod roster_presence;
 

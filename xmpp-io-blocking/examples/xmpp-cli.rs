@@ -78,9 +78,8 @@ fn handle_line(line: &str, args: &Args, sender: &Sender, requests: &Requests, qu
         Plan::Send(ref stanza) => {
             let outcome = sender
                 .send(stanza.clone())
-                .map(drop)
                 .map_err(|e| session::command_error(&e));
-            print(&command::result(&command, outcome));
+            print(&command::sent(&command, outcome));
         }
         Plan::Request(ref iq, ref expect) => {
             // Sent without waiting; the loop prints the answer when it

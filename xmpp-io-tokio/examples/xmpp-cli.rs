@@ -106,9 +106,8 @@ async fn handle_line(
             let outcome = handle
                 .send(stanza.clone())
                 .await
-                .map(drop)
                 .map_err(|e| session::command_error(&e));
-            print(&command::result(&command, outcome));
+            print(&command::sent(&command, outcome));
         }
         Plan::Request(ref iq, ref expect) => {
             // IQs run concurrently; their events are printed when they answer.

@@ -151,6 +151,13 @@ fn plan(f: &Fields<'_>, own: &BareJid) -> Result<Plan, Value> {
             if let Some(id) = f.opt_string("id")? {
                 message = message.with_id(id);
             }
+            // Added fields: a XEP-0184 receipt request, a XEP-0308 correction.
+            if f.opt_bool("receipt")? {
+                message = message.with_receipt_request();
+            }
+            if let Some(id) = f.opt_string("replaces")? {
+                message = message.with_replace(id);
+            }
             Plan::Send(message.into())
         }
         "presence" => {
@@ -243,6 +250,14 @@ impl Fields<'_> {
         }
     }
 
+    fn opt_bool(&self, key: &str) -> Result<bool, Value> {
+        match self.object.get(key) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(self.bad(&format!("{key:?} must be true or false"))),
+        }
+    }
+
     fn string(&self, key: &str) -> Result<String, Value> {
         self.opt_string(key)?
             .ok_or_else(|| self.bad(&format!("missing {key:?}")))
@@ -280,6 +295,19 @@ impl Fields<'_> {
 /// A `result` event with `ok: false`; `detail` is an added field for people.
 pub fn failure(cmd: &Value, tag: &Value, error: &str, detail: &str) -> Value {
     json!({ "event": "result", "cmd": cmd, "tag": tag, "ok": false, "error": error, "detail": detail })
+}
+
+/// The `result` of a `send`: with the added field `id`, the id the
+/// message went out with (to match receipts, markers, corrections).
+pub fn sent(command: &Command, outcome: Result<String, String>) -> Value {
+    match outcome {
+        Ok(id) => {
+            let mut v = result(command, Ok(()));
+            v["id"] = json!(id);
+            v
+        }
+        Err(e) => result(command, Err(e)),
+    }
 }
 
 /// The `result` event for a command.
@@ -351,6 +379,24 @@ mod tests {
             (m.type_, m.body.as_deref()),
             (MessageType::Chat, Some("hi"))
         );
+        assert!(m.payloads.is_empty());
+        let c = decode(
+            r#"{"cmd":"send","to":"bob@example.com","body":"hi!","receipt":true,"replaces":"m1"}"#,
+            &own(),
+        )
+        .unwrap();
+        let Plan::Send(Stanza::Message(m)) = c.plan else {
+            panic!()
+        };
+        assert!(m.payload("urn:xmpp:receipts", "request").is_some());
+        let replace = m.payload("urn:xmpp:message-correct:0", "replace");
+        assert_eq!(replace.and_then(|r| r.attr("id")), Some("m1"));
+        let v = decode(
+            r#"{"cmd":"send","to":"b@x","body":"","receipt":"yes"}"#,
+            &own(),
+        )
+        .unwrap_err();
+        assert_eq!(v["error"], "bad-command");
         let c = decode(r#"{"cmd":"presence","show":"dnd","status":"busy"}"#, &own()).unwrap();
         assert!(matches!(
             c.plan,

@@ -1,9 +1,10 @@
 //! Events: the core's news and IQ answers as the contract's JSON objects.
 
 use serde_json::{json, Value};
+use xmpp_proto::messages::{ChatMessage, ChatState};
 use xmpp_proto::stanza::{BareJid, FullJid, Jid, Message, Presence};
 use xmpp_proto::xml::Element;
-use xmpp_proto::Event;
+use xmpp_proto::{Carbon, Event};
 
 use super::command::NS_DISCO_INFO;
 
@@ -27,6 +28,7 @@ pub fn core_event(event: &Event, own: &BareJid) -> Option<Value> {
             resumed,
         } => online(jid, *tls, mechanism.name(), *resumed),
         Event::Message(m) => message(m, own),
+        Event::ChatMessage(m) => chat_message(m),
         Event::Presence(p) => presence(p),
         Event::Warning(w) => warning(w.kind.as_str(), &w.message),
         Event::Disconnected { reason } => disconnected(&reason.to_string()),
@@ -39,8 +41,31 @@ pub fn online(jid: &FullJid, tls: bool, mechanism: &str, resumed: bool) -> Value
     json!({ "event": "online", "jid": jid.as_str(), "tls": tls, "mechanism": mechanism, "resumed": resumed })
 }
 
-/// `message`. Carbons and archive queries are not implemented yet, so
-/// `carbon` is always null and `archived` false.
+/// `message` for a message the messages module decoded and checked: a
+/// `stanza_id` only from our server (or the room), `replaces` only for a
+/// correction from the sender of the corrected message. Added fields:
+/// `receipt_for` (the id a delivery receipt acknowledges) and `chat_state`.
+pub fn chat_message(c: &ChatMessage) -> Value {
+    let m = &c.message;
+    json!({
+        "event": "message",
+        "from": m.from.as_ref().map(Jid::as_str),
+        "to": m.to.as_ref().map(Jid::as_str),
+        "type": m.type_.as_str(),
+        "id": m.id,
+        "body": m.body,
+        "carbon": c.carbon().map(Carbon::as_str),
+        "archived": c.is_archived(),
+        "delay": c.delay.as_ref().map(|d| d.stamp.as_str()),
+        "stanza_id": c.stanza_id,
+        "replaces": c.replaces,
+        "receipt_for": c.receipt_for,
+        "chat_state": c.chat_state.map(ChatState::as_str),
+    })
+}
+
+/// `message` for a message no module decoded (the messages module is not
+/// registered): `carbon` is null and `archived` false.
 pub fn message(m: &Message, own: &BareJid) -> Value {
     let stanza_id = m
         .payloads

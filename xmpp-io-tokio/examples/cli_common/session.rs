@@ -8,6 +8,7 @@ use xmpp_proto::adapter::{
     CommandError, ConnectError, ConnectOptions, Disconnect, Event, ReconnectPolicy, TlsMode,
 };
 use xmpp_proto::connect::Security;
+use xmpp_proto::messages::{Carbons, Messages};
 use xmpp_proto::stanza::BareJid;
 
 use super::args::{self, Args, ArgsError};
@@ -65,6 +66,9 @@ pub fn options(args: &Args) -> ConnectOptions {
         // The roster first: its request leaves before our presence (RFC 6121 §2.2).
         roster::register(client);
         presence::register(client);
+        // Carbons, then every message decoded (receipts, corrections, ids).
+        let _ = client.register(Carbons::new());
+        let _ = client.register(Messages::new());
     })
 }
 
