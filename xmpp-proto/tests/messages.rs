@@ -285,6 +285,17 @@ fn every_outgoing_message_gets_an_origin_id_equal_to_its_id() {
 #[test]
 fn markers_are_decoded_and_sent_for_markable_messages() {
     let mut s = online(Messages::new(), false);
+    let now = s.now;
+    s.client
+        .send(
+            now,
+            Message::chat(jid("romeo@example.net"), "hi")
+                .with_id("ours-7")
+                .with_markable(),
+        )
+        .expect("online");
+    s.drain();
+    s.sent();
     s.server(&format!(
         "<message from='romeo@example.net/orchard' to='{OWN}' type='chat' id='m1'>\
          <displayed xmlns='urn:xmpp:chat-markers:0' id='ours-7'/></message>"
@@ -314,6 +325,43 @@ fn markers_are_decoded_and_sent_for_markable_messages() {
             && out.contains("<displayed xmlns='urn:xmpp:chat-markers:0' id='m2'/>"),
         "{out}"
     );
+}
+
+#[test]
+fn a_receipt_or_marker_counts_only_from_the_address_our_message_went_to() {
+    let mut s = online(Messages::new(), false);
+    let now = s.now;
+    s.client
+        .send(
+            now,
+            Message::chat(jid("romeo@example.net"), "hi").with_id("ours-1"),
+        )
+        .expect("online");
+    s.drain();
+    s.sent();
+    // Mallory claims delivery and display of a message we sent Romeo.
+    s.server(&format!(
+        "<message from='mallory@evil.example/x' to='{OWN}' id='a1'>\
+         <received xmlns='urn:xmpp:receipts' id='ours-1'/></message>\
+         <message from='mallory@evil.example/x' to='{OWN}' type='chat' id='a2'>\
+         <displayed xmlns='urn:xmpp:chat-markers:0' id='ours-1'/></message>\
+         <message from='romeo@example.net/orchard' to='{OWN}' id='a3'>\
+         <received xmlns='urn:xmpp:receipts' id='never-sent'/></message>"
+    ));
+    let got = chats(&mut s);
+    assert_eq!(got.len(), 3, "delivered, without the claims");
+    assert!(got
+        .iter()
+        .all(|m| m.receipt_for.is_none() && m.marker.is_none()));
+    assert_eq!(warnings(&s).len(), 3, "{:?}", warnings(&s));
+    s.events.clear();
+    // Romeo's own receipt, from any of his resources, counts.
+    s.server(&format!(
+        "<message from='romeo@example.net/orchard' to='{OWN}' id='a4'>\
+         <received xmlns='urn:xmpp:receipts' id='ours-1'/></message>"
+    ));
+    assert_eq!(one_chat(&mut s).receipt_for.as_deref(), Some("ours-1"));
+    assert!(warnings(&s).is_empty());
 }
 
 /// A carbon wrapper of `kind` around `inner`, from `from`.
@@ -382,6 +430,16 @@ fn carbons_are_enabled_on_login_and_the_copies_arrive_marked() {
          <replace xmlns='urn:xmpp:message-correct:0' id='s1'/></message>",
     ));
     assert_eq!(one_chat(&mut s).replaces.as_deref(), Some("s1"));
+    // Romeo's receipt for what the other resource sent, in a received copy.
+    s.events.clear();
+    s.server(&carbon(
+        "juliet@example.com",
+        "received",
+        "<message xmlns='jabber:client' from='romeo@example.net/orchard' \
+         to='juliet@example.com/chamber' id='rr'><received xmlns='urn:xmpp:receipts' id='s1'/></message>",
+    ));
+    assert_eq!(one_chat(&mut s).receipt_for.as_deref(), Some("s1"));
+    assert!(warnings(&s).is_empty(), "{:?}", s.events);
 }
 
 #[test]

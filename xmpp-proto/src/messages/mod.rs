@@ -149,6 +149,10 @@ pub struct Messages {
     sent_by: Recent,
     /// (sender, id) of the messages we sent receipts for.
     acknowledged: Recent,
+    /// (recipient's bare JID, id) of the messages the account sent (this
+    /// client, or another one seen through a sent carbon): the only ones
+    /// a receipt or a chat marker may acknowledge.
+    ours: Recent,
 }
 
 impl Default for Messages {
@@ -166,6 +170,7 @@ impl Messages {
             origin_ids: true,
             sent_by: Recent::new(DEFAULT_MEMORY),
             acknowledged: Recent::new(DEFAULT_MEMORY),
+            ours: Recent::new(DEFAULT_MEMORY),
         }
     }
 
@@ -183,12 +188,14 @@ impl Messages {
         self
     }
 
-    /// How many recent (sender, id) pairs are remembered for corrections
-    /// and for receipts already sent (each list; [`DEFAULT_MEMORY`] by
+    /// How many recent (sender, id) pairs are remembered for corrections,
+    /// for receipts already sent and for our own messages that receipts
+    /// and markers may acknowledge (each list; [`DEFAULT_MEMORY`] by
     /// default). A correction of an older message is shown as a new one.
     pub fn memory(mut self, pairs: usize) -> Self {
         self.sent_by = Recent::new(pairs);
         self.acknowledged = Recent::new(pairs);
+        self.ours = Recent::new(pairs);
         self
     }
 
@@ -279,6 +286,38 @@ impl Messages {
         cx.send(marker).map(Some)
     }
 
+    /// True when a receipt or marker in `m` for our message `id` may be
+    /// believed: it comes from the address the message went to. Checked
+    /// for live messages and received carbons of one-to-one messages (a
+    /// sent carbon's receipt is ours, an archive's is history, and room
+    /// markers name the room's ids); anything else is dropped with a warning.
+    fn acknowledges_ours(
+        &self,
+        cx: &mut ModuleContext<'_>,
+        m: &Message,
+        id: &str,
+        what: &str,
+    ) -> bool {
+        let checked = matches!(
+            cx.provenance(),
+            Provenance::Live | Provenance::Carbon(Carbon::Received)
+        ) && m.type_ != MessageType::Groupchat;
+        if !checked {
+            return true;
+        }
+        let from = m.from.as_ref().map(Jid::to_bare);
+        let ok = from
+            .as_ref()
+            .is_some_and(|f| self.ours.contains(f.as_str(), id));
+        if !ok {
+            cx.warn(format!(
+                "ignored a {what} from {} for message {id:?}, which the account did not send                  to that address (or too long ago)",
+                m.from.as_ref().map_or("(no from)", Jid::as_str)
+            ));
+        }
+        ok
+    }
+
     /// Decodes `m` and applies the rules; warnings go out through `cx`.
     fn decode(&mut self, cx: &mut ModuleContext<'_>, m: &Message) -> ChatMessage {
         let provenance = cx.provenance().clone();
@@ -313,18 +352,29 @@ impl Messages {
         if m.body.is_some() {
             if let Some(id) = &m.id {
                 self.sent_by.insert(sender, id);
+                // Another client of the account sent it: receipts and
+                // markers for it may come back in received carbons.
+                if provenance == Provenance::Carbon(Carbon::Sent) {
+                    if let Some(to) = &m.to {
+                        self.ours.insert(to.to_bare().as_str(), id);
+                    }
+                }
             }
         }
+        let receipt_for =
+            Receipt::received_id(m).filter(|id| self.acknowledges_ours(cx, m, id, "receipt"));
+        let marker =
+            Marker::of(m).filter(|mk| self.acknowledges_ours(cx, m, &mk.id, "chat marker"));
         ChatMessage {
             chat_state: ChatState::of(m),
             receipt_requested: Receipt::requested(m),
-            receipt_for: Receipt::received_id(m).map(str::to_string),
+            receipt_for: receipt_for.map(str::to_string),
             origin_id: OriginId::of(m).map(str::to_string),
             stanza_id,
             delay: Delay::of(m),
             replaces,
             markable: Marker::markable(m),
-            marker: Marker::of(m),
+            marker,
             message: m.clone(),
             provenance,
         }
@@ -360,11 +410,16 @@ impl Module for Messages {
 
     fn on_outgoing(&mut self, stanza: &mut Stanza) {
         let Stanza::Message(m) = stanza else { return };
-        if !self.origin_ids || m.type_ == MessageType::Error || OriginId::of(m).is_some() {
+        if m.type_ == MessageType::Error {
             return;
         }
-        if let Some(id) = m.id.clone() {
-            m.payloads.push(OriginId(id).into());
+        if let (Some(id), Some(to), Some(_)) = (&m.id, &m.to, &m.body) {
+            self.ours.insert(to.to_bare().as_str(), id);
+        }
+        if self.origin_ids && OriginId::of(m).is_none() {
+            if let Some(id) = m.id.clone() {
+                m.payloads.push(OriginId(id).into());
+            }
         }
     }
 }
