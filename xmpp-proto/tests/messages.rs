@@ -518,6 +518,24 @@ fn carbons_unwrap_whichever_module_was_registered_first() {
 }
 
 #[test]
+fn a_private_message_asks_the_server_not_to_copy_it() {
+    let mut s = online(Messages::new(), true);
+    let now = s.now;
+    s.client
+        .send(
+            now,
+            Message::chat(jid("romeo@example.net"), "secret").with_no_carbons(),
+        )
+        .expect("online");
+    s.drain();
+    let sent = s.sent();
+    assert!(
+        sent.contains("<private xmlns='urn:xmpp:carbons:2'/><no-copy xmlns='urn:xmpp:hints'/>"),
+        "{sent}"
+    );
+}
+
+#[test]
 fn a_server_without_carbons_answers_with_an_error_and_nothing_breaks() {
     let mut s = Session::login_with(config().build(), "", |c| {
         c.register(Carbons::new()).expect("register");

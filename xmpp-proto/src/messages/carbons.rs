@@ -93,6 +93,16 @@ impl Carbons {
     }
 }
 
+impl Message {
+    /// Asks the server not to copy this message to the account's other
+    /// clients (XEP-0280 §8: `<private/>`, with the XEP-0334 `<no-copy/>`
+    /// hint the XEP asks for alongside).
+    pub fn with_no_carbons(self) -> Message {
+        self.with_payload(Element::new(NS_CARBONS, "private"))
+            .with_payload(Element::new(super::NS_HINTS, "no-copy"))
+    }
+}
+
 /// The carbon wrapper a message carries, if any: which copy, and the
 /// `<forwarded/>` element.
 pub(crate) fn wrapped(m: &Message) -> Option<(Carbon, &Element)> {
