@@ -44,6 +44,10 @@ pub enum Handled {
     Yes,
     /// Not for this module.
     No,
+    /// Consumed, and the module wants the stanza itself: the core hands
+    /// it over by value to [`Module::take_stanza`] (no copy), and no later
+    /// module and not the application sees it.
+    Take,
 }
 
 /// A module's answer to an IQ request routed to it, which the core sends.
@@ -341,10 +345,18 @@ pub trait Module: Any + Send {
         let _ = (ctx, stanza);
     }
 
-    /// An incoming message or presence. Return [`Handled::Yes`] to consume it.
+    /// An incoming message or presence. Return [`Handled::Yes`] to consume
+    /// it, [`Handled::Take`] to consume it and be handed it by value.
     fn handle_stanza(&mut self, ctx: &mut ModuleContext<'_>, stanza: &Stanza) -> Handled {
         let _ = (ctx, stanza);
         Handled::No
+    }
+
+    /// The stanza this module answered [`Handled::Take`] for, by value:
+    /// to keep its parts (a message's body, its addresses) without copying
+    /// them into an event.
+    fn take_stanza(&mut self, ctx: &mut ModuleContext<'_>, stanza: Stanza) {
+        let _ = (ctx, stanza);
     }
 
     /// An IQ request whose payload is one of [`Module::iq_requests`]. The

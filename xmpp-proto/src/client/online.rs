@@ -89,9 +89,13 @@ impl Client {
     /// to the application.
     fn offer(&mut self, stanza: Stanza) {
         for i in 0..self.ext.modules.len() {
-            let handled = self.with_context(i, |m, cx| m.handle_stanza(cx, &stanza));
-            if handled == Some(Handled::Yes) {
-                return;
+            match self.with_context(i, |m, cx| m.handle_stanza(cx, &stanza)) {
+                Some(Handled::Yes) => return,
+                Some(Handled::Take) => {
+                    self.with_context(i, |m, cx| m.take_stanza(cx, stanza));
+                    return;
+                }
+                Some(Handled::No) | None => {}
             }
         }
         match stanza {

@@ -319,7 +319,8 @@ impl Messages {
     }
 
     /// Decodes `m` and applies the rules; warnings go out through `cx`.
-    fn decode(&mut self, cx: &mut ModuleContext<'_>, m: &Message) -> ChatMessage {
+    fn decode(&mut self, cx: &mut ModuleContext<'_>, message: Message) -> ChatMessage {
+        let m = &message;
         let provenance = cx.provenance().clone();
         let sender = m.from.as_ref().map_or("", Jid::as_str);
         // Whose stanza-id we trust: the room's for groupchat, else ours.
@@ -375,8 +376,8 @@ impl Messages {
             replaces,
             markable: Marker::markable(m),
             marker,
-            message: m.clone(),
             provenance,
+            message,
         }
     }
 }
@@ -399,13 +400,18 @@ impl Module for Messages {
         if !cx.is_redispatched() && carbons::wrapped(m).is_some() {
             return Handled::No;
         }
+        // Decoded in `take_stanza`, from the message itself: no copy.
+        Handled::Take
+    }
+
+    fn take_stanza(&mut self, cx: &mut ModuleContext<'_>, stanza: Stanza) {
+        let Stanza::Message(m) = stanza else { return };
         let chat = self.decode(cx, m);
         if self.auto_receipts {
             // Only when online; an error here means the session is closing.
             let _ = self.acknowledge(cx, &chat);
         }
         cx.emit(Event::ChatMessage(chat));
-        Handled::Yes
     }
 
     fn on_outgoing(&mut self, stanza: &mut Stanza) {
