@@ -17,7 +17,9 @@
 //!    unowned ones get `service-unavailable` (RFC 6120 §8.4), except the
 //!    core's own XEP-0199 ping and XEP-0030 disco#info;
 //! 4. messages and presences are offered to each module in registration
-//!    order until one returns [`Handled::Yes`]; the rest become events.
+//!    order until one returns [`Handled::Yes`] (or [`Handled::Take`], to be
+//!    handed the stanza by value in [`Module::take_stanza`]); the rest
+//!    become events.
 //!
 //! Every stanza that leaves the session, whoever sends it, first passes
 //! each module's [`Module::on_outgoing`] (to add origin-id, caps, ...).
