@@ -104,6 +104,7 @@ mod client;
 pub mod connect;
 mod entropy;
 pub mod iq_tracker;
+pub mod ping;
 pub mod presence;
 pub mod roster;
 pub mod sasl;

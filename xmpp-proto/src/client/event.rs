@@ -215,6 +215,9 @@ pub enum Event {
     /// News from the presence module ([`crate::presence`]).
     PresenceUpdate(crate::presence::PresenceEvent),
 
+    /// The answer to a ping of the ping module ([`crate::ping`]).
+    Ping(crate::ping::PingEvent),
+
     // ===== extensions =====
     /// An event of a third-party extension (its own type, boxed).
     Extension(super::module::ExtensionEvent),
