@@ -110,6 +110,7 @@ pub mod roster;
 pub mod sasl;
 pub mod stanza;
 pub mod testing;
+pub mod version;
 pub mod xml;
 
 pub use client::{

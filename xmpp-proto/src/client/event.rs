@@ -218,6 +218,9 @@ pub enum Event {
     /// The answer to a ping of the ping module ([`crate::ping`]).
     Ping(crate::ping::PingEvent),
 
+    /// The answer to a software-version query ([`crate::version`]).
+    Version(crate::version::VersionEvent),
+
     // ===== extensions =====
     /// An event of a third-party extension (its own type, boxed).
     Extension(super::module::ExtensionEvent),
