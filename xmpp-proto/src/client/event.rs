@@ -221,6 +221,9 @@ pub enum Event {
     /// The answer to a software-version query ([`crate::version`]).
     Version(crate::version::VersionEvent),
 
+    /// News from the blocking module ([`crate::blocking`]).
+    Blocking(crate::blocking::BlockingEvent),
+
     // ===== extensions =====
     /// An event of a third-party extension (its own type, boxed).
     Extension(super::module::ExtensionEvent),
