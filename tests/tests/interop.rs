@@ -8,6 +8,8 @@ use xmpp_test_support::cli;
 mod library;
 #[path = "interop/roster_presence.rs"]
 mod roster_presence;
+#[path = "interop/services.rs"]
+mod services;
 
 use std::time::Duration;
 
