@@ -12,7 +12,7 @@
 //! an error; [`Blocking::is_supported`] then says `Some(false)`.
 //!
 //! Security: a push is accepted only with no `from` or `from` equal to the
-//! account's bare JID ([`from_own_account`](crate::from_own_account), the
+//! account's bare JID ([`from_own_account`], the
 //! rule of roster pushes, RFC 6121 §2.1.6); anyone else, another resource
 //! of the same account included, gets `service-unavailable` and a warning,
 //! and the list does not change. The list holds at most
