@@ -10,6 +10,8 @@ mod library;
 mod messaging;
 #[path = "interop/roster_presence.rs"]
 mod roster_presence;
+#[path = "interop/services.rs"]
+mod services;
 
 use std::time::Duration;
 

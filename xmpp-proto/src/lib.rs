@@ -91,7 +91,9 @@
 //! - [`Client`]: stream negotiation, STARTTLS handoff, SASL ([`sasl`]),
 //!   resource binding, routing, IQ tracking ([`iq_tracker`]), timers;
 //! - [`stanza`]: typed `Message`, `Presence`, `Iq` with JIDs;
-//! - [`Module`]: how extensions plug in;
+//! - [`Module`]: how extensions plug in; the built-in modules [`roster`],
+//!   [`presence`], [`ping`] (registered by [`Client::new`]), [`version`]
+//!   and [`blocking`];
 //! - [`connect`] and [`adapter`]: what the I/O adapters share (where to
 //!   connect, options, errors, session events), pure like the rest;
 //! - [`testing`]: the scripted server used above, for your own tests.
@@ -100,16 +102,19 @@
 #![warn(unreachable_pub)]
 
 pub mod adapter;
+pub mod blocking;
 mod client;
 pub mod connect;
 mod entropy;
 pub mod iq_tracker;
 pub mod messages;
+pub mod ping;
 pub mod presence;
 pub mod roster;
 pub mod sasl;
 pub mod stanza;
 pub mod testing;
+pub mod version;
 pub mod xml;
 
 pub use client::{

@@ -286,7 +286,7 @@ fn two_owners_of_one_request_are_refused_at_registration() {
     );
     let err = s
         .client
-        .register(Rival([("urn:xmpp:ping", "ping")]))
+        .register(Rival([("http://jabber.org/protocol/disco#info", "query")]))
         .expect_err("the core's");
     assert!(
         matches!(
@@ -296,6 +296,15 @@ fn two_owners_of_one_request_are_refused_at_registration() {
                 ..
             }
         ),
+        "{err}"
+    );
+    // Pings belong to the ping module every session starts with.
+    let err = s
+        .client
+        .register(Rival([("urn:xmpp:ping", "ping")]))
+        .expect_err("the ping module's");
+    assert!(
+        matches!(err, RegisterError::IqConflict { owner: "ping", .. }),
         "{err}"
     );
     assert!(err.to_string().contains("register only one"));

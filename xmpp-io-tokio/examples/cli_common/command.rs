@@ -14,12 +14,12 @@ use std::time::Instant;
 
 use xmpp_proto::Client;
 
+use super::blocking::{self, BlockingCmd};
+use super::ping;
 use super::presence::{self, PresenceCmd};
 use super::roster::{self, RosterCmd};
 /// Service discovery, info (XEP-0030).
 pub const NS_DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
-/// XMPP ping (XEP-0199).
-pub const NS_PING: &str = "urn:xmpp:ping";
 
 /// Commands of the contract that this version does not carry out yet.
 pub const NOT_IMPLEMENTED: [&str; 5] = ["join", "leave", "mam", "vcard-get", "vcard-set"];
@@ -49,13 +49,18 @@ pub enum Plan {
     Quit,
 }
 
-/// A module's command (see `roster.rs`, `presence.rs`).
+/// A module's command (see `roster.rs`, `presence.rs`, `ping.rs`,
+/// `blocking.rs`).
 #[derive(Clone, Debug)]
 pub enum ModuleCmd {
     /// Answered when the roster module reports the request done.
     Roster(RosterCmd),
     /// Answered at once.
     Presence(PresenceCmd),
+    /// `ping`: answered when the ping module reports the answer.
+    Ping(Jid),
+    /// Answered when the blocking module reports the request done.
+    Blocking(BlockingCmd),
 }
 
 impl ModuleCmd {
@@ -69,6 +74,14 @@ impl ModuleCmd {
                 Ok(false)
             }
             ModuleCmd::Presence(cmd) => presence::run(client, now, cmd).map(|()| true),
+            ModuleCmd::Ping(jid) => {
+                ping::run(client, now, jid, command.name.clone(), command.tag.clone())?;
+                Ok(false)
+            }
+            ModuleCmd::Blocking(cmd) => {
+                blocking::run(client, now, cmd, command.name.clone(), command.tag.clone())?;
+                Ok(false)
+            }
         }
     }
 }
@@ -86,7 +99,7 @@ pub fn module_result(command: &Command, outcome: Result<bool, String>) -> Option
 /// How to report an IQ's answer.
 #[derive(Debug, Clone)]
 pub enum Expect {
-    /// Only the result (roster-set, roster-remove, ping).
+    /// Only the result.
     Ack,
     /// A `disco-info` event for this address, then the result.
     DiscoInfo(Jid),
@@ -209,11 +222,11 @@ fn plan(f: &Fields<'_>, own: &BareJid) -> Result<Plan, Value> {
                 Some(_) => f.jid("jid")?,
                 None => domain_of(own),
             };
-            Plan::Request(
-                Iq::get(Some(to), "", Element::new(NS_PING, "ping")),
-                Expect::Ack,
-            )
+            Plan::Module(ModuleCmd::Ping(to))
         }
+        "block" => Plan::Module(ModuleCmd::Blocking(BlockingCmd::Block(f.jid("jid")?))),
+        "unblock" => Plan::Module(ModuleCmd::Blocking(BlockingCmd::Unblock(f.jid("jid")?))),
+        "blocklist" => Plan::Module(ModuleCmd::Blocking(BlockingCmd::List)),
         "quit" => Plan::Quit,
         name if NOT_IMPLEMENTED.contains(&name) => {
             return Err(json!({
@@ -448,9 +461,33 @@ mod tests {
     #[test]
     fn ping_defaults_to_own_server() {
         let c = decode(r#"{"cmd":"ping"}"#, &own()).unwrap();
-        let Plan::Request(iq, Expect::Ack) = c.plan else {
+        let Plan::Module(ModuleCmd::Ping(to)) = c.plan else {
             panic!()
         };
-        assert_eq!(iq.to.unwrap().as_str(), "example.com");
+        assert_eq!(to.as_str(), "example.com");
+        let c = decode(r#"{"cmd":"ping","jid":"bob@example.com/x"}"#, &own()).unwrap();
+        assert!(
+            matches!(c.plan, Plan::Module(ModuleCmd::Ping(ref j)) if j.as_str() == "bob@example.com/x")
+        );
+    }
+
+    #[test]
+    fn block_unblock_and_blocklist() {
+        let c = decode(r#"{"cmd":"block","jid":"example.net"}"#, &own()).unwrap();
+        assert!(
+            matches!(c.plan, Plan::Module(ModuleCmd::Blocking(BlockingCmd::Block(ref j))) if j.as_str() == "example.net")
+        );
+        let c = decode(r#"{"cmd":"unblock","jid":"bob@example.com"}"#, &own()).unwrap();
+        assert!(matches!(
+            c.plan,
+            Plan::Module(ModuleCmd::Blocking(BlockingCmd::Unblock(_)))
+        ));
+        let c = decode(r#"{"cmd":"blocklist"}"#, &own()).unwrap();
+        assert!(matches!(
+            c.plan,
+            Plan::Module(ModuleCmd::Blocking(BlockingCmd::List))
+        ));
+        let v = decode(r#"{"cmd":"block"}"#, &own()).unwrap_err();
+        assert_eq!(v["error"], "bad-command");
     }
 }

@@ -34,7 +34,9 @@ pub struct Timeouts {
     /// Send a whitespace keepalive after this long without sending anything.
     pub keepalive: Duration,
     /// After this long without receiving anything, ping the server (XEP-0199);
-    /// a ping unanswered within `iq` ends the session.
+    /// a ping unanswered within `iq` ends the connection. The built-in
+    /// [`Ping`](crate::ping::Ping) module, which `Client::new` registers,
+    /// takes this value.
     pub idle: Duration,
     /// How long to wait for the server's `</stream:stream>` after ours.
     pub close: Duration,

@@ -225,6 +225,15 @@ pub enum Event {
     /// News from the [`Carbons`](crate::messages::Carbons) module.
     Carbons(crate::messages::CarbonsEvent),
 
+    /// The answer to a ping of the ping module ([`crate::ping`]).
+    Ping(crate::ping::PingEvent),
+
+    /// The answer to a software-version query ([`crate::version`]).
+    Version(crate::version::VersionEvent),
+
+    /// News from the blocking module ([`crate::blocking`]).
+    Blocking(crate::blocking::BlockingEvent),
+
     // ===== extensions =====
     /// An event of a third-party extension (its own type, boxed).
     Extension(super::module::ExtensionEvent),

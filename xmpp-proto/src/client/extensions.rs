@@ -1,6 +1,7 @@
 //! The session side of the extension interface (see [`module`](super::module)
 //! for the rules): registration, reaching a module by type, running a
-//! module's hook with its context, the outgoing hooks, and module deadlines.
+//! module's hook with its context, the outgoing hooks, module deadlines, and
+//! the one request a module may make of the session (`connection_lost`).
 
 use std::any::Any;
 use std::time::Instant;
@@ -10,7 +11,7 @@ use crate::stanza::Stanza;
 use super::features::StreamFeatures;
 use super::module::{Module, ModuleContext, ModuleError, Provenance, RegisterError};
 use super::online::CORE_IQS;
-use super::Client;
+use super::{Client, DisconnectReason};
 
 /// The registered modules and who answers which IQ requests.
 #[derive(Default)]
@@ -23,6 +24,10 @@ pub(super) struct Extensions {
     /// Where the stanza being routed came from (`Live` but while one from
     /// `again` is routed).
     pub(super) provenance: Provenance,
+    /// When bytes last arrived on the transport (`ModuleContext::last_received`).
+    pub(super) last_received: Option<Instant>,
+    /// A module declared the connection lost (`ModuleContext::connection_lost`).
+    pub(super) lost: Option<&'static str>,
 }
 
 impl Extensions {
@@ -122,6 +127,7 @@ impl Client {
         let result = self.with_context(index, |m, cx| {
             (m as &mut dyn Any).downcast_mut::<T>().map(|m| f(m, cx))
         });
+        self.apply_module_requests();
         self.arm_session_timers();
         result
             .flatten()
@@ -148,6 +154,8 @@ impl Client {
             queued: &mut queued,
             again: &mut self.ext.again,
             provenance: &self.ext.provenance,
+            last_received: self.ext.last_received,
+            lost: &mut self.ext.lost,
             module_index: index,
             module_name,
         };
@@ -156,6 +164,20 @@ impl Client {
             self.transmit(stanza);
         }
         Some(result)
+    }
+
+    /// Carries out what modules asked of the session while the last input
+    /// or command was handled: a connection a module declared lost
+    /// (`ModuleContext::connection_lost`) ends as a timeout, the same
+    /// failure as any dead connection (the reconnect policy applies).
+    pub(super) fn apply_module_requests(&mut self) {
+        if let Some(reason) = self.ext.lost.take() {
+            // Only a connection still online: one that ended meanwhile
+            // (the server closed it, the application did) is over already.
+            if self.outbox.open && !self.ended {
+                self.fail(DisconnectReason::Timeout(reason));
+            }
+        }
     }
 
     /// Runs `f` on every module in registration order.

@@ -15,7 +15,8 @@
 //!    payload's (namespace, element) ([`Module::iq_requests`]; two owners
 //!    of one pair are refused at registration), whose answer the core sends;
 //!    unowned ones get `service-unavailable` (RFC 6120 §8.4), except the
-//!    core's own XEP-0199 ping and XEP-0030 disco#info;
+//!    core's own XEP-0030 disco#info (XEP-0199 pings are the built-in
+//!    [`Ping`](crate::ping::Ping) module's, registered by `Client::new`);
 //! 4. messages and presences are offered to each module in registration
 //!    order until one returns [`Handled::Yes`] (or [`Handled::Take`], to be
 //!    handed the stanza by value in [`Module::take_stanza`]); the rest
@@ -151,6 +152,10 @@ pub struct ModuleContext<'a> {
     /// Where the stanza being routed came from (`Live` unless a module
     /// dispatched it again).
     pub(super) provenance: &'a Provenance,
+    /// When bytes last arrived on the session's transport.
+    pub(super) last_received: Option<Instant>,
+    /// Set by [`ModuleContext::connection_lost`].
+    pub(super) lost: &'a mut Option<&'static str>,
     pub(super) module_index: usize,
     pub(super) module_name: &'static str,
 }
@@ -253,6 +258,32 @@ impl ModuleContext<'_> {
     /// ([`ModuleContext::dispatch`]) rather than received as it is.
     pub fn is_redispatched(&self) -> bool {
         *self.provenance != Provenance::Live
+    }
+
+    /// When bytes last arrived from the server, if any: whitespace
+    /// keepalives included, which no hook sees (a liveness check counts
+    /// them as signs of life).
+    pub fn last_received(&self) -> Option<Instant> {
+        self.last_received
+    }
+
+    /// Declares the connection dead: a liveness check of this module (the
+    /// built-in [`Ping`](crate::ping::Ping)'s unanswered ping) says the
+    /// server is gone. Once the current input or command is handled, the
+    /// core ends the connection as [`DisconnectReason::Timeout`]`(reason)`,
+    /// exactly as for any lost connection: IQs in flight fail, modules go
+    /// offline, and with a reconnect policy the session reconnects.
+    /// Ignored while the session is not online.
+    ///
+    /// This is the one way a module acts on the session's state. Modules
+    /// cannot otherwise change it (log in, close, reconnect, bind): those
+    /// transitions belong to the connection machine alone.
+    ///
+    /// [`DisconnectReason::Timeout`]: crate::DisconnectReason::Timeout
+    pub fn connection_lost(&mut self, reason: &'static str) {
+        if self.outbox.open && self.lost.is_none() {
+            *self.lost = Some(reason);
+        }
     }
 
     /// Where the stanza being handled came from: [`Provenance::Live`] for

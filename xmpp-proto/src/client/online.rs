@@ -1,8 +1,9 @@
 //! Routing while online (RFC 6120 §8, §10): address checks, the modules'
 //! hooks (see [`module`](super::module) for the order), IQ response matching
 //! with spoofing protection, the `service-unavailable` answer to unowned
-//! requests, and what the core answers itself: XEP-0199 pings (answering
-//! and idle checks) and XEP-0030 disco#info about this client.
+//! requests, and what the core answers itself: XEP-0030 disco#info about
+//! this client. (XEP-0199 pings, answers and liveness checks, are the
+//! built-in `ping` module's.)
 
 use crate::iq_tracker::ResponseMatch;
 use crate::stanza::{DefinedCondition, ErrorType, FullJid, Iq, IqPayload, Jid, Stanza, NS_CLIENT};
@@ -10,15 +11,13 @@ use crate::xml::Element;
 
 use super::event::{Event, IqFailure, WarningKind};
 use super::module::{Handled, IqAnswer, Provenance};
-use super::{Client, DisconnectReason, IqOwner};
+use super::{Client, IqOwner};
 
-/// XEP-0199 ping namespace.
-pub const NS_PING: &str = "urn:xmpp:ping";
 /// XEP-0030 disco#info namespace.
 pub const NS_DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
 
 /// The IQ requests the core answers itself; no module may claim them.
-pub(super) const CORE_IQS: [(&str, &str); 2] = [(NS_PING, "ping"), (NS_DISCO_INFO, "query")];
+pub(super) const CORE_IQS: [(&str, &str); 1] = [(NS_DISCO_INFO, "query")];
 
 impl Client {
     pub(super) fn online_element(&mut self, element: Element) {
@@ -115,7 +114,6 @@ impl Client {
             Some(i) => self
                 .with_context(i, |m, cx| m.handle_iq_request(cx, &iq))
                 .unwrap_or_else(unavailable),
-            None if (ns.as_str(), name.as_str()) == (NS_PING, "ping") => IqAnswer::Result(None),
             None if (ns.as_str(), name.as_str()) == (NS_DISCO_INFO, "query") => {
                 self.disco_info(&iq)
             }
@@ -157,10 +155,11 @@ impl Client {
         IqAnswer::Result(Some(answer))
     }
 
-    /// Every XEP-0030 feature this session implements: the core's (disco,
-    /// ping) and the registered modules'.
+    /// Every XEP-0030 feature this session implements: the core's (disco)
+    /// and the registered modules' (ping, from the module `Client::new`
+    /// registers).
     pub fn disco_features(&self) -> Vec<&'static str> {
-        let mut all = vec![NS_DISCO_INFO, NS_PING];
+        let mut all = vec![NS_DISCO_INFO];
         all.extend(self.module_features());
         all
     }
@@ -212,13 +211,6 @@ impl Client {
             Some(IqOwner::Module(i)) => {
                 self.with_context(i, |m, cx| m.handle_iq_response(cx, &id, result));
             }
-            Some(IqOwner::KeepalivePing) => {
-                if matches!(result, Err(IqFailure::Timeout)) {
-                    self.fail(DisconnectReason::Timeout(
-                        "the server stopped answering pings",
-                    ));
-                }
-            }
         }
     }
 
@@ -228,28 +220,6 @@ impl Client {
             if self.ended {
                 return;
             }
-        }
-    }
-
-    /// Nothing received for a while: ask the server (XEP-0199 §4.2).
-    pub(super) fn idle_ping(&mut self) {
-        let pinging = self
-            .outbox
-            .owners
-            .values()
-            .any(|o| *o == IqOwner::KeepalivePing);
-        if !self.outbox.open || pinging {
-            return;
-        }
-        let mut ping = Iq::get(None, String::new(), Element::new(NS_PING, "ping"));
-        match self
-            .outbox
-            .track_iq(self.now, &mut ping, IqOwner::KeepalivePing)
-        {
-            Ok(_) => {
-                self.transmit(Stanza::Iq(ping));
-            }
-            Err(_) => self.fail(DisconnectReason::Timeout("could not ping the server")),
         }
     }
 }

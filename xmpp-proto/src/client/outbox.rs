@@ -18,8 +18,6 @@ pub(crate) enum IqOwner {
     App,
     /// A registered module, by index.
     Module(usize),
-    /// The idle-check ping of the connection itself.
-    KeepalivePing,
 }
 
 /// The outgoing side of a session.
