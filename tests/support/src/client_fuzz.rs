@@ -129,6 +129,8 @@ fn online_client(now: Instant) -> Client {
         client.register(xmpp_proto::presence::Presence::new()),
         client.register(xmpp_proto::messages::Carbons::new()),
         client.register(xmpp_proto::messages::Messages::new()),
+        client.register(xmpp_proto::blocking::Blocking::new()),
+        client.register(xmpp_proto::version::Version::new("fuzz", "0")),
     ];
     assert!(registered.iter().all(Result::is_ok), "{registered:?}");
     let mut server = ScriptedServer::login_plain("example.com", "juliet", "balcony");
