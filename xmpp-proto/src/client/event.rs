@@ -215,6 +215,9 @@ pub enum Event {
     /// News from the presence module ([`crate::presence`]).
     PresenceUpdate(crate::presence::PresenceEvent),
 
+    /// News from the disco module ([`crate::disco`]).
+    Disco(crate::disco::DiscoEvent),
+
     // ===== extensions =====
     /// An event of a third-party extension (its own type, boxed).
     Extension(super::module::ExtensionEvent),
