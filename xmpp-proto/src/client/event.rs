@@ -215,7 +215,7 @@ pub enum Event {
     /// News from the presence module ([`crate::presence`]).
     PresenceUpdate(crate::presence::PresenceEvent),
 
-    /// News from the disco module ([`crate::disco`]).
+    /// News from the disco and caps modules ([`crate::disco`]).
     Disco(crate::disco::DiscoEvent),
 
     // ===== extensions =====

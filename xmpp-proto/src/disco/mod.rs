@@ -1,5 +1,6 @@
 //! Service discovery (XEP-0030) and entity capabilities (XEP-0115): typed
-//! disco results and the [`Disco`] module that asks others.
+//! disco results, the [`Disco`] module that asks others, and the [`Caps`]
+//! module that advertises our capabilities and learns others'.
 //!
 //! The model, reusable by any module: [`DiscoInfo`] (§3.1: identities,
 //! features, and XEP-0128 extension forms, [`DataForm`]) and [`DiscoItems`]
@@ -24,11 +25,12 @@
 //!
 //! ```
 //! use std::time::Instant;
-//! use xmpp_proto::disco::Disco;
+//! use xmpp_proto::disco::{Caps, Disco};
 //! # let mut client = xmpp_proto::Client::new(xmpp_proto::Config::builder(
 //! #     "juliet@example.com".parse().unwrap(),
 //! #     xmpp_proto::sasl::Credentials::Password("x".into()), [0; 32]).build(), Instant::now());
 //! client.register(Disco::new()).unwrap();
+//! client.register(Caps::new("https://example.org/my-client")).unwrap();
 //! // Online: ask the server what it supports. The answer comes back as
 //! // Event::Disco(DiscoEvent::Info { id, result, .. }) with this id.
 //! let server = "example.com".parse().unwrap();
@@ -36,10 +38,12 @@
 //! assert!(sent.unwrap().is_err(), "not online yet");
 //! ```
 
+mod caps;
 mod error;
 pub mod form;
 mod info;
 mod items;
+mod lru;
 mod ver;
 
 use std::collections::BTreeMap;
@@ -49,6 +53,7 @@ use crate::stanza::{Iq, Jid};
 use crate::xml::Element;
 
 pub use crate::client::NS_DISCO_INFO;
+pub use caps::{Caps, CapsLimits, NS_CAPS};
 pub use error::{DiscoError, DiscoParseError};
 pub use form::{DataForm, FieldType, FormField, FormKind};
 pub use info::{DiscoInfo, Identity};
@@ -77,7 +82,7 @@ pub mod limits {
     pub const MAX_ITEMS: usize = 10_000;
 }
 
-/// What the disco module reports ([`Event::Disco`]).
+/// What the disco and caps modules report ([`Event::Disco`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DiscoEvent {
@@ -102,6 +107,18 @@ pub enum DiscoEvent {
         node: Option<String>,
         /// The result, or why there is none.
         result: Result<DiscoItems, DiscoError>,
+    },
+    /// The caps module verified an answer for a `ver` it did not know and
+    /// cached it: what an application stores to hand back next time
+    /// ([`Caps::with_cache`]). Every entity advertising `ver` now resolves
+    /// to `info` ([`Caps::info_for`]).
+    CapsLearned {
+        /// The hash function of `ver`.
+        hash: CapsHash,
+        /// The verification string.
+        ver: String,
+        /// What it stands for.
+        info: DiscoInfo,
     },
 }
 
