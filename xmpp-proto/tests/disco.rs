@@ -718,3 +718,49 @@ fn a_stored_cache_is_verified_and_answers_without_asking() {
     want.sort_unstable();
     assert_eq!(vers, want);
 }
+
+/// A module that unwraps `<wrapped/>` presences from messages.
+struct Unwrapper;
+
+impl Module for Unwrapper {
+    fn name(&self) -> &'static str {
+        "unwrapper"
+    }
+
+    fn handle_stanza(
+        &mut self,
+        cx: &mut ModuleContext<'_>,
+        stanza: &xmpp_proto::stanza::Stanza,
+    ) -> xmpp_proto::Handled {
+        use xmpp_proto::stanza::Stanza;
+        let Stanza::Message(m) = stanza else {
+            return xmpp_proto::Handled::No;
+        };
+        let Some(inner) = m
+            .payload("urn:example:wrap", "wrapped")
+            .and_then(|w| w.children().next())
+        else {
+            return xmpp_proto::Handled::No;
+        };
+        if let Ok(inner) = Stanza::parse(inner.clone()) {
+            cx.dispatch(inner);
+        }
+        xmpp_proto::Handled::Yes
+    }
+}
+
+#[test]
+fn caps_in_a_presence_unwrapped_from_another_stanza_are_not_read() {
+    let mut s = online(|c| {
+        c.register(Unwrapper).expect("register");
+        c.register(Caps::new(NODE)).expect("register");
+    });
+    s.server(&format!(
+        "<message from='mallory@evil.example/x'><wrapped xmlns='urn:example:wrap'>\
+         <presence xmlns='jabber:client' from='romeo@montague.lit/orchard'>\
+         <c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='urn:n' ver='{EXODUS_VER}'/>\
+         </presence></wrapped></message>"
+    ));
+    assert_eq!(s.sent(), "", "nothing asked");
+    assert_eq!(caps(&s).ver_of(&jid("romeo@montague.lit/orchard")), None);
+}

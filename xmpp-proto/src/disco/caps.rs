@@ -9,7 +9,8 @@
 //! ([`Module::disco_node_info`]).
 //!
 //! Others': the module reads `<c hash='sha-1' node ver/>` from every
-//! available presence (observing, never consuming) and remembers which
+//! available presence our server delivers (observing, never consuming; not
+//! from presences a module unwrapped from another stanza) and remembers which
 //! entity advertised which `ver`. An unknown `ver` is asked of the entity
 //! that advertised it (disco#info of `node#ver`, §6.2), at most one query
 //! per `ver` and [`CapsLimits::queries`] in all at once; the others wait
@@ -402,6 +403,11 @@ impl Module for Caps {
     }
 
     fn observe_stanza(&mut self, cx: &mut ModuleContext<'_>, stanza: &Stanza) {
+        // A presence a module unwrapped from another stanza: its `from` is
+        // not vouched for by our server.
+        if cx.is_redispatched() {
+            return;
+        }
         if let Stanza::Presence(p) = stanza {
             self.observe(cx, p);
         }
