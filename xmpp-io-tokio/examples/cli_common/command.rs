@@ -9,15 +9,13 @@ use xmpp_proto::stanza::{BareJid, Iq, Jid, Message, Show, Stanza};
 use xmpp_proto::xml::Element;
 use xmpp_proto::{IqFailure, SendError};
 
-use super::event::disco_info;
 use std::time::Instant;
 
 use xmpp_proto::Client;
 
+use super::disco;
 use super::presence::{self, PresenceCmd};
 use super::roster::{self, RosterCmd};
-/// Service discovery, info (XEP-0030).
-pub const NS_DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
 /// XMPP ping (XEP-0199).
 pub const NS_PING: &str = "urn:xmpp:ping";
 
@@ -56,6 +54,8 @@ pub enum ModuleCmd {
     Roster(RosterCmd),
     /// Answered at once.
     Presence(PresenceCmd),
+    /// `disco-info`: answered when the disco module reports the answer.
+    DiscoInfo(Jid),
 }
 
 impl ModuleCmd {
@@ -69,6 +69,10 @@ impl ModuleCmd {
                 Ok(false)
             }
             ModuleCmd::Presence(cmd) => presence::run(client, now, cmd).map(|()| true),
+            ModuleCmd::DiscoInfo(jid) => {
+                disco::run(client, now, jid, command.name.clone(), command.tag.clone())?;
+                Ok(false)
+            }
         }
     }
 }
@@ -86,10 +90,8 @@ pub fn module_result(command: &Command, outcome: Result<bool, String>) -> Option
 /// How to report an IQ's answer.
 #[derive(Debug, Clone)]
 pub enum Expect {
-    /// Only the result (roster-set, roster-remove, ping).
+    /// Only the result (ping).
     Ack,
-    /// A `disco-info` event for this address, then the result.
-    DiscoInfo(Jid),
 }
 
 /// Decodes a line. `Err` is the `result` event to print for a bad line.
@@ -189,14 +191,7 @@ fn plan(f: &Fields<'_>, own: &BareJid) -> Result<Plan, Value> {
             Plan::Module(ModuleCmd::Roster(RosterCmd::Set(item)))
         }
         "roster-remove" => Plan::Module(ModuleCmd::Roster(RosterCmd::Remove(f.bare_jid("jid")?))),
-        "disco-info" => {
-            let jid = f.jid("jid")?;
-            let query = Element::new(NS_DISCO_INFO, "query");
-            Plan::Request(
-                Iq::get(Some(jid.clone()), "", query),
-                Expect::DiscoInfo(jid),
-            )
-        }
+        "disco-info" => Plan::Module(ModuleCmd::DiscoInfo(f.jid("jid")?)),
         "ping" => {
             let to = match f.opt_string("jid")? {
                 Some(_) => f.jid("jid")?,
@@ -296,16 +291,10 @@ pub fn result(command: &Command, outcome: Result<(), String>) -> Value {
 /// `outcome` is the answer, or the short reason it failed (see
 /// [`iq_failure`] and [`send_failure`]).
 pub fn iq_outcome(command: &Command, expect: &Expect, outcome: Result<Iq, String>) -> Vec<Value> {
-    let iq = match outcome {
-        Ok(iq) => iq,
-        Err(error) => return vec![result(command, Err(error))],
-    };
-    let payload = iq.payload_element();
-    let data = match expect {
-        Expect::Ack => None,
-        Expect::DiscoInfo(jid) => Some(disco_info(jid, payload)),
-    };
-    data.into_iter().chain([result(command, Ok(()))]).collect()
+    match (outcome, expect) {
+        (Ok(_), Expect::Ack) => vec![result(command, Ok(()))],
+        (Err(error), _) => vec![result(command, Err(error))],
+    }
 }
 
 /// The short reason for an IQ that produced no result: the stanza error's

@@ -15,6 +15,7 @@
 
 pub mod args;
 pub mod command;
+pub mod disco;
 pub mod event;
 pub mod presence;
 pub mod roster;

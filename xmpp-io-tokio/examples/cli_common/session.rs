@@ -12,7 +12,7 @@ use xmpp_proto::stanza::BareJid;
 
 use super::args::{self, Args, ArgsError};
 use super::{command, event, print, Exit};
-use super::{presence, roster};
+use super::{disco, presence, roster};
 
 /// The flags and `XMPP_PASSWORD` of this process, or the exit status for
 /// `--help` and bad flags (the usage already printed).
@@ -65,6 +65,7 @@ pub fn options(args: &Args) -> ConnectOptions {
         // The roster first: its request leaves before our presence (RFC 6121 §2.2).
         roster::register(client);
         presence::register(client);
+        disco::register(client);
     })
 }
 
@@ -141,6 +142,11 @@ pub fn on_event(event: Event, jid: &BareJid, before_end: impl FnOnce()) -> Optio
         }
         Event::Core(xmpp_proto::Event::Roster(e)) => {
             for v in roster::event(&e) {
+                print(&v);
+            }
+        }
+        Event::Core(xmpp_proto::Event::Disco(e)) => {
+            for v in disco::event(&e) {
                 print(&v);
             }
         }
