@@ -87,7 +87,14 @@ struct Query {
     ver: String,
 }
 
-/// The entity capabilities module. See the [module documentation](self).
+/// The entity capabilities module (XEP-0115). Ours: `<c hash='sha-1'
+/// node ver/>` on every available presence we send, `ver` the hash of
+/// exactly the disco#info the core answers. Others': read from their
+/// presences, an unknown `ver` asked of its advertiser, the answer cached
+/// only when it hashes to that `ver` (else a warning); bounded by
+/// [`CapsLimits`]. Query it with [`Caps::info_for`] and [`Caps::supports`];
+/// store what [`DiscoEvent::CapsLearned`] reports and hand it back with
+/// [`Caps::with_cache`]. See [`crate::disco`].
 #[derive(Clone, Debug)]
 pub struct Caps {
     node: String,

@@ -223,8 +223,8 @@ impl DataForm {
     }
 
     /// Reads `<x xmlns='jabber:x:data'/>`: at most
-    /// [`MAX_FIELDS`](super::limits::MAX_FIELDS) fields of at most
-    /// [`MAX_VALUES`](super::limits::MAX_VALUES) values each.
+    /// [`MAX_FIELDS`] fields of at most
+    /// [`MAX_VALUES`] values each.
     pub fn parse(x: &Element) -> Result<Self, DiscoParseError> {
         if !x.is(NS_DATA_FORMS, "x") {
             return Err(DiscoParseError::WrongElement {

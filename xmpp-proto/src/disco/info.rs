@@ -130,9 +130,9 @@ impl DiscoInfo {
 
     /// Reads a disco#info `<query/>`. Every identity needs `category` and
     /// `type`, every feature a `var`; at most
-    /// [`MAX_IDENTITIES`](super::limits::MAX_IDENTITIES) identities,
-    /// [`MAX_FEATURES`](super::limits::MAX_FEATURES) features and
-    /// [`MAX_EXTENSIONS`](super::limits::MAX_EXTENSIONS) forms. Other
+    /// [`MAX_IDENTITIES`] identities,
+    /// [`MAX_FEATURES`] features and
+    /// [`MAX_EXTENSIONS`] forms. Other
     /// children are ignored; duplicates are kept as received (XEP-0115
     /// verification refuses them, [`verify`](super::verify)).
     pub fn parse(query: &Element) -> Result<Self, DiscoParseError> {

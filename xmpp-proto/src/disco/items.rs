@@ -90,7 +90,7 @@ impl DiscoItems {
     }
 
     /// Reads a disco#items `<query/>`: every item needs a valid `jid`; at
-    /// most [`MAX_ITEMS`](super::limits::MAX_ITEMS) items (a larger list
+    /// most [`MAX_ITEMS`] items (a larger list
     /// needs result set management, XEP-0059, which is not implemented).
     pub fn parse(query: &Element) -> Result<Self, DiscoParseError> {
         if !query.is(NS_DISCO_ITEMS, "query") {

@@ -9,14 +9,14 @@
 //! typed [`DiscoParseError`].
 //!
 //! Answering is the core's: it answers disco#info about this client (the
-//! configured [`Identity`](crate::Identity) and the features of the core
+//! configured [`Identity`] and the features of the core
 //! and of every registered module, [`Client::disco_info`](crate::Client::disco_info))
 //! and disco#items (empty unless a module lists items,
-//! [`Module::disco_items`](crate::Module::disco_items)); a query for a node
+//! [`Module::disco_items`]); a query for a node
 //! goes to the module that publishes it
-//! ([`Module::disco_node_info`](crate::Module::disco_node_info)), else it
+//! ([`Module::disco_node_info`]), else it
 //! gets `item-not-found`. Modules learn the session's own disco#info
-//! through [`Module::own_disco_info`](crate::Module::own_disco_info), before
+//! through [`Module::own_disco_info`], before
 //! each `online` and whenever a registration changes it.
 //!
 //! Asking: [`Disco::query_info`] and [`Disco::query_items`] return the
