@@ -99,8 +99,10 @@ struct Query {
 pub struct Caps {
     node: String,
     limits: CapsLimits,
-    /// Our disco#info and its `ver`, once the core handed it in.
-    own: Option<(DiscoInfo, String)>,
+    /// Our disco#info, its `ver` and the `<c/>` that carries it, once the
+    /// core handed it in (the element is cloned onto each presence: its
+    /// strings are shared, not copied).
+    own: Option<(DiscoInfo, String, Element)>,
     cache: Lru<(CapsHash, String), DiscoInfo>,
     entities: Lru<Jid, Advert>,
     queries: Vec<Query>,
@@ -162,7 +164,7 @@ impl Caps {
     /// Our `ver`, once the session came online (the SHA-1 verification
     /// string of our disco#info).
     pub fn own_ver(&self) -> Option<&str> {
-        self.own.as_ref().map(|(_, ver)| ver.as_str())
+        self.own.as_ref().map(|(_, ver, _)| ver.as_str())
     }
 
     /// What `jid` supports, when it advertised a `ver` whose answer is
@@ -387,11 +389,15 @@ impl Module for Caps {
         // Our own resources (and our own presence echoed back) advertise it.
         self.cache
             .insert((CapsHash::Sha1, ver.clone()), info.clone());
-        self.own = Some((info.clone(), ver));
+        let c = Element::new(NS_CAPS, "c")
+            .with_attr("hash", CapsHash::Sha1.as_str())
+            .with_attr("node", self.node.clone())
+            .with_attr("ver", ver.clone());
+        self.own = Some((info.clone(), ver, c));
     }
 
     fn disco_node_info(&self, node: &str) -> Option<DiscoInfo> {
-        let (info, ver) = self.own.as_ref()?;
+        let (info, ver, _) = self.own.as_ref()?;
         let ours = node
             .strip_prefix(self.node.as_str())
             .and_then(|rest| rest.strip_prefix('#'))
@@ -436,17 +442,12 @@ impl Module for Caps {
         let Stanza::Presence(p) = stanza else {
             return;
         };
-        let Some((_, ver)) = &self.own else {
+        let Some((_, _, c)) = &self.own else {
             return;
         };
         if p.type_ != PresenceType::Available || p.payload(NS_CAPS, "c").is_some() {
             return;
         }
-        p.payloads.push(
-            Element::new(NS_CAPS, "c")
-                .with_attr("hash", CapsHash::Sha1.as_str())
-                .with_attr("node", self.node.clone())
-                .with_attr("ver", ver.clone()),
-        );
+        p.payloads.push(c.clone());
     }
 }
