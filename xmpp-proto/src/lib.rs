@@ -105,6 +105,7 @@ pub mod adapter;
 pub mod blocking;
 mod client;
 pub mod connect;
+pub mod disco;
 mod entropy;
 pub mod iq_tracker;
 pub mod messages;
@@ -132,6 +133,7 @@ pub mod ns {
         NS_BIND, NS_DISCO_INFO, NS_PING, NS_SASL, NS_SASL_CB, NS_SESSION, NS_SM, NS_STREAM_ERRORS,
         NS_TLS,
     };
+    pub use crate::disco::{NS_CAPS, NS_DISCO_ITEMS};
     pub use crate::stanza::{NS_CLIENT, NS_STANZAS};
     pub use crate::xml::{NS_STREAMS, NS_XML};
 }

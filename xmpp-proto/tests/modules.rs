@@ -413,6 +413,7 @@ fn disco_info_lists_exactly_the_core_and_module_features() {
         features,
         [
             "http://jabber.org/protocol/disco#info",
+            "http://jabber.org/protocol/disco#items",
             "urn:example:counter",
             "urn:example:presence",
             "urn:xmpp:ping",

@@ -6,20 +6,17 @@
 use serde_json::{json, Map, Value};
 use xmpp_proto::roster::RosterItem;
 use xmpp_proto::stanza::{BareJid, Iq, Jid, Message, Show, Stanza};
-use xmpp_proto::xml::Element;
 use xmpp_proto::{IqFailure, SendError};
 
-use super::event::disco_info;
 use std::time::Instant;
 
 use xmpp_proto::Client;
 
 use super::blocking::{self, BlockingCmd};
+use super::disco;
 use super::ping;
 use super::presence::{self, PresenceCmd};
 use super::roster::{self, RosterCmd};
-/// Service discovery, info (XEP-0030).
-pub const NS_DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
 
 /// Commands of the contract that this version does not carry out yet.
 pub const NOT_IMPLEMENTED: [&str; 5] = ["join", "leave", "mam", "vcard-get", "vcard-set"];
@@ -61,6 +58,8 @@ pub enum ModuleCmd {
     Ping(Jid),
     /// Answered when the blocking module reports the request done.
     Blocking(BlockingCmd),
+    /// `disco-info`: answered when the disco module reports the answer.
+    DiscoInfo(Jid),
 }
 
 impl ModuleCmd {
@@ -82,6 +81,10 @@ impl ModuleCmd {
                 blocking::run(client, now, cmd, command.name.clone(), command.tag.clone())?;
                 Ok(false)
             }
+            ModuleCmd::DiscoInfo(jid) => {
+                disco::run(client, now, jid, command.name.clone(), command.tag.clone())?;
+                Ok(false)
+            }
         }
     }
 }
@@ -101,8 +104,6 @@ pub fn module_result(command: &Command, outcome: Result<bool, String>) -> Option
 pub enum Expect {
     /// Only the result.
     Ack,
-    /// A `disco-info` event for this address, then the result.
-    DiscoInfo(Jid),
 }
 
 /// Decodes a line. `Err` is the `result` event to print for a bad line.
@@ -209,14 +210,7 @@ fn plan(f: &Fields<'_>, own: &BareJid) -> Result<Plan, Value> {
             Plan::Module(ModuleCmd::Roster(RosterCmd::Set(item)))
         }
         "roster-remove" => Plan::Module(ModuleCmd::Roster(RosterCmd::Remove(f.bare_jid("jid")?))),
-        "disco-info" => {
-            let jid = f.jid("jid")?;
-            let query = Element::new(NS_DISCO_INFO, "query");
-            Plan::Request(
-                Iq::get(Some(jid.clone()), "", query),
-                Expect::DiscoInfo(jid),
-            )
-        }
+        "disco-info" => Plan::Module(ModuleCmd::DiscoInfo(f.jid("jid")?)),
         "ping" => {
             let to = match f.opt_string("jid")? {
                 Some(_) => f.jid("jid")?,
@@ -337,16 +331,10 @@ pub fn result(command: &Command, outcome: Result<(), String>) -> Value {
 /// `outcome` is the answer, or the short reason it failed (see
 /// [`iq_failure`] and [`send_failure`]).
 pub fn iq_outcome(command: &Command, expect: &Expect, outcome: Result<Iq, String>) -> Vec<Value> {
-    let iq = match outcome {
-        Ok(iq) => iq,
-        Err(error) => return vec![result(command, Err(error))],
-    };
-    let payload = iq.payload_element();
-    let data = match expect {
-        Expect::Ack => None,
-        Expect::DiscoInfo(jid) => Some(disco_info(jid, payload)),
-    };
-    data.into_iter().chain([result(command, Ok(()))]).collect()
+    match (outcome, expect) {
+        (Ok(_), Expect::Ack) => vec![result(command, Ok(()))],
+        (Err(error), _) => vec![result(command, Err(error))],
+    }
 }
 
 /// The short reason for an IQ that produced no result: the stanza error's

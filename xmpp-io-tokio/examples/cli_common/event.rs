@@ -3,10 +3,7 @@
 use serde_json::{json, Value};
 use xmpp_proto::messages::{ChatMessage, ChatState};
 use xmpp_proto::stanza::{BareJid, FullJid, Jid, Message, Presence};
-use xmpp_proto::xml::Element;
 use xmpp_proto::{Carbon, Event};
-
-use super::command::NS_DISCO_INFO;
 
 /// XEP-0203 delayed delivery.
 pub const NS_DELAY: &str = "urn:xmpp:delay";
@@ -119,26 +116,11 @@ pub fn reconnected(jid: &FullJid, resumed: bool) -> Value {
     json!({ "event": "reconnected", "resumed": resumed, "jid": jid.as_str() })
 }
 
-/// `disco-info` for `jid`, from the `<query/>` of a disco#info result.
-pub fn disco_info(jid: &Jid, query: Option<&Element>) -> Value {
-    let query = query.filter(|q| q.is(NS_DISCO_INFO, "query"));
-    let children = || query.into_iter().flat_map(Element::children);
-    let identities: Vec<Value> = children()
-        .filter(|c| c.is(NS_DISCO_INFO, "identity"))
-        .map(|i| json!({ "category": i.attr("category"), "type": i.attr("type"), "name": i.attr("name") }))
-        .collect();
-    let features: Vec<&str> = children()
-        .filter(|c| c.is(NS_DISCO_INFO, "feature"))
-        .filter_map(|f| f.attr("var"))
-        .collect();
-    json!({ "event": "disco-info", "jid": jid.as_str(), "identities": identities, "features": features })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use xmpp_proto::stanza::Stanza;
-    use xmpp_proto::xml::{StreamEvent, StreamReader};
+    use xmpp_proto::xml::{Element, StreamEvent, StreamReader};
 
     fn parse(xml: &str) -> Element {
         let mut reader = StreamReader::new(Default::default());
@@ -170,16 +152,5 @@ mod tests {
         assert_eq!(v["stanza_id"], "s1");
         assert_eq!(v["replaces"], "m0");
         assert_eq!(v["carbon"], Value::Null);
-    }
-
-    #[test]
-    fn disco() {
-        let q = parse(
-            "<query xmlns='http://jabber.org/protocol/disco#info'><identity category='server' \
-             type='im' name='S'/><feature var='urn:xmpp:ping'/></query>",
-        );
-        let v = disco_info(&"example.com".parse().unwrap(), Some(&q));
-        assert_eq!(v["identities"][0]["type"], "im");
-        assert_eq!(v["features"], json!(["urn:xmpp:ping"]));
     }
 }

@@ -16,6 +16,7 @@
 pub mod args;
 pub mod blocking;
 pub mod command;
+pub mod disco;
 pub mod event;
 pub mod ping;
 pub mod presence;

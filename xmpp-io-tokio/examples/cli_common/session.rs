@@ -12,6 +12,7 @@ use xmpp_proto::messages::{Carbons, Messages};
 use xmpp_proto::stanza::BareJid;
 
 use super::args::{self, Args, ArgsError};
+use super::disco;
 use super::{blocking, ping, presence, roster};
 use super::{command, event, print, Exit};
 
@@ -68,6 +69,7 @@ pub fn options(args: &Args) -> ConnectOptions {
         // The block list before our presence as well (XEP-0191 §3.2).
         blocking::register(client);
         presence::register(client);
+        disco::register(client);
         // Carbons, then every message decoded (receipts, corrections, ids).
         let _ = client.register(Carbons::new());
         let _ = client.register(Messages::new());
@@ -160,6 +162,11 @@ pub fn on_event(event: Event, jid: &BareJid, before_end: impl FnOnce()) -> Optio
         }
         Event::Core(xmpp_proto::Event::Blocking(e)) => {
             for v in blocking::event(&e) {
+                print(&v);
+            }
+        }
+        Event::Core(xmpp_proto::Event::Disco(e)) => {
+            for v in disco::event(&e) {
                 print(&v);
             }
         }

@@ -234,6 +234,9 @@ pub enum Event {
     /// News from the blocking module ([`crate::blocking`]).
     Blocking(crate::blocking::BlockingEvent),
 
+    /// News from the disco and caps modules ([`crate::disco`]).
+    Disco(crate::disco::DiscoEvent),
+
     // ===== extensions =====
     /// An event of a third-party extension (its own type, boxed).
     Extension(super::module::ExtensionEvent),

@@ -88,6 +88,10 @@ impl Client {
         }
         self.ext.iq_routes.extend(routes);
         self.ext.modules.push(Box::new(module));
+        if self.outbox.open {
+            // Our disco#info changed under the modules that were online.
+            self.announce_disco_info();
+        }
         Ok(())
     }
 
@@ -201,11 +205,12 @@ impl Client {
         id
     }
 
-    /// Online: the stream's features, then the `online` hooks.
+    /// Online: the stream's features, our disco#info, then the `online` hooks.
     pub(super) fn modules_online(&mut self, features: &StreamFeatures, resumed: bool) {
         for m in &mut self.ext.modules {
             m.stream_features(features);
         }
+        self.announce_disco_info();
         self.each_module(|m, cx| m.online(cx, resumed));
     }
 

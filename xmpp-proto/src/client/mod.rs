@@ -22,6 +22,7 @@
 //!    transport for the same session: `reconnect.rs` decides and resets.
 
 mod config;
+mod disco;
 mod error;
 mod event;
 mod extensions;

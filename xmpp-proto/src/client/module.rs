@@ -15,8 +15,10 @@
 //!    payload's (namespace, element) ([`Module::iq_requests`]; two owners
 //!    of one pair are refused at registration), whose answer the core sends;
 //!    unowned ones get `service-unavailable` (RFC 6120 §8.4), except the
-//!    core's own XEP-0030 disco#info (XEP-0199 pings are the built-in
-//!    [`Ping`](crate::ping::Ping) module's, registered by `Client::new`);
+//!    core's own XEP-0030 disco#info and disco#items (whose nodes modules
+//!    publish: [`Module::disco_node_info`], [`Module::disco_items`]);
+//!    XEP-0199 pings are the built-in [`Ping`](crate::ping::Ping) module's,
+//!    registered by `Client::new`;
 //! 4. messages and presences are offered to each module in registration
 //!    order until one returns [`Handled::Yes`] (or [`Handled::Take`], to be
 //!    handed the stanza by value in [`Module::take_stanza`]); the rest
@@ -32,6 +34,7 @@ use std::any::Any;
 use std::collections::VecDeque;
 use std::time::Instant;
 
+use crate::disco::{DiscoInfo, DiscoItem};
 use crate::stanza::{BareJid, DefinedCondition, ErrorType, FullJid, Iq, Jid, Stanza, StanzaError};
 use crate::xml::Element;
 
@@ -324,6 +327,9 @@ pub enum Provenance {
     Live,
     /// A XEP-0280 carbon copy, accepted from the account's bare JID.
     Carbon(Carbon),
+    /// A stanza forwarded inside another one (XEP-0297) that the named
+    /// module unwrapped for a protocol of its own (a third-party extension).
+    Forwarded(&'static str),
     /// A result of a message archive query (XEP-0313).
     Archive {
         /// The id the archive gives the message (its XEP-0359 stanza-id).
@@ -347,6 +353,31 @@ pub trait Module: Any + Send {
     /// disco#info answer.
     fn features(&self) -> &[&'static str] {
         &[]
+    }
+
+    /// Our disco#info as the core answers it (the configured identity and
+    /// every module's features): before [`Module::online`], and again when
+    /// a registration while online changes it. Entity capabilities
+    /// (XEP-0115) hashes it.
+    fn own_disco_info(&mut self, info: &DiscoInfo) {
+        let _ = info;
+    }
+
+    /// The disco#info of one of our nodes this module publishes
+    /// (XEP-0030 §3.2), which the core answers with; `None` (the default)
+    /// when `node` is not this module's.
+    fn disco_node_info(&self, node: &str) -> Option<DiscoInfo> {
+        let _ = node;
+        None
+    }
+
+    /// The disco#items this module lists (XEP-0030 §4): for `None`, items
+    /// added to the list of our JID itself; for a node, `Some` when the
+    /// node is this module's (the core answers with the first `Some`, else
+    /// `item-not-found`). The default lists nothing.
+    fn disco_items(&self, node: Option<&str>) -> Option<Vec<DiscoItem>> {
+        let _ = node;
+        None
     }
 
     /// The IQ requests (get or set) this module answers, by the payload's

@@ -1,10 +1,11 @@
 //! Routing while online (RFC 6120 §8, §10): address checks, the modules'
 //! hooks (see [`module`](super::module) for the order), IQ response matching
 //! with spoofing protection, the `service-unavailable` answer to unowned
-//! requests, and what the core answers itself: XEP-0030 disco#info about
-//! this client. (XEP-0199 pings, answers and liveness checks, are the
-//! built-in `ping` module's.)
+//! requests, and what the core answers itself: XEP-0030 disco#info and
+//! disco#items about this client (answered in `disco.rs`). (XEP-0199
+//! pings, answers and liveness checks, are the built-in `ping` module's.)
 
+use crate::disco::NS_DISCO_ITEMS;
 use crate::iq_tracker::ResponseMatch;
 use crate::stanza::{DefinedCondition, ErrorType, FullJid, Iq, IqPayload, Jid, Stanza, NS_CLIENT};
 use crate::xml::Element;
@@ -17,7 +18,8 @@ use super::{Client, IqOwner};
 pub const NS_DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
 
 /// The IQ requests the core answers itself; no module may claim them.
-pub(super) const CORE_IQS: [(&str, &str); 1] = [(NS_DISCO_INFO, "query")];
+pub(super) const CORE_IQS: [(&str, &str); 2] =
+    [(NS_DISCO_INFO, "query"), (NS_DISCO_ITEMS, "query")];
 
 impl Client {
     pub(super) fn online_element(&mut self, element: Element) {
@@ -115,7 +117,10 @@ impl Client {
                 .with_context(i, |m, cx| m.handle_iq_request(cx, &iq))
                 .unwrap_or_else(unavailable),
             None if (ns.as_str(), name.as_str()) == (NS_DISCO_INFO, "query") => {
-                self.disco_info(&iq)
+                self.answer_disco_info(&iq)
+            }
+            None if (ns.as_str(), name.as_str()) == (NS_DISCO_ITEMS, "query") => {
+                self.answer_disco_items(&iq)
             }
             // RFC 6120 §8.4: an unhandled request gets service-unavailable.
             None => unavailable(),
@@ -128,38 +133,11 @@ impl Client {
         self.transmit(Stanza::Iq(reply));
     }
 
-    /// XEP-0030 §3.1: who we are and exactly the features of the core and
-    /// the registered modules. A node we do not publish is not found.
-    fn disco_info(&self, iq: &Iq) -> IqAnswer {
-        let query = iq.payload_element();
-        if !matches!(iq.payload, IqPayload::Get(_)) {
-            return IqAnswer::error(ErrorType::Cancel, DefinedCondition::NotAllowed);
-        }
-        if query.and_then(|q| q.attr("node")).is_some() {
-            return IqAnswer::error(ErrorType::Cancel, DefinedCondition::ItemNotFound);
-        }
-        let id = &self.config.identity;
-        let mut identity = Element::new(NS_DISCO_INFO, "identity")
-            .with_attr("category", id.category.clone())
-            .with_attr("type", id.kind.clone());
-        if let Some(name) = &id.name {
-            identity.set_attr("name", name.clone());
-        }
-        let mut features = self.disco_features();
-        features.sort_unstable();
-        features.dedup();
-        let mut answer = Element::new(NS_DISCO_INFO, "query").with_child(identity);
-        for var in features {
-            answer.push_child(Element::new(NS_DISCO_INFO, "feature").with_attr("var", var));
-        }
-        IqAnswer::Result(Some(answer))
-    }
-
     /// Every XEP-0030 feature this session implements: the core's (disco)
     /// and the registered modules' (ping, from the module `Client::new`
     /// registers).
     pub fn disco_features(&self) -> Vec<&'static str> {
-        let mut all = vec![NS_DISCO_INFO];
+        let mut all = vec![NS_DISCO_INFO, NS_DISCO_ITEMS];
         all.extend(self.module_features());
         all
     }
