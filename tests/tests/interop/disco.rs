@@ -83,7 +83,8 @@ fn disco_info_of_the_server_and_of_another_client() {
         assert_eq!(r["ok"], true);
 
         // Another client: exactly the core's features and its modules'
-        // (the CLI registers roster, presence, disco and caps).
+        // (the CLI registers roster, presence, disco, caps, carbons,
+        // messages, version and blocking; ping comes with every core).
         let bob_jid = format!("bob@{}/disco", s.domain);
         alice.send(json!({"cmd": "disco-info", "jid": bob_jid, "tag": "bob"}));
         let info = alice.expect("bob's disco-info", T, |v| v["event"] == "disco-info");
@@ -98,9 +99,15 @@ fn disco_info_of_the_server_and_of_another_client() {
             features(&info),
             [
                 NS_CAPS,
+                "http://jabber.org/protocol/chatstates",
                 DISCO_INFO,
                 "http://jabber.org/protocol/disco#items",
-                "urn:xmpp:ping"
+                "jabber:iq:version",
+                "urn:xmpp:chat-markers:0",
+                "urn:xmpp:message-correct:0",
+                "urn:xmpp:ping",
+                "urn:xmpp:receipts",
+                "urn:xmpp:sid:0",
             ],
             "[{}]",
             d.name
