@@ -131,6 +131,8 @@ fn online_client(now: Instant) -> Client {
         client.register(xmpp_proto::messages::Messages::new()),
         client.register(xmpp_proto::blocking::Blocking::new()),
         client.register(xmpp_proto::version::Version::new("fuzz", "0")),
+        client.register(xmpp_proto::disco::Disco::new()),
+        client.register(xmpp_proto::disco::Caps::new("urn:example:fuzz")),
     ];
     assert!(registered.iter().all(Result::is_ok), "{registered:?}");
     let mut server = ScriptedServer::login_plain("example.com", "juliet", "balcony");
