@@ -2,6 +2,12 @@
 //! outside `xmpp-proto`, with nothing but its public API, answers the
 //! server's query, is listed in our disco#info, queries others, and reports
 //! their answer as its own event type through `Event::Extension`.
+//!
+//! The core has a built-in module for the same XEP
+//! (`xmpp_proto::version::Version`, with `Event::Version`); this one stays
+//! as the test of the public interface, under names of its own
+//! (`SoftwareVersion`, `VersionReply`, module `software-version`). Both on
+//! one session would answer the same requests: that is refused.
 
 use std::time::Instant;
 
@@ -24,7 +30,7 @@ struct SoftwareVersion {
 
 /// What the extension reports.
 #[derive(Debug, PartialEq)]
-enum VersionEvent {
+enum VersionReply {
     /// Another entity's answer to `query`.
     Answer {
         id: String,
@@ -37,7 +43,7 @@ enum VersionEvent {
 
 impl SoftwareVersion {
     /// Asks `to` for its software version; the answer comes back as a
-    /// `VersionEvent` with this id.
+    /// `VersionReply` with this id.
     fn query(&mut self, cx: &mut ModuleContext<'_>, to: Jid) -> Result<String, SendError> {
         cx.send_iq(Iq::get(Some(to), "", Element::new(NS_VERSION, "query")))
     }
@@ -82,13 +88,13 @@ impl Module for SoftwareVersion {
                         .and_then(|q| q.child_text(NS_VERSION, name))
                         .map(|t| t.to_string())
                 };
-                VersionEvent::Answer {
+                VersionReply::Answer {
                     id,
                     name: text("name"),
                     version: text("version"),
                 }
             }
-            Err(_) => VersionEvent::Failed { id },
+            Err(_) => VersionReply::Failed { id },
         };
         cx.emit_extension(event);
     }
@@ -167,19 +173,34 @@ fn a_third_party_extension_plugs_in_through_the_public_api() {
              <name>Prosody</name><version>0.12.3</version></query></iq>"
         ),
     );
-    let answers: Vec<VersionEvent> = events
+    let answers: Vec<VersionReply> = events
         .into_iter()
         .filter_map(|e| match e {
-            Event::Extension(x) => x.downcast::<VersionEvent>().ok(),
+            Event::Extension(x) => x.downcast::<VersionReply>().ok(),
             _ => None,
         })
         .collect();
     assert_eq!(
         answers,
-        [VersionEvent::Answer {
+        [VersionReply::Answer {
             id,
             name: Some("Prosody".into()),
             version: Some("0.12.3".into()),
         }]
+    );
+
+    // The built-in module answers the same requests: one owner only.
+    let err = client
+        .register(xmpp_proto::version::Version::new("built-in", "1"))
+        .expect_err("the requests are this extension's");
+    assert!(
+        matches!(
+            err,
+            xmpp_proto::RegisterError::IqConflict {
+                owner: "software-version",
+                ..
+            }
+        ),
+        "{err}"
     );
 }

@@ -4,10 +4,16 @@
 //! CLIs and runs these with `--ignored`.
 
 use xmpp_test_support::cli;
+#[path = "interop/disco.rs"]
+mod disco;
 #[path = "interop/library.rs"]
 mod library;
+#[path = "interop/messaging.rs"]
+mod messaging;
 #[path = "interop/roster_presence.rs"]
 mod roster_presence;
+#[path = "interop/services.rs"]
+mod services;
 
 use std::time::Duration;
 

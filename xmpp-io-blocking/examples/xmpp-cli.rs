@@ -79,7 +79,7 @@ fn handle_line(line: &str, args: &Args, sender: &Sender, requests: &Requests, qu
             let outcome = sender
                 .send(stanza.clone())
                 .map_err(|e| session::command_error(&e));
-            print(&command::result(&command, outcome));
+            print(&command::sent(&command, outcome));
         }
         Plan::Request(ref iq, ref expect) => {
             // Sent without waiting; the loop prints the answer when it

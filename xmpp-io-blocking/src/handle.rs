@@ -53,9 +53,10 @@ impl Client {
         self.sender.with(f)
     }
 
-    /// Sends a stanza (an id is added when it has none). Fails with
-    /// [`CommandError::Rejected`]`(SendError::NotOnline)` while reconnecting.
-    pub fn send(&self, stanza: impl Into<Stanza>) -> Result<(), CommandError> {
+    /// Sends a stanza and returns its id (a fresh one when it had none).
+    /// Fails with [`CommandError::Rejected`]`(SendError::NotOnline)` while
+    /// reconnecting.
+    pub fn send(&self, stanza: impl Into<Stanza>) -> Result<String, CommandError> {
         self.sender.send(stanza)
     }
 
@@ -186,9 +187,10 @@ impl Sender {
         self.command(|core| Ok(f(core, Instant::now())))
     }
 
-    /// Sends a stanza (an id is added when it has none). Fails with
-    /// [`CommandError::Rejected`]`(SendError::NotOnline)` while reconnecting.
-    pub fn send(&self, stanza: impl Into<Stanza>) -> Result<(), CommandError> {
+    /// Sends a stanza and returns its id (a fresh one when it had none).
+    /// Fails with [`CommandError::Rejected`]`(SendError::NotOnline)` while
+    /// reconnecting.
+    pub fn send(&self, stanza: impl Into<Stanza>) -> Result<String, CommandError> {
         let stanza = stanza.into();
         self.command(|core| Ok(core.send(Instant::now(), stanza)?))
     }

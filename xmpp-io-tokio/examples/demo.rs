@@ -1,6 +1,9 @@
 //! Two clients talk through a real server: alice logs in over STARTTLS, bob
-//! over direct TLS (XEP-0368); alice sends bob a few messages, bob answers
-//! each; both print what they received and close cleanly.
+//! over direct TLS (XEP-0368); alice sends bob a few messages asking for
+//! delivery receipts (XEP-0184), bob's client answers each receipt by
+//! itself and bob answers each message; alice's second client, her phone,
+//! sees both directions as carbon copies (XEP-0280). Everyone prints what
+//! they received and closes cleanly.
 //!
 //! Run it with `scripts/demo`, which starts the private Prosody of
 //! `scripts/prosody` (accounts alice/alice-pass and bob/bob-pass) and sets
@@ -11,6 +14,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use xmpp_io_tokio::{connect, ConnectOptions, Event, Events, Handle, TlsMode};
+use xmpp_proto::messages::{Carbons, CarbonsEvent, ChatMessage, Messages};
 use xmpp_proto::stanza::{Jid, Message, Presence};
 
 const ROUNDS: usize = 3;
@@ -46,6 +50,7 @@ async fn login(
     s: &Server,
     user: &str,
     password: &str,
+    resource: &str,
     direct_tls: bool,
 ) -> Result<(Handle, Events), String> {
     let jid = format!("{user}@{}", s.domain)
@@ -60,8 +65,13 @@ async fn login(
         .server(s.host.clone(), port)
         .tls_mode(mode)
         .ca_file(&s.ca)
-        .resource("demo")
-        .timeout(Duration::from_secs(15));
+        .resource(resource)
+        .timeout(Duration::from_secs(15))
+        .on_client(|client| {
+            // Every message decoded (receipts answered), carbons enabled.
+            let _ = client.register(Carbons::new());
+            let _ = client.register(Messages::new());
+        });
     let (handle, mut events) = connect(options).await.map_err(|e| format!("{user}: {e}"))?;
     // Online is the last event of the login (a SCRAM login reports its
     // salted keys before it).
@@ -78,6 +88,14 @@ async fn login(
             info.nodelay,
         );
     }
+    // The carbons enabled at login (answered before anything sent later).
+    loop {
+        match next_event(user, &mut events).await? {
+            xmpp_proto::Event::Carbons(CarbonsEvent::Enabled) => break,
+            xmpp_proto::Event::Carbons(other) => return Err(format!("{user}: carbons: {other:?}")),
+            _ => {}
+        }
+    }
     // Available, so that messages to the bare JID reach this resource.
     handle
         .send(Presence::available())
@@ -86,15 +104,13 @@ async fn login(
     Ok((handle, events))
 }
 
-/// The next chat message with a body, skipping other events.
-async fn next_message(who: &str, events: &mut Events) -> Result<Message, String> {
+/// The next event of the core, skipping the adapter's.
+async fn next_event(who: &str, events: &mut Events) -> Result<xmpp_proto::Event, String> {
     loop {
         match tokio::time::timeout(Duration::from_secs(10), events.next()).await {
-            Err(_) => return Err(format!("{who}: no message within 10 s")),
+            Err(_) => return Err(format!("{who}: nothing within 10 s")),
             Ok(None) => return Err(format!("{who}: the session ended")),
-            Ok(Some(Event::Core(xmpp_proto::Event::Message(m)))) if m.body.is_some() => {
-                return Ok(m)
-            }
+            Ok(Some(Event::Core(e))) => return Ok(e),
             Ok(Some(Event::Disconnected { reason })) => {
                 return Err(format!("{who}: disconnected: {reason:?}"))
             }
@@ -103,39 +119,79 @@ async fn next_message(who: &str, events: &mut Events) -> Result<Message, String>
     }
 }
 
+/// The next message matching `want`, skipping other events.
+async fn next_message(
+    who: &str,
+    events: &mut Events,
+    want: impl Fn(&ChatMessage) -> bool,
+) -> Result<ChatMessage, String> {
+    loop {
+        if let xmpp_proto::Event::ChatMessage(m) = next_event(who, events).await? {
+            if want(&m) {
+                return Ok(m);
+            }
+        }
+    }
+}
+
+fn from(m: &ChatMessage) -> &str {
+    m.message.from.as_ref().map(Jid::as_str).unwrap_or("?")
+}
+
+fn body(m: &ChatMessage) -> &str {
+    m.message.body.as_deref().unwrap_or("")
+}
+
 async fn run() -> Result<(), String> {
     let s = server()?;
-    let (bob, mut bob_events) = login(&s, "bob", "bob-pass", true).await?;
-    let (alice, mut alice_events) = login(&s, "alice", "alice-pass", false).await?;
+    let (bob, mut bob_events) = login(&s, "bob", "bob-pass", "demo", true).await?;
+    let (alice, mut alice_events) = login(&s, "alice", "alice-pass", "demo", false).await?;
+    let (phone, mut phone_events) = login(&s, "alice", "alice-pass", "phone", false).await?;
     let bob_jid: Jid = format!("bob@{}", s.domain)
         .parse()
         .map_err(|e| format!("{e}"))?;
+    let has_body = |m: &ChatMessage| m.message.body.is_some();
 
     for i in 1..=ROUNDS {
         let text = format!("Hello Bob, this is message {i} of {ROUNDS}.");
-        alice
-            .send(Message::chat(bob_jid.clone(), text))
+        let id = alice
+            .send(Message::chat(bob_jid.clone(), text).with_receipt_request())
             .await
             .map_err(|e| e.to_string())?;
-        let m = next_message("bob", &mut bob_events).await?;
+        let m = next_message("bob", &mut bob_events, has_body).await?;
+        println!("bob received from {}: {}", from(&m), body(&m));
+        let receipt = next_message("alice", &mut alice_events, |m| {
+            m.receipt_for.as_deref() == Some(id.as_str())
+        })
+        .await?;
         println!(
-            "bob received from {}: {}",
-            m.from.as_ref().map(Jid::as_str).unwrap_or("?"),
-            m.body.as_deref().unwrap_or("")
+            "alice got a delivery receipt from {} for {id}",
+            from(&receipt)
         );
-        bob.send(m.reply(format!("Got your message {i}, Alice.")))
+        let copy = next_message("alice's phone", &mut phone_events, has_body).await?;
+        println!(
+            "alice's phone got a {} carbon: to {}: {}",
+            copy.carbon().map_or("(not a)", |c| c.as_str()),
+            copy.message.to.as_ref().map(Jid::as_str).unwrap_or("?"),
+            body(&copy)
+        );
+        bob.send(m.message.reply(format!("Got your message {i}, Alice.")))
             .await
             .map_err(|e| e.to_string())?;
-        let r = next_message("alice", &mut alice_events).await?;
+        let r = next_message("alice", &mut alice_events, has_body).await?;
+        println!("alice received from {}: {}", from(&r), body(&r));
+        let copy = next_message("alice's phone", &mut phone_events, has_body).await?;
         println!(
-            "alice received from {}: {}",
-            r.from.as_ref().map(Jid::as_str).unwrap_or("?"),
-            r.body.as_deref().unwrap_or("")
+            "alice's phone got a {} carbon: from {}: {}",
+            copy.carbon().map_or("(not a)", |c| c.as_str()),
+            from(&copy),
+            body(&copy)
         );
     }
     alice.close().await;
+    phone.close().await;
     bob.close().await;
-    println!("both sessions closed cleanly");
+    println!("all three sessions closed cleanly");
     Ok(())
 }
 

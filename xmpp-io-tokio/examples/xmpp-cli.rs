@@ -107,7 +107,7 @@ async fn handle_line(
                 .send(stanza.clone())
                 .await
                 .map_err(|e| session::command_error(&e));
-            print(&command::result(&command, outcome));
+            print(&command::sent(&command, outcome));
         }
         Plan::Request(ref iq, ref expect) => {
             // IQs run concurrently; their events are printed when they answer.

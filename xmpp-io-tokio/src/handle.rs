@@ -12,7 +12,7 @@ use crate::{CommandError, ConnectionInfo, Event};
 
 /// A command for the driver task; each carries where to send its outcome.
 pub(crate) enum Command {
-    Send(Stanza, oneshot::Sender<Result<(), CommandError>>),
+    Send(Stanza, oneshot::Sender<Result<String, CommandError>>),
     SendIq(Iq, oneshot::Sender<Result<Iq, CommandError>>),
     SendRaw(Element, oneshot::Sender<Result<(), CommandError>>),
     Info(oneshot::Sender<Option<ConnectionInfo>>),
@@ -29,7 +29,8 @@ impl Command {
     /// connections: not online; after the end: ended).
     pub(crate) fn refuse(self, error: CommandError) {
         match self {
-            Command::Send(_, tx) | Command::SendRaw(_, tx) => drop(tx.send(Err(error))),
+            Command::Send(_, tx) => drop(tx.send(Err(error))),
+            Command::SendRaw(_, tx) => drop(tx.send(Err(error))),
             Command::SendIq(_, tx) => drop(tx.send(Err(error))),
             Command::Info(tx) => drop(tx.send(None)),
             Command::Close(tx) => drop(tx.send(())),
@@ -59,10 +60,10 @@ impl Handle {
         rx.await.map_err(|_| CommandError::Ended)
     }
 
-    /// Sends a stanza (an id is added when it has none). Resolves once the
-    /// core accepted it; fails with
+    /// Sends a stanza and resolves to its id (a fresh one when it had
+    /// none) once the core accepted it; fails with
     /// [`CommandError::Rejected`]`(SendError::NotOnline)` while reconnecting.
-    pub async fn send(&self, stanza: impl Into<Stanza>) -> Result<(), CommandError> {
+    pub async fn send(&self, stanza: impl Into<Stanza>) -> Result<String, CommandError> {
         let stanza = stanza.into();
         self.call(|tx| Command::Send(stanza, tx)).await?
     }

@@ -91,7 +91,9 @@
 //! - [`Client`]: stream negotiation, STARTTLS handoff, SASL ([`sasl`]),
 //!   resource binding, routing, IQ tracking ([`iq_tracker`]), timers;
 //! - [`stanza`]: typed `Message`, `Presence`, `Iq` with JIDs;
-//! - [`Module`]: how extensions plug in;
+//! - [`Module`]: how extensions plug in; the built-in modules [`roster`],
+//!   [`presence`], [`ping`] (registered by [`Client::new`]), [`version`]
+//!   and [`blocking`];
 //! - [`connect`] and [`adapter`]: what the I/O adapters share (where to
 //!   connect, options, errors, session events), pure like the rest;
 //! - [`testing`]: the scripted server used above, for your own tests.
@@ -100,22 +102,28 @@
 #![warn(unreachable_pub)]
 
 pub mod adapter;
+pub mod blocking;
 mod client;
 pub mod connect;
+pub mod disco;
 mod entropy;
 pub mod iq_tracker;
+pub mod messages;
+pub mod ping;
 pub mod presence;
 pub mod roster;
 pub mod sasl;
 pub mod stanza;
 pub mod testing;
+pub mod version;
 pub mod xml;
 
 pub use client::{
-    from_own_account, Client, Config, ConfigBuilder, DisconnectReason, Event, ExtensionEvent,
-    Handled, Identity, Input, IqAnswer, IqFailure, Module, ModuleContext, ModuleError, Output,
-    ReconnectPolicy, RegisterError, SendError, StreamError, StreamErrorCondition, StreamFeatures,
-    Timeouts, TlsPolicy, Transmit, Warning, WarningKind, MIN_RECONNECT_DELAY,
+    from_own_account, Carbon, Client, Config, ConfigBuilder, DisconnectReason, Event,
+    ExtensionEvent, Handled, Identity, Input, IqAnswer, IqFailure, Module, ModuleContext,
+    ModuleError, Output, Provenance, ReconnectPolicy, RegisterError, SendError, StreamError,
+    StreamErrorCondition, StreamFeatures, Timeouts, TlsPolicy, Transmit, Warning, WarningKind,
+    MIN_RECONNECT_DELAY,
 };
 pub use sasl::Mechanism;
 
@@ -125,6 +133,7 @@ pub mod ns {
         NS_BIND, NS_DISCO_INFO, NS_PING, NS_SASL, NS_SASL_CB, NS_SESSION, NS_SM, NS_STREAM_ERRORS,
         NS_TLS,
     };
+    pub use crate::disco::{NS_CAPS, NS_DISCO_ITEMS};
     pub use crate::stanza::{NS_CLIENT, NS_STANZAS};
     pub use crate::xml::{NS_STREAMS, NS_XML};
 }

@@ -33,7 +33,8 @@ fn online_corpus() {
 #[test]
 fn the_checks_see_what_they_should() {
     // The corpus runs are not vacuous: a real login transcript gets as far
-    // as SASL, and an online message becomes an event.
+    // as SASL, and an online message becomes an event (decoded by the
+    // messages module the online checks register).
     let data = std::fs::read(
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../fuzz/corpus/negotiation/starttls-then-features.xml"),
@@ -47,7 +48,7 @@ fn the_checks_see_what_they_should() {
     .unwrap();
     let run = client_fuzz::online_run(&data, &[]);
     assert!(
-        run.events.iter().any(|e| e.starts_with("Message")),
+        run.events.iter().any(|e| e.starts_with("ChatMessage")),
         "{:?}",
         run.events
     );

@@ -12,8 +12,8 @@ use session::{config, Session};
 use xmpp_proto::stanza::{Iq, Message, Stanza};
 use xmpp_proto::xml::Element;
 use xmpp_proto::{
-    Event, Handled, IqAnswer, IqFailure, Module, ModuleContext, ModuleError, RegisterError,
-    StreamFeatures,
+    Carbon, Event, Handled, IqAnswer, IqFailure, Module, ModuleContext, ModuleError, Provenance,
+    RegisterError, StreamFeatures,
 };
 
 const NS: &str = "urn:example:counter";
@@ -158,7 +158,7 @@ impl Module for Watcher {
             return Handled::No;
         };
         match Stanza::parse(inner.clone()) {
-            Ok(inner) => ctx.dispatch(inner),
+            Ok(inner) => ctx.dispatch(inner, Provenance::Carbon(Carbon::Received)),
             Err(e) => ctx.warn(format!("bad forwarded stanza: {e}")),
         }
         ctx.emit_extension(Forwarded(ctx.is_redispatched()));
@@ -286,7 +286,7 @@ fn two_owners_of_one_request_are_refused_at_registration() {
     );
     let err = s
         .client
-        .register(Rival([("urn:xmpp:ping", "ping")]))
+        .register(Rival([("http://jabber.org/protocol/disco#info", "query")]))
         .expect_err("the core's");
     assert!(
         matches!(
@@ -296,6 +296,15 @@ fn two_owners_of_one_request_are_refused_at_registration() {
                 ..
             }
         ),
+        "{err}"
+    );
+    // Pings belong to the ping module every session starts with.
+    let err = s
+        .client
+        .register(Rival([("urn:xmpp:ping", "ping")]))
+        .expect_err("the ping module's");
+    assert!(
+        matches!(err, RegisterError::IqConflict { owner: "ping", .. }),
         "{err}"
     );
     assert!(err.to_string().contains("register only one"));
@@ -404,6 +413,7 @@ fn disco_info_lists_exactly_the_core_and_module_features() {
         features,
         [
             "http://jabber.org/protocol/disco#info",
+            "http://jabber.org/protocol/disco#items",
             "urn:example:counter",
             "urn:example:presence",
             "urn:xmpp:ping",

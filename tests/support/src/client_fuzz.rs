@@ -113,7 +113,8 @@ fn feed(
     }
 }
 
-/// A client logged in over a scripted STARTTLS + PLAIN login.
+/// A client logged in over a scripted STARTTLS + PLAIN login, with the
+/// built-in modules registered (so hostile bytes reach them too).
 fn online_client(now: Instant) -> Client {
     let cfg = Config {
         sasl: xmpp_proto::sasl::SaslPolicy {
@@ -123,6 +124,17 @@ fn online_client(now: Instant) -> Client {
         ..config()
     };
     let mut client = Client::new(cfg, now);
+    let registered = [
+        client.register(xmpp_proto::roster::Roster::new()),
+        client.register(xmpp_proto::presence::Presence::new()),
+        client.register(xmpp_proto::messages::Carbons::new()),
+        client.register(xmpp_proto::messages::Messages::new()),
+        client.register(xmpp_proto::blocking::Blocking::new()),
+        client.register(xmpp_proto::version::Version::new("fuzz", "0")),
+        client.register(xmpp_proto::disco::Disco::new()),
+        client.register(xmpp_proto::disco::Caps::new("urn:example:fuzz")),
+    ];
+    assert!(registered.iter().all(Result::is_ok), "{registered:?}");
     let mut server = ScriptedServer::login_plain("example.com", "juliet", "balcony");
     let events = pump(&mut client, &mut server, now);
     assert!(events.iter().any(|e| matches!(e, Event::Online { .. })));

@@ -6,20 +6,17 @@
 use serde_json::{json, Map, Value};
 use xmpp_proto::roster::RosterItem;
 use xmpp_proto::stanza::{BareJid, Iq, Jid, Message, Show, Stanza};
-use xmpp_proto::xml::Element;
 use xmpp_proto::{IqFailure, SendError};
 
-use super::event::disco_info;
 use std::time::Instant;
 
 use xmpp_proto::Client;
 
+use super::blocking::{self, BlockingCmd};
+use super::disco;
+use super::ping;
 use super::presence::{self, PresenceCmd};
 use super::roster::{self, RosterCmd};
-/// Service discovery, info (XEP-0030).
-pub const NS_DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
-/// XMPP ping (XEP-0199).
-pub const NS_PING: &str = "urn:xmpp:ping";
 
 /// Commands of the contract that this version does not carry out yet.
 pub const NOT_IMPLEMENTED: [&str; 5] = ["join", "leave", "mam", "vcard-get", "vcard-set"];
@@ -49,13 +46,20 @@ pub enum Plan {
     Quit,
 }
 
-/// A module's command (see `roster.rs`, `presence.rs`).
+/// A module's command (see `roster.rs`, `presence.rs`, `ping.rs`,
+/// `blocking.rs`).
 #[derive(Clone, Debug)]
 pub enum ModuleCmd {
     /// Answered when the roster module reports the request done.
     Roster(RosterCmd),
     /// Answered at once.
     Presence(PresenceCmd),
+    /// `ping`: answered when the ping module reports the answer.
+    Ping(Jid),
+    /// Answered when the blocking module reports the request done.
+    Blocking(BlockingCmd),
+    /// `disco-info`: answered when the disco module reports the answer.
+    DiscoInfo(Jid),
 }
 
 impl ModuleCmd {
@@ -69,6 +73,18 @@ impl ModuleCmd {
                 Ok(false)
             }
             ModuleCmd::Presence(cmd) => presence::run(client, now, cmd).map(|()| true),
+            ModuleCmd::Ping(jid) => {
+                ping::run(client, now, jid, command.name.clone(), command.tag.clone())?;
+                Ok(false)
+            }
+            ModuleCmd::Blocking(cmd) => {
+                blocking::run(client, now, cmd, command.name.clone(), command.tag.clone())?;
+                Ok(false)
+            }
+            ModuleCmd::DiscoInfo(jid) => {
+                disco::run(client, now, jid, command.name.clone(), command.tag.clone())?;
+                Ok(false)
+            }
         }
     }
 }
@@ -86,10 +102,8 @@ pub fn module_result(command: &Command, outcome: Result<bool, String>) -> Option
 /// How to report an IQ's answer.
 #[derive(Debug, Clone)]
 pub enum Expect {
-    /// Only the result (roster-set, roster-remove, ping).
+    /// Only the result.
     Ack,
-    /// A `disco-info` event for this address, then the result.
-    DiscoInfo(Jid),
 }
 
 /// Decodes a line. `Err` is the `result` event to print for a bad line.
@@ -151,6 +165,13 @@ fn plan(f: &Fields<'_>, own: &BareJid) -> Result<Plan, Value> {
             if let Some(id) = f.opt_string("id")? {
                 message = message.with_id(id);
             }
+            // Added fields: a XEP-0184 receipt request, a XEP-0308 correction.
+            if f.opt_bool("receipt")? {
+                message = message.with_receipt_request();
+            }
+            if let Some(id) = f.opt_string("replaces")? {
+                message = message.with_replace(id);
+            }
             Plan::Send(message.into())
         }
         "presence" => {
@@ -189,24 +210,17 @@ fn plan(f: &Fields<'_>, own: &BareJid) -> Result<Plan, Value> {
             Plan::Module(ModuleCmd::Roster(RosterCmd::Set(item)))
         }
         "roster-remove" => Plan::Module(ModuleCmd::Roster(RosterCmd::Remove(f.bare_jid("jid")?))),
-        "disco-info" => {
-            let jid = f.jid("jid")?;
-            let query = Element::new(NS_DISCO_INFO, "query");
-            Plan::Request(
-                Iq::get(Some(jid.clone()), "", query),
-                Expect::DiscoInfo(jid),
-            )
-        }
+        "disco-info" => Plan::Module(ModuleCmd::DiscoInfo(f.jid("jid")?)),
         "ping" => {
             let to = match f.opt_string("jid")? {
                 Some(_) => f.jid("jid")?,
                 None => domain_of(own),
             };
-            Plan::Request(
-                Iq::get(Some(to), "", Element::new(NS_PING, "ping")),
-                Expect::Ack,
-            )
+            Plan::Module(ModuleCmd::Ping(to))
         }
+        "block" => Plan::Module(ModuleCmd::Blocking(BlockingCmd::Block(f.jid("jid")?))),
+        "unblock" => Plan::Module(ModuleCmd::Blocking(BlockingCmd::Unblock(f.jid("jid")?))),
+        "blocklist" => Plan::Module(ModuleCmd::Blocking(BlockingCmd::List)),
         "quit" => Plan::Quit,
         name if NOT_IMPLEMENTED.contains(&name) => {
             return Err(json!({
@@ -240,6 +254,14 @@ impl Fields<'_> {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(_) => Err(self.bad(&format!("{key:?} must be a string"))),
+        }
+    }
+
+    fn opt_bool(&self, key: &str) -> Result<bool, Value> {
+        match self.object.get(key) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(self.bad(&format!("{key:?} must be true or false"))),
         }
     }
 
@@ -282,6 +304,19 @@ pub fn failure(cmd: &Value, tag: &Value, error: &str, detail: &str) -> Value {
     json!({ "event": "result", "cmd": cmd, "tag": tag, "ok": false, "error": error, "detail": detail })
 }
 
+/// The `result` of a `send`: with the added field `id`, the id the
+/// message went out with (to match receipts, markers, corrections).
+pub fn sent(command: &Command, outcome: Result<String, String>) -> Value {
+    match outcome {
+        Ok(id) => {
+            let mut v = result(command, Ok(()));
+            v["id"] = json!(id);
+            v
+        }
+        Err(e) => result(command, Err(e)),
+    }
+}
+
 /// The `result` event for a command.
 pub fn result(command: &Command, outcome: Result<(), String>) -> Value {
     match outcome {
@@ -296,16 +331,10 @@ pub fn result(command: &Command, outcome: Result<(), String>) -> Value {
 /// `outcome` is the answer, or the short reason it failed (see
 /// [`iq_failure`] and [`send_failure`]).
 pub fn iq_outcome(command: &Command, expect: &Expect, outcome: Result<Iq, String>) -> Vec<Value> {
-    let iq = match outcome {
-        Ok(iq) => iq,
-        Err(error) => return vec![result(command, Err(error))],
-    };
-    let payload = iq.payload_element();
-    let data = match expect {
-        Expect::Ack => None,
-        Expect::DiscoInfo(jid) => Some(disco_info(jid, payload)),
-    };
-    data.into_iter().chain([result(command, Ok(()))]).collect()
+    match (outcome, expect) {
+        (Ok(_), Expect::Ack) => vec![result(command, Ok(()))],
+        (Err(error), _) => vec![result(command, Err(error))],
+    }
 }
 
 /// The short reason for an IQ that produced no result: the stanza error's
@@ -351,6 +380,24 @@ mod tests {
             (m.type_, m.body.as_deref()),
             (MessageType::Chat, Some("hi"))
         );
+        assert!(m.payloads.is_empty());
+        let c = decode(
+            r#"{"cmd":"send","to":"bob@example.com","body":"hi!","receipt":true,"replaces":"m1"}"#,
+            &own(),
+        )
+        .unwrap();
+        let Plan::Send(Stanza::Message(m)) = c.plan else {
+            panic!()
+        };
+        assert!(m.payload("urn:xmpp:receipts", "request").is_some());
+        let replace = m.payload("urn:xmpp:message-correct:0", "replace");
+        assert_eq!(replace.and_then(|r| r.attr("id")), Some("m1"));
+        let v = decode(
+            r#"{"cmd":"send","to":"b@x","body":"","receipt":"yes"}"#,
+            &own(),
+        )
+        .unwrap_err();
+        assert_eq!(v["error"], "bad-command");
         let c = decode(r#"{"cmd":"presence","show":"dnd","status":"busy"}"#, &own()).unwrap();
         assert!(matches!(
             c.plan,
@@ -402,9 +449,33 @@ mod tests {
     #[test]
     fn ping_defaults_to_own_server() {
         let c = decode(r#"{"cmd":"ping"}"#, &own()).unwrap();
-        let Plan::Request(iq, Expect::Ack) = c.plan else {
+        let Plan::Module(ModuleCmd::Ping(to)) = c.plan else {
             panic!()
         };
-        assert_eq!(iq.to.unwrap().as_str(), "example.com");
+        assert_eq!(to.as_str(), "example.com");
+        let c = decode(r#"{"cmd":"ping","jid":"bob@example.com/x"}"#, &own()).unwrap();
+        assert!(
+            matches!(c.plan, Plan::Module(ModuleCmd::Ping(ref j)) if j.as_str() == "bob@example.com/x")
+        );
+    }
+
+    #[test]
+    fn block_unblock_and_blocklist() {
+        let c = decode(r#"{"cmd":"block","jid":"example.net"}"#, &own()).unwrap();
+        assert!(
+            matches!(c.plan, Plan::Module(ModuleCmd::Blocking(BlockingCmd::Block(ref j))) if j.as_str() == "example.net")
+        );
+        let c = decode(r#"{"cmd":"unblock","jid":"bob@example.com"}"#, &own()).unwrap();
+        assert!(matches!(
+            c.plan,
+            Plan::Module(ModuleCmd::Blocking(BlockingCmd::Unblock(_)))
+        ));
+        let c = decode(r#"{"cmd":"blocklist"}"#, &own()).unwrap();
+        assert!(matches!(
+            c.plan,
+            Plan::Module(ModuleCmd::Blocking(BlockingCmd::List))
+        ));
+        let v = decode(r#"{"cmd":"block"}"#, &own()).unwrap_err();
+        assert_eq!(v["error"], "bad-command");
     }
 }

@@ -1,11 +1,9 @@
 //! Events: the core's news and IQ answers as the contract's JSON objects.
 
 use serde_json::{json, Value};
+use xmpp_proto::messages::{ChatMessage, ChatState};
 use xmpp_proto::stanza::{BareJid, FullJid, Jid, Message, Presence};
-use xmpp_proto::xml::Element;
-use xmpp_proto::Event;
-
-use super::command::NS_DISCO_INFO;
+use xmpp_proto::{Carbon, Event};
 
 /// XEP-0203 delayed delivery.
 pub const NS_DELAY: &str = "urn:xmpp:delay";
@@ -27,6 +25,7 @@ pub fn core_event(event: &Event, own: &BareJid) -> Option<Value> {
             resumed,
         } => online(jid, *tls, mechanism.name(), *resumed),
         Event::Message(m) => message(m, own),
+        Event::ChatMessage(m) => chat_message(m),
         Event::Presence(p) => presence(p),
         Event::Warning(w) => warning(w.kind.as_str(), &w.message),
         Event::Disconnected { reason } => disconnected(&reason.to_string()),
@@ -39,8 +38,31 @@ pub fn online(jid: &FullJid, tls: bool, mechanism: &str, resumed: bool) -> Value
     json!({ "event": "online", "jid": jid.as_str(), "tls": tls, "mechanism": mechanism, "resumed": resumed })
 }
 
-/// `message`. Carbons and archive queries are not implemented yet, so
-/// `carbon` is always null and `archived` false.
+/// `message` for a message the messages module decoded and checked: a
+/// `stanza_id` only from our server (or the room), `replaces` only for a
+/// correction from the sender of the corrected message. Added fields:
+/// `receipt_for` (the id a delivery receipt acknowledges) and `chat_state`.
+pub fn chat_message(c: &ChatMessage) -> Value {
+    let m = &c.message;
+    json!({
+        "event": "message",
+        "from": m.from.as_ref().map(Jid::as_str),
+        "to": m.to.as_ref().map(Jid::as_str),
+        "type": m.type_.as_str(),
+        "id": m.id,
+        "body": m.body,
+        "carbon": c.carbon().map(Carbon::as_str),
+        "archived": c.is_archived(),
+        "delay": c.delay.as_ref().map(|d| d.stamp.as_str()),
+        "stanza_id": c.stanza_id,
+        "replaces": c.replaces,
+        "receipt_for": c.receipt_for,
+        "chat_state": c.chat_state.map(ChatState::as_str),
+    })
+}
+
+/// `message` for a message no module decoded (the messages module is not
+/// registered): `carbon` is null and `archived` false.
 pub fn message(m: &Message, own: &BareJid) -> Value {
     let stanza_id = m
         .payloads
@@ -94,26 +116,11 @@ pub fn reconnected(jid: &FullJid, resumed: bool) -> Value {
     json!({ "event": "reconnected", "resumed": resumed, "jid": jid.as_str() })
 }
 
-/// `disco-info` for `jid`, from the `<query/>` of a disco#info result.
-pub fn disco_info(jid: &Jid, query: Option<&Element>) -> Value {
-    let query = query.filter(|q| q.is(NS_DISCO_INFO, "query"));
-    let children = || query.into_iter().flat_map(Element::children);
-    let identities: Vec<Value> = children()
-        .filter(|c| c.is(NS_DISCO_INFO, "identity"))
-        .map(|i| json!({ "category": i.attr("category"), "type": i.attr("type"), "name": i.attr("name") }))
-        .collect();
-    let features: Vec<&str> = children()
-        .filter(|c| c.is(NS_DISCO_INFO, "feature"))
-        .filter_map(|f| f.attr("var"))
-        .collect();
-    json!({ "event": "disco-info", "jid": jid.as_str(), "identities": identities, "features": features })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use xmpp_proto::stanza::Stanza;
-    use xmpp_proto::xml::{StreamEvent, StreamReader};
+    use xmpp_proto::xml::{Element, StreamEvent, StreamReader};
 
     fn parse(xml: &str) -> Element {
         let mut reader = StreamReader::new(Default::default());
@@ -145,16 +152,5 @@ mod tests {
         assert_eq!(v["stanza_id"], "s1");
         assert_eq!(v["replaces"], "m0");
         assert_eq!(v["carbon"], Value::Null);
-    }
-
-    #[test]
-    fn disco() {
-        let q = parse(
-            "<query xmlns='http://jabber.org/protocol/disco#info'><identity category='server' \
-             type='im' name='S'/><feature var='urn:xmpp:ping'/></query>",
-        );
-        let v = disco_info(&"example.com".parse().unwrap(), Some(&q));
-        assert_eq!(v["identities"][0]["type"], "im");
-        assert_eq!(v["features"], json!(["urn:xmpp:ping"]));
     }
 }

@@ -14,8 +14,11 @@
 #![allow(dead_code)] // each CLI uses what its adapter needs
 
 pub mod args;
+pub mod blocking;
 pub mod command;
+pub mod disco;
 pub mod event;
+pub mod ping;
 pub mod presence;
 pub mod roster;
 pub mod session;

@@ -8,11 +8,13 @@ use xmpp_proto::adapter::{
     CommandError, ConnectError, ConnectOptions, Disconnect, Event, ReconnectPolicy, TlsMode,
 };
 use xmpp_proto::connect::Security;
+use xmpp_proto::messages::{Carbons, Messages};
 use xmpp_proto::stanza::BareJid;
 
 use super::args::{self, Args, ArgsError};
+use super::disco;
+use super::{blocking, ping, presence, roster};
 use super::{command, event, print, Exit};
-use super::{presence, roster};
 
 /// The flags and `XMPP_PASSWORD` of this process, or the exit status for
 /// `--help` and bad flags (the usage already printed).
@@ -64,7 +66,16 @@ pub fn options(args: &Args) -> ConnectOptions {
     options.on_client(|client| {
         // The roster first: its request leaves before our presence (RFC 6121 §2.2).
         roster::register(client);
+        // The block list before our presence as well (XEP-0191 §3.2).
+        blocking::register(client);
         presence::register(client);
+        disco::register(client);
+        // Carbons, then every message decoded (receipts, corrections, ids).
+        let _ = client.register(Carbons::new());
+        let _ = client.register(Messages::new());
+        // XEP-0092: who we are. (The ping module every core has already.)
+        let version = xmpp_proto::version::Version::new("xmpp-cli", env!("CARGO_PKG_VERSION"));
+        let _ = client.register(version);
     })
 }
 
@@ -141,6 +152,21 @@ pub fn on_event(event: Event, jid: &BareJid, before_end: impl FnOnce()) -> Optio
         }
         Event::Core(xmpp_proto::Event::Roster(e)) => {
             for v in roster::event(&e) {
+                print(&v);
+            }
+        }
+        Event::Core(xmpp_proto::Event::Ping(e)) => {
+            if let Some(v) = ping::event(&e) {
+                print(&v);
+            }
+        }
+        Event::Core(xmpp_proto::Event::Blocking(e)) => {
+            for v in blocking::event(&e) {
+                print(&v);
+            }
+        }
+        Event::Core(xmpp_proto::Event::Disco(e)) => {
+            for v in disco::event(&e) {
                 print(&v);
             }
         }

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use crate::sasl::{Credentials, Mechanism, SaslPolicy};
 
+pub use crate::disco::Identity;
+
 use super::ReconnectPolicy;
 use crate::stanza::BareJid;
 use crate::xml::ReaderLimits;
@@ -34,7 +36,9 @@ pub struct Timeouts {
     /// Send a whitespace keepalive after this long without sending anything.
     pub keepalive: Duration,
     /// After this long without receiving anything, ping the server (XEP-0199);
-    /// a ping unanswered within `iq` ends the session.
+    /// a ping unanswered within `iq` ends the connection. The built-in
+    /// [`Ping`](crate::ping::Ping) module, which `Client::new` registers,
+    /// takes this value.
     pub idle: Duration,
     /// How long to wait for the server's `</stream:stream>` after ours.
     pub close: Duration,
@@ -83,29 +87,6 @@ pub struct Config {
     pub reconnect: Option<ReconnectPolicy>,
 }
 
-/// A XEP-0030 identity (§3.1; the registry's client category types are
-/// `bot`, `console`, `game`, `handheld`, `pc`, `phone`, `sms`, `tablet`, `web`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Identity {
-    /// The category (`client`).
-    pub category: String,
-    /// The type within it (`pc`, `bot`, ...).
-    pub kind: String,
-    /// A name for people, if any.
-    pub name: Option<String>,
-}
-
-impl Default for Identity {
-    /// `client`/`pc`, without a name.
-    fn default() -> Self {
-        Identity {
-            category: "client".into(),
-            kind: "pc".into(),
-            name: None,
-        }
-    }
-}
-
 impl Config {
     /// A builder for `jid` with `credentials` and the driver's `seed`.
     pub fn builder(jid: BareJid, credentials: Credentials, seed: [u8; 32]) -> ConfigBuilder {
@@ -150,9 +131,8 @@ impl ConfigBuilder {
         name: Option<String>,
     ) -> Self {
         self.config.identity = Identity {
-            category: category.into(),
-            kind: kind.into(),
             name,
+            ..Identity::new(category, kind)
         };
         self
     }

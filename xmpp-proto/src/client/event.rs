@@ -146,6 +146,8 @@ pub struct Warning {
 #[derive(Debug)]
 #[non_exhaustive]
 #[rustfmt::skip]
+// A message is the common case: boxing it would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 pub enum Event {
     // ===== session =====
     /// Logged in and bound: stanzas can flow.
@@ -214,6 +216,26 @@ pub enum Event {
 
     /// News from the presence module ([`crate::presence`]).
     PresenceUpdate(crate::presence::PresenceEvent),
+
+    /// A message with its messaging extensions decoded and checked, from
+    /// the [`Messages`](crate::messages::Messages) module (instead of
+    /// [`Event::Message`]).
+    ChatMessage(crate::messages::ChatMessage),
+
+    /// News from the [`Carbons`](crate::messages::Carbons) module.
+    Carbons(crate::messages::CarbonsEvent),
+
+    /// The answer to a ping of the ping module ([`crate::ping`]).
+    Ping(crate::ping::PingEvent),
+
+    /// The answer to a software-version query ([`crate::version`]).
+    Version(crate::version::VersionEvent),
+
+    /// News from the blocking module ([`crate::blocking`]).
+    Blocking(crate::blocking::BlockingEvent),
+
+    /// News from the disco and caps modules ([`crate::disco`]).
+    Disco(crate::disco::DiscoEvent),
 
     // ===== extensions =====
     /// An event of a third-party extension (its own type, boxed).

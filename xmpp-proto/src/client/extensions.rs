@@ -1,6 +1,7 @@
 //! The session side of the extension interface (see [`module`](super::module)
 //! for the rules): registration, reaching a module by type, running a
-//! module's hook with its context, the outgoing hooks, and module deadlines.
+//! module's hook with its context, the outgoing hooks, module deadlines, and
+//! the one request a module may make of the session (`connection_lost`).
 
 use std::any::Any;
 use std::time::Instant;
@@ -8,9 +9,9 @@ use std::time::Instant;
 use crate::stanza::Stanza;
 
 use super::features::StreamFeatures;
-use super::module::{Module, ModuleContext, ModuleError, RegisterError};
+use super::module::{Module, ModuleContext, ModuleError, Provenance, RegisterError};
 use super::online::CORE_IQS;
-use super::Client;
+use super::{Client, DisconnectReason};
 
 /// The registered modules and who answers which IQ requests.
 #[derive(Default)]
@@ -18,10 +19,15 @@ pub(super) struct Extensions {
     pub(super) modules: Vec<Box<dyn Module>>,
     /// (namespace, element) of IQ request payloads -> module index.
     pub(super) iq_routes: Vec<((&'static str, &'static str), usize)>,
-    /// Stanzas modules routed again, in order.
-    pub(super) again: Vec<Stanza>,
-    /// True while a stanza from `again` is being routed.
-    pub(super) redispatching: bool,
+    /// Stanzas modules routed again, in order, with where they came from.
+    pub(super) again: Vec<(Stanza, Provenance)>,
+    /// Where the stanza being routed came from (`Live` but while one from
+    /// `again` is routed).
+    pub(super) provenance: Provenance,
+    /// When bytes last arrived on the transport (`ModuleContext::last_received`).
+    pub(super) last_received: Option<Instant>,
+    /// A module declared the connection lost (`ModuleContext::connection_lost`).
+    pub(super) lost: Option<&'static str>,
 }
 
 impl Extensions {
@@ -82,6 +88,10 @@ impl Client {
         }
         self.ext.iq_routes.extend(routes);
         self.ext.modules.push(Box::new(module));
+        if self.outbox.open {
+            // Our disco#info changed under the modules that were online.
+            self.announce_disco_info();
+        }
         Ok(())
     }
 
@@ -121,6 +131,7 @@ impl Client {
         let result = self.with_context(index, |m, cx| {
             (m as &mut dyn Any).downcast_mut::<T>().map(|m| f(m, cx))
         });
+        self.apply_module_requests();
         self.arm_session_timers();
         result
             .flatten()
@@ -146,7 +157,9 @@ impl Client {
             events: &mut self.events,
             queued: &mut queued,
             again: &mut self.ext.again,
-            redispatched: self.ext.redispatching,
+            provenance: &self.ext.provenance,
+            last_received: self.ext.last_received,
+            lost: &mut self.ext.lost,
             module_index: index,
             module_name,
         };
@@ -155,6 +168,20 @@ impl Client {
             self.transmit(stanza);
         }
         Some(result)
+    }
+
+    /// Carries out what modules asked of the session while the last input
+    /// or command was handled: a connection a module declared lost
+    /// (`ModuleContext::connection_lost`) ends as a timeout, the same
+    /// failure as any dead connection (the reconnect policy applies).
+    pub(super) fn apply_module_requests(&mut self) {
+        if let Some(reason) = self.ext.lost.take() {
+            // Only a connection still online: one that ended meanwhile
+            // (the server closed it, the application did) is over already.
+            if self.outbox.open && !self.ended {
+                self.fail(DisconnectReason::Timeout(reason));
+            }
+        }
     }
 
     /// Runs `f` on every module in registration order.
@@ -167,19 +194,23 @@ impl Client {
         }
     }
 
-    /// Sends a stanza through every module's outgoing hook.
-    pub(super) fn transmit(&mut self, mut stanza: Stanza) {
+    /// Sends a stanza through every module's outgoing hook (which see it
+    /// with its id: a fresh one when it had none). Returns the id.
+    pub(super) fn transmit(&mut self, mut stanza: Stanza) -> String {
+        let id = self.outbox.ensure_id(&mut stanza);
         for m in &mut self.ext.modules {
             m.on_outgoing(&mut stanza);
         }
         self.outbox.send_stanza(stanza);
+        id
     }
 
-    /// Online: the stream's features, then the `online` hooks.
+    /// Online: the stream's features, our disco#info, then the `online` hooks.
     pub(super) fn modules_online(&mut self, features: &StreamFeatures, resumed: bool) {
         for m in &mut self.ext.modules {
             m.stream_features(features);
         }
+        self.announce_disco_info();
         self.each_module(|m, cx| m.online(cx, resumed));
     }
 

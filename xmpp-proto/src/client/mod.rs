@@ -3,7 +3,9 @@
 //! Rules (as h11's `_state.py` states its own):
 //! 1. Every state transition of the session lives in this module: `mod.rs`
 //!    (inputs, outputs, teardown), `negotiate.rs` (stream, TLS, SASL, bind)
-//!    and `online.rs` (routing). Modules never change the session state.
+//!    and `online.rs` (routing). Modules never change the session state,
+//!    except that one may declare the connection lost
+//!    ([`ModuleContext::connection_lost`], the XEP-0199 liveness check).
 //! 2. The client never blocks, never reads a clock, never draws randomness:
 //!    time comes with every [`Input`], entropy from [`Config::seed`].
 //! 3. Output is queued; [`Client::poll_output`] drains it in a fixed order:
@@ -20,6 +22,7 @@
 //!    transport for the same session: `reconnect.rs` decides and resets.
 
 mod config;
+mod disco;
 mod error;
 mod event;
 mod extensions;
@@ -34,6 +37,7 @@ mod timer;
 use std::collections::VecDeque;
 use std::time::Instant;
 
+pub use crate::ping::NS_PING;
 pub use config::{Config, ConfigBuilder, Identity, Timeouts, TlsPolicy};
 pub use error::{DisconnectReason, StreamError, StreamErrorCondition};
 pub use event::{Event, Input, IqFailure, Output, Transmit, Warning, WarningKind};
@@ -41,10 +45,10 @@ pub use features::{
     StreamFeatures, NS_BIND, NS_SASL, NS_SASL_CB, NS_SESSION, NS_SM, NS_STREAM_ERRORS, NS_TLS,
 };
 pub use module::{
-    from_own_account, ExtensionEvent, Handled, IqAnswer, Module, ModuleContext, ModuleError,
-    RegisterError,
+    from_own_account, Carbon, ExtensionEvent, Handled, IqAnswer, Module, ModuleContext,
+    ModuleError, Provenance, RegisterError,
 };
-pub use online::{NS_DISCO_INFO, NS_PING};
+pub use online::NS_DISCO_INFO;
 pub use reconnect::{ReconnectPolicy, MIN_RECONNECT_DELAY};
 
 use crate::entropy::Entropy;
@@ -123,6 +127,11 @@ impl Client {
     /// A new session. With STARTTLS policies the stream header is queued at
     /// once; with [`TlsPolicy::DirectTls`] the client waits for
     /// [`Input::TlsEstablished`].
+    ///
+    /// The built-in [`Ping`](crate::ping::Ping) module is registered
+    /// first, with [`Timeouts::idle`] as its liveness interval: it answers
+    /// XEP-0199 pings and ends a connection whose server stopped answering
+    /// (reach it with [`Client::with_module`] to ping or to change that).
     pub fn new(config: Config, now: Instant) -> Self {
         let mut entropy = Entropy::new(config.seed);
         // Ids and nonces draw from separate streams, so a nonce never
@@ -154,6 +163,8 @@ impl Client {
             reconnect: Reconnect::new(config.seed, config.tls),
             config,
         };
+        // A fresh session has no module yet: this cannot conflict.
+        let _ = client.register(crate::ping::Ping::new(client.config.timeouts.idle));
         if !direct {
             client.open_stream();
         }
@@ -204,6 +215,7 @@ impl Client {
                 self.transport_failed(is_final);
             }
         }
+        self.apply_module_requests();
         self.arm_session_timers();
     }
 
@@ -259,16 +271,19 @@ impl Client {
             .min()
     }
 
-    /// Sends a stanza (an id is added when it has none). `now` re-arms the
-    /// keepalive from the time of this write, as every input does.
-    pub fn send(&mut self, now: Instant, stanza: impl Into<Stanza>) -> Result<(), SendError> {
+    /// Sends a stanza and returns its id (a fresh one is given to a stanza
+    /// that has none, before the modules' outgoing hooks see it: with it
+    /// the application correlates receipts, markers and corrections).
+    /// `now` re-arms the keepalive from the time of this write, as every
+    /// input does.
+    pub fn send(&mut self, now: Instant, stanza: impl Into<Stanza>) -> Result<String, SendError> {
         if !self.is_online() {
             return Err(SendError::NotOnline);
         }
         self.now = now;
-        self.transmit(stanza.into());
+        let id = self.transmit(stanza.into());
         self.arm_session_timers();
-        Ok(())
+        Ok(id)
     }
 
     /// Sends an IQ get/set and tracks it: its answer arrives as
@@ -370,9 +385,8 @@ impl Client {
             return;
         }
         self.reader.feed(data);
-        if self.outbox.open {
-            self.timers
-                .set(Timer::Idle, self.now + self.config.timeouts.idle);
+        if !data.is_empty() {
+            self.ext.last_received = Some(self.now);
         }
         while let Some(item) = self.reader.next_event() {
             match item {
@@ -388,7 +402,8 @@ impl Client {
                     break;
                 }
             }
-            if self.ended {
+            // A module declared the connection dead: the rest is not read.
+            if self.ended || self.ext.lost.is_some() {
                 break;
             }
         }
@@ -411,7 +426,6 @@ impl Client {
                         self.outbox.write_raw(b" ");
                     }
                 }
-                Timer::Idle => self.idle_ping(),
                 Timer::Reconnect => self.reconnect_due(),
             }
             if self.ended {
@@ -434,10 +448,6 @@ impl Client {
         if std::mem::take(&mut self.outbox.wrote) || self.timers.get(Timer::Keepalive).is_none() {
             self.timers
                 .set(Timer::Keepalive, self.now + self.config.timeouts.keepalive);
-        }
-        if self.timers.get(Timer::Idle).is_none() {
-            self.timers
-                .set(Timer::Idle, self.now + self.config.timeouts.idle);
         }
     }
 

@@ -15,9 +15,14 @@
 //!    payload's (namespace, element) ([`Module::iq_requests`]; two owners
 //!    of one pair are refused at registration), whose answer the core sends;
 //!    unowned ones get `service-unavailable` (RFC 6120 §8.4), except the
-//!    core's own XEP-0199 ping and XEP-0030 disco#info;
+//!    core's own XEP-0030 disco#info and disco#items (whose nodes modules
+//!    publish: [`Module::disco_node_info`], [`Module::disco_items`]);
+//!    XEP-0199 pings are the built-in [`Ping`](crate::ping::Ping) module's,
+//!    registered by `Client::new`;
 //! 4. messages and presences are offered to each module in registration
-//!    order until one returns [`Handled::Yes`]; the rest become events.
+//!    order until one returns [`Handled::Yes`] (or [`Handled::Take`], to be
+//!    handed the stanza by value in [`Module::take_stanza`]); the rest
+//!    become events.
 //!
 //! Every stanza that leaves the session, whoever sends it, first passes
 //! each module's [`Module::on_outgoing`] (to add origin-id, caps, ...).
@@ -29,6 +34,7 @@ use std::any::Any;
 use std::collections::VecDeque;
 use std::time::Instant;
 
+use crate::disco::{DiscoInfo, DiscoItem};
 use crate::stanza::{BareJid, DefinedCondition, ErrorType, FullJid, Iq, Jid, Stanza, StanzaError};
 use crate::xml::Element;
 
@@ -44,6 +50,10 @@ pub enum Handled {
     Yes,
     /// Not for this module.
     No,
+    /// Consumed, and the module wants the stanza itself: the core hands
+    /// it over by value to [`Module::take_stanza`] (no copy), and no later
+    /// module and not the application sees it.
+    Take,
 }
 
 /// A module's answer to an IQ request routed to it, which the core sends.
@@ -141,9 +151,14 @@ pub struct ModuleContext<'a> {
     /// Stanzas to send once the hook returns (through the outgoing hooks).
     pub(super) queued: &'a mut Vec<Stanza>,
     /// Stanzas to route again once the current one is done.
-    pub(super) again: &'a mut Vec<Stanza>,
-    /// True while routing a stanza a module dispatched again.
-    pub(super) redispatched: bool,
+    pub(super) again: &'a mut Vec<(Stanza, Provenance)>,
+    /// Where the stanza being routed came from (`Live` unless a module
+    /// dispatched it again).
+    pub(super) provenance: &'a Provenance,
+    /// When bytes last arrived on the session's transport.
+    pub(super) last_received: Option<Instant>,
+    /// Set by [`ModuleContext::connection_lost`].
+    pub(super) lost: &'a mut Option<&'static str>,
     pub(super) module_index: usize,
     pub(super) module_name: &'static str,
 }
@@ -169,15 +184,17 @@ impl ModuleContext<'_> {
         self.outbox.open
     }
 
-    /// Sends a stanza (an id is added when it has none). It leaves after
-    /// the current hook or command, through every module's
-    /// [`Module::on_outgoing`].
-    pub fn send(&mut self, stanza: impl Into<Stanza>) -> Result<(), SendError> {
+    /// Sends a stanza (an id is added when it has none) and returns its
+    /// id. It leaves after the current hook or command, through every
+    /// module's [`Module::on_outgoing`].
+    pub fn send(&mut self, stanza: impl Into<Stanza>) -> Result<String, SendError> {
         if !self.outbox.open {
             return Err(SendError::NotOnline);
         }
-        self.queued.push(stanza.into());
-        Ok(())
+        let mut stanza = stanza.into();
+        let id = self.outbox.ensure_id(&mut stanza);
+        self.queued.push(stanza);
+        Ok(id)
     }
 
     /// Sends an IQ request whose answer comes back to this module's
@@ -222,22 +239,104 @@ impl ModuleContext<'_> {
 
     /// Routes `stanza` again, as if received, once the current one is done
     /// (a carbon's or an archive result's forwarded message, which every
-    /// module must see as a message). A stanza routed again cannot be
-    /// routed again a second time (that would allow loops): the call is
-    /// then refused with a warning.
-    pub fn dispatch(&mut self, stanza: Stanza) {
-        if self.redispatched {
+    /// module must see as a message), marked with where it came from: the
+    /// modules read it with [`ModuleContext::provenance`]. A stanza routed
+    /// again cannot be routed again a second time (that would allow
+    /// loops): the call is then refused with a warning. Dispatching with
+    /// [`Provenance::Live`] is refused the same way: only a stanza received
+    /// as it is may claim to be live.
+    pub fn dispatch(&mut self, stanza: Stanza, provenance: Provenance) {
+        if self.is_redispatched() {
             self.warn("refused to route a forwarded stanza a second time");
             return;
         }
-        self.again.push(stanza);
+        if provenance == Provenance::Live {
+            self.warn("refused to route a forwarded stanza as a live one");
+            return;
+        }
+        self.again.push((stanza, provenance));
     }
 
     /// True while the stanza being handled was routed again by a module
     /// ([`ModuleContext::dispatch`]) rather than received as it is.
     pub fn is_redispatched(&self) -> bool {
-        self.redispatched
+        *self.provenance != Provenance::Live
     }
+
+    /// When bytes last arrived from the server, if any: whitespace
+    /// keepalives included, which no hook sees (a liveness check counts
+    /// them as signs of life).
+    pub fn last_received(&self) -> Option<Instant> {
+        self.last_received
+    }
+
+    /// Declares the connection dead: a liveness check of this module (the
+    /// built-in [`Ping`](crate::ping::Ping)'s unanswered ping) says the
+    /// server is gone. Once the current input or command is handled, the
+    /// core ends the connection as [`DisconnectReason::Timeout`]`(reason)`,
+    /// exactly as for any lost connection: IQs in flight fail, modules go
+    /// offline, and with a reconnect policy the session reconnects.
+    /// Ignored while the session is not online.
+    ///
+    /// This is the one way a module acts on the session's state. Modules
+    /// cannot otherwise change it (log in, close, reconnect, bind): those
+    /// transitions belong to the connection machine alone.
+    ///
+    /// [`DisconnectReason::Timeout`]: crate::DisconnectReason::Timeout
+    pub fn connection_lost(&mut self, reason: &'static str) {
+        if self.outbox.open && self.lost.is_none() {
+            *self.lost = Some(reason);
+        }
+    }
+
+    /// Where the stanza being handled came from: [`Provenance::Live`] for
+    /// one received as it is, else what the module that unwrapped it said.
+    pub fn provenance(&self) -> &Provenance {
+        self.provenance
+    }
+}
+
+/// Which copy of a message a XEP-0280 carbon is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Carbon {
+    /// A message another resource of the account sent (`<sent/>`).
+    Sent,
+    /// A message another resource of the account received (`<received/>`).
+    Received,
+}
+
+impl Carbon {
+    /// The carbon's element name, as the CLI prints it (`"sent"`, `"received"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Carbon::Sent => "sent",
+            Carbon::Received => "received",
+        }
+    }
+}
+
+/// Where a stanza being routed came from. Modules that unwrap a forwarded
+/// stanza (carbons, archive results) route it again with
+/// [`ModuleContext::dispatch`] and say what it is, so every other module
+/// sees it as it sees a live one, told apart by this mark.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Provenance {
+    /// Received as it is.
+    #[default]
+    Live,
+    /// A XEP-0280 carbon copy, accepted from the account's bare JID.
+    Carbon(Carbon),
+    /// A stanza forwarded inside another one (XEP-0297) that the named
+    /// module unwrapped for a protocol of its own (a third-party extension).
+    Forwarded(&'static str),
+    /// A result of a message archive query (XEP-0313).
+    Archive {
+        /// The id the archive gives the message (its XEP-0359 stanza-id).
+        archive_id: String,
+        /// The query's id, as the query set it.
+        query_id: Option<String>,
+    },
 }
 
 /// A protocol extension plugged into a session. Every hook has a default
@@ -254,6 +353,31 @@ pub trait Module: Any + Send {
     /// disco#info answer.
     fn features(&self) -> &[&'static str] {
         &[]
+    }
+
+    /// Our disco#info as the core answers it (the configured identity and
+    /// every module's features): before [`Module::online`], and again when
+    /// a registration while online changes it. Entity capabilities
+    /// (XEP-0115) hashes it.
+    fn own_disco_info(&mut self, info: &DiscoInfo) {
+        let _ = info;
+    }
+
+    /// The disco#info of one of our nodes this module publishes
+    /// (XEP-0030 §3.2), which the core answers with; `None` (the default)
+    /// when `node` is not this module's.
+    fn disco_node_info(&self, node: &str) -> Option<DiscoInfo> {
+        let _ = node;
+        None
+    }
+
+    /// The disco#items this module lists (XEP-0030 §4): for `None`, items
+    /// added to the list of our JID itself; for a node, `Some` when the
+    /// node is this module's (the core answers with the first `Some`, else
+    /// `item-not-found`). The default lists nothing.
+    fn disco_items(&self, node: Option<&str>) -> Option<Vec<DiscoItem>> {
+        let _ = node;
+        None
     }
 
     /// The IQ requests (get or set) this module answers, by the payload's
@@ -285,10 +409,18 @@ pub trait Module: Any + Send {
         let _ = (ctx, stanza);
     }
 
-    /// An incoming message or presence. Return [`Handled::Yes`] to consume it.
+    /// An incoming message or presence. Return [`Handled::Yes`] to consume
+    /// it, [`Handled::Take`] to consume it and be handed it by value.
     fn handle_stanza(&mut self, ctx: &mut ModuleContext<'_>, stanza: &Stanza) -> Handled {
         let _ = (ctx, stanza);
         Handled::No
+    }
+
+    /// The stanza this module answered [`Handled::Take`] for, by value:
+    /// to keep its parts (a message's body, its addresses) without copying
+    /// them into an event.
+    fn take_stanza(&mut self, ctx: &mut ModuleContext<'_>, stanza: Stanza) {
+        let _ = (ctx, stanza);
     }
 
     /// An IQ request whose payload is one of [`Module::iq_requests`]. The

@@ -1,9 +1,11 @@
 //! Routing while online (RFC 6120 §8, §10): address checks, the modules'
 //! hooks (see [`module`](super::module) for the order), IQ response matching
 //! with spoofing protection, the `service-unavailable` answer to unowned
-//! requests, and what the core answers itself: XEP-0199 pings (answering
-//! and idle checks) and XEP-0030 disco#info about this client.
+//! requests, and what the core answers itself: XEP-0030 disco#info and
+//! disco#items about this client (answered in `disco.rs`). (XEP-0199
+//! pings, answers and liveness checks, are the built-in `ping` module's.)
 
+use crate::disco::NS_DISCO_ITEMS;
 use crate::iq_tracker::ResponseMatch;
 use crate::stanza::{
     DefinedCondition, ErrorType, FullJid, Iq, IqPayload, Jid, JidSource, Stanza, NS_CLIENT,
@@ -11,16 +13,15 @@ use crate::stanza::{
 use crate::xml::Element;
 
 use super::event::{Event, IqFailure, WarningKind};
-use super::module::{Handled, IqAnswer};
-use super::{Client, DisconnectReason, IqOwner};
+use super::module::{Handled, IqAnswer, Provenance};
+use super::{Client, IqOwner};
 
-/// XEP-0199 ping namespace.
-pub const NS_PING: &str = "urn:xmpp:ping";
 /// XEP-0030 disco#info namespace.
 pub const NS_DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
 
 /// The IQ requests the core answers itself; no module may claim them.
-pub(super) const CORE_IQS: [(&str, &str); 2] = [(NS_PING, "ping"), (NS_DISCO_INFO, "query")];
+pub(super) const CORE_IQS: [(&str, &str); 2] =
+    [(NS_DISCO_INFO, "query"), (NS_DISCO_ITEMS, "query")];
 
 impl Client {
     pub(super) fn online_element(&mut self, element: Element) {
@@ -63,10 +64,10 @@ impl Client {
         }
         self.route(stanza);
         // What modules routed again, after the stanza that carried it.
-        for stanza in std::mem::take(&mut self.ext.again) {
-            self.ext.redispatching = true;
+        for (stanza, provenance) in std::mem::take(&mut self.ext.again) {
+            self.ext.provenance = provenance;
             self.route(stanza);
-            self.ext.redispatching = false;
+            self.ext.provenance = Provenance::Live;
             if self.ended {
                 return;
             }
@@ -77,7 +78,7 @@ impl Client {
         self.each_module(|m, cx| m.observe_stanza(cx, &stanza));
         match stanza {
             Stanza::Iq(iq) if !iq.is_request() => {
-                if self.ext.redispatching {
+                if self.ext.provenance != Provenance::Live {
                     self.warn(
                         WarningKind::InvalidStanza,
                         "ignored an IQ response forwarded inside another stanza".into(),
@@ -87,19 +88,28 @@ impl Client {
                 }
             }
             Stanza::Iq(iq) => self.iq_request(iq),
-            // Moved once, into the event (a message is some 400 bytes).
-            _ if self.consumed(&stanza) => {}
-            Stanza::Message(m) => self.events.push_back(Event::Message(m)),
-            Stanza::Presence(p) => self.events.push_back(Event::Presence(p)),
+            stanza => self.offer(stanza),
         }
     }
 
-    /// A message or presence: to the modules until one consumes it (else
-    /// it goes to the application).
-    fn consumed(&mut self, stanza: &Stanza) -> bool {
-        (0..self.ext.modules.len()).any(|i| {
-            self.with_context(i, |m, cx| m.handle_stanza(cx, stanza)) == Some(Handled::Yes)
-        })
+    /// A message or presence: to the modules until one consumes it, else
+    /// to the application.
+    fn offer(&mut self, stanza: Stanza) {
+        for i in 0..self.ext.modules.len() {
+            match self.with_context(i, |m, cx| m.handle_stanza(cx, &stanza)) {
+                Some(Handled::Yes) => return,
+                Some(Handled::Take) => {
+                    self.with_context(i, |m, cx| m.take_stanza(cx, stanza));
+                    return;
+                }
+                Some(Handled::No) | None => {}
+            }
+        }
+        match stanza {
+            Stanza::Message(m) => self.events.push_back(Event::Message(m)),
+            Stanza::Presence(p) => self.events.push_back(Event::Presence(p)),
+            Stanza::Iq(_) => {}
+        }
     }
 
     /// An IQ get/set: to the module that owns its payload, or answered here.
@@ -112,9 +122,11 @@ impl Client {
             Some(i) => self
                 .with_context(i, |m, cx| m.handle_iq_request(cx, &iq))
                 .unwrap_or_else(unavailable),
-            None if (ns.as_str(), name.as_str()) == (NS_PING, "ping") => IqAnswer::Result(None),
             None if (ns.as_str(), name.as_str()) == (NS_DISCO_INFO, "query") => {
-                self.disco_info(&iq)
+                self.answer_disco_info(&iq)
+            }
+            None if (ns.as_str(), name.as_str()) == (NS_DISCO_ITEMS, "query") => {
+                self.answer_disco_items(&iq)
             }
             // RFC 6120 §8.4: an unhandled request gets service-unavailable.
             None => unavailable(),
@@ -127,37 +139,11 @@ impl Client {
         self.transmit(Stanza::Iq(reply));
     }
 
-    /// XEP-0030 §3.1: who we are and exactly the features of the core and
-    /// the registered modules. A node we do not publish is not found.
-    fn disco_info(&self, iq: &Iq) -> IqAnswer {
-        let query = iq.payload_element();
-        if !matches!(iq.payload, IqPayload::Get(_)) {
-            return IqAnswer::error(ErrorType::Cancel, DefinedCondition::NotAllowed);
-        }
-        if query.and_then(|q| q.attr("node")).is_some() {
-            return IqAnswer::error(ErrorType::Cancel, DefinedCondition::ItemNotFound);
-        }
-        let id = &self.config.identity;
-        let mut identity = Element::new(NS_DISCO_INFO, "identity")
-            .with_attr("category", id.category.clone())
-            .with_attr("type", id.kind.clone());
-        if let Some(name) = &id.name {
-            identity.set_attr("name", name.clone());
-        }
-        let mut features = self.disco_features();
-        features.sort_unstable();
-        features.dedup();
-        let mut answer = Element::new(NS_DISCO_INFO, "query").with_child(identity);
-        for var in features {
-            answer.push_child(Element::new(NS_DISCO_INFO, "feature").with_attr("var", var));
-        }
-        IqAnswer::Result(Some(answer))
-    }
-
-    /// Every XEP-0030 feature this session implements: the core's (disco,
-    /// ping) and the registered modules'.
+    /// Every XEP-0030 feature this session implements: the core's (disco)
+    /// and the registered modules' (ping, from the module `Client::new`
+    /// registers).
     pub fn disco_features(&self) -> Vec<&'static str> {
-        let mut all = vec![NS_DISCO_INFO, NS_PING];
+        let mut all = vec![NS_DISCO_INFO, NS_DISCO_ITEMS];
         all.extend(self.module_features());
         all
     }
@@ -215,13 +201,6 @@ impl Client {
             Some(IqOwner::Module(i)) => {
                 self.with_context(i, |m, cx| m.handle_iq_response(cx, &id, result));
             }
-            Some(IqOwner::KeepalivePing) => {
-                if matches!(result, Err(IqFailure::Timeout)) {
-                    self.fail(DisconnectReason::Timeout(
-                        "the server stopped answering pings",
-                    ));
-                }
-            }
         }
     }
 
@@ -231,26 +210,6 @@ impl Client {
             if self.ended {
                 return;
             }
-        }
-    }
-
-    /// Nothing received for a while: ask the server (XEP-0199 §4.2).
-    pub(super) fn idle_ping(&mut self) {
-        let pinging = self
-            .outbox
-            .owners
-            .values()
-            .any(|o| *o == IqOwner::KeepalivePing);
-        if !self.outbox.open || pinging {
-            return;
-        }
-        let mut ping = Iq::get(None, String::new(), Element::new(NS_PING, "ping"));
-        match self
-            .outbox
-            .track_iq(self.now, &mut ping, IqOwner::KeepalivePing)
-        {
-            Ok(_) => self.transmit(Stanza::Iq(ping)),
-            Err(_) => self.fail(DisconnectReason::Timeout("could not ping the server")),
         }
     }
 }

@@ -18,8 +18,6 @@ pub(crate) enum IqOwner {
     App,
     /// A registered module, by index.
     Module(usize),
-    /// The idle-check ping of the connection itself.
-    KeepalivePing,
 }
 
 /// The outgoing side of a session.
@@ -69,6 +67,22 @@ impl Outbox {
             e.set_attr("id", id);
         }
         self.write_element(&e);
+    }
+
+    /// The stanza's id, after giving it a fresh one when it has none (an
+    /// IQ's empty id counts as none).
+    pub(crate) fn ensure_id(&mut self, stanza: &mut Stanza) -> String {
+        let slot = match stanza {
+            Stanza::Message(m) => &mut m.id,
+            Stanza::Presence(p) => &mut p.id,
+            Stanza::Iq(iq) => {
+                if iq.id.is_empty() {
+                    iq.id = self.entropy.id();
+                }
+                return iq.id.clone();
+            }
+        };
+        slot.get_or_insert_with(|| self.entropy.id()).clone()
     }
 
     /// Tracks an IQ request about to be sent (giving it an id when it has

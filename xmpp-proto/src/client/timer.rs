@@ -10,21 +10,18 @@ pub(crate) enum Timer {
     Connect,
     /// Send a whitespace keepalive (nothing sent for a while).
     Keepalive,
-    /// Nothing received for a while: ping the server.
-    Idle,
     /// Our `</stream:stream>` went out; stop waiting for the server's.
     Close,
     /// The reconnection delay passed: ask for a new transport.
     Reconnect,
 }
 
-const COUNT: usize = 5;
+const COUNT: usize = 4;
 
 impl Timer {
     const ALL: [Timer; COUNT] = [
         Timer::Connect,
         Timer::Keepalive,
-        Timer::Idle,
         Timer::Close,
         Timer::Reconnect,
     ];
@@ -81,12 +78,12 @@ mod tests {
         let t0 = Instant::now();
         let mut t = TimerTable::default();
         assert_eq!(t.next(), None);
-        t.set(Timer::Idle, t0 + Duration::from_secs(5));
+        t.set(Timer::Close, t0 + Duration::from_secs(5));
         t.set(Timer::Connect, t0 + Duration::from_secs(2));
         assert_eq!(t.next(), Some(t0 + Duration::from_secs(2)));
         assert_eq!(t.expired(t0 + Duration::from_secs(3)), vec![Timer::Connect]);
         assert_eq!(t.get(Timer::Connect), None);
-        t.stop(Timer::Idle);
+        t.stop(Timer::Close);
         assert_eq!(t.next(), None);
     }
 }
