@@ -109,6 +109,7 @@ pub mod disco;
 mod entropy;
 pub mod iq_tracker;
 pub mod messages;
+pub mod pep;
 pub mod ping;
 pub mod presence;
 pub mod roster;
