@@ -102,6 +102,7 @@
 #![warn(unreachable_pub)]
 
 pub mod adapter;
+pub mod avatar;
 pub mod blocking;
 mod client;
 pub mod connect;

@@ -237,6 +237,9 @@ pub enum Event {
     /// News from the disco and caps modules ([`crate::disco`]).
     Disco(crate::disco::DiscoEvent),
 
+    /// News from the user avatar module ([`crate::avatar`], XEP-0084).
+    Avatar(crate::avatar::AvatarEvent),
+
     // ===== extensions =====
     /// An event of a third-party extension (its own type, boxed).
     Extension(super::module::ExtensionEvent),
