@@ -117,6 +117,7 @@ pub mod roster;
 pub mod sasl;
 pub mod stanza;
 pub mod testing;
+pub mod vcard;
 pub mod version;
 pub mod xml;
 

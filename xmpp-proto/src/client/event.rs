@@ -237,6 +237,9 @@ pub enum Event {
     /// News from the disco and caps modules ([`crate::disco`]).
     Disco(crate::disco::DiscoEvent),
 
+    /// News from the vCard module ([`crate::vcard`]): cards and XEP-0153 avatars.
+    VCard(crate::vcard::VCardEvent),
+
     /// News from the user avatar module ([`crate::avatar`], XEP-0084).
     Avatar(crate::avatar::AvatarEvent),
 
