@@ -243,6 +243,9 @@ pub enum Event {
     /// News from the user avatar module ([`crate::avatar`], XEP-0084).
     Avatar(crate::avatar::AvatarEvent),
 
+    /// News from the bookmarks module ([`crate::bookmarks`], XEP-0402).
+    Bookmarks(crate::bookmarks::BookmarksEvent),
+
     // ===== extensions =====
     /// An event of a third-party extension (its own type, boxed).
     Extension(super::module::ExtensionEvent),
