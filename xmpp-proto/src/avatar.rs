@@ -42,7 +42,8 @@ use base64::Engine as _;
 use sha1::{Digest as _, Sha1};
 
 use crate::client::{Event, Handled, IqFailure, Module, ModuleContext, SendError};
-use crate::pep::{self, NodeChange, Notification, PepError, PepItem};
+use crate::disco::DataForm;
+use crate::pep::{self, AccessModel, NodeChange, Notification, PepError, PepItem};
 use crate::stanza::{BareJid, Iq, Jid, Stanza};
 use crate::xml::Element;
 
@@ -356,6 +357,7 @@ enum Pending {
 #[derive(Debug)]
 pub struct Avatars {
     max_bytes: usize,
+    access: Option<AccessModel>,
     pending: BTreeMap<String, Pending>,
 }
 
@@ -370,8 +372,26 @@ impl Avatars {
     pub fn new() -> Self {
         Avatars {
             max_bytes: DEFAULT_MAX_BYTES,
+            access: None,
             pending: BTreeMap::new(),
         }
+    }
+
+    /// Publish both nodes with this access model (a publish-option,
+    /// XEP-0060 §7.1.5), e.g. [`AccessModel::Open`] so that anyone may see
+    /// our avatar, as anyone may read our vCard. Without it, the server's
+    /// default applies (for PEP: those subscribed to our presence,
+    /// XEP-0163 §4.2). A node that exists with another model makes the
+    /// server refuse the publication (`precondition-not-met`).
+    pub fn access_model(mut self, model: AccessModel) -> Self {
+        self.access = Some(model);
+        self
+    }
+
+    /// The publish-options of our publications.
+    fn options(&self) -> Option<DataForm> {
+        self.access
+            .map(|m| pep::publish_options([("pubsub#access_model", m.as_str())]))
     }
 
     /// Accept (and publish) images of at most `max` bytes (default
@@ -457,7 +477,12 @@ impl Avatars {
         };
         let metadata = Element::new(NS_AVATAR_METADATA, "metadata").with_child(info.to_element());
         let data = Element::new(NS_AVATAR_DATA, "data").with_text(encode_base64(&image.data));
-        let request = pep::publish_request(NS_AVATAR_DATA, PepItem::new(hash.clone(), data), None);
+        let options = self.options();
+        let request = pep::publish_request(
+            NS_AVATAR_DATA,
+            PepItem::new(hash.clone(), data),
+            options.as_ref(),
+        );
         let id = cx.send_iq(Iq::set(None, "", request))?;
         let pending = Pending::PublishData {
             metadata: PepItem::new(hash, metadata),
@@ -473,7 +498,8 @@ impl Avatars {
             id: None,
             payload: Some(Element::new(NS_AVATAR_METADATA, "metadata")),
         };
-        let request = pep::publish_request(NS_AVATAR_METADATA, item, None);
+        let options = self.options();
+        let request = pep::publish_request(NS_AVATAR_METADATA, item, options.as_ref());
         let id = cx.send_iq(Iq::set(None, "", request))?;
         self.pending
             .insert(id.clone(), Pending::PublishMetadata { id: id.clone() });
@@ -643,7 +669,9 @@ impl Module for Avatars {
             }
             Pending::PublishData { metadata } => match result {
                 Ok(_) => {
-                    let request = pep::publish_request(NS_AVATAR_METADATA, metadata, None);
+                    let options = self.options();
+                    let request =
+                        pep::publish_request(NS_AVATAR_METADATA, metadata, options.as_ref());
                     match cx.send_iq(Iq::set(None, "", request)) {
                         Ok(next) => {
                             self.pending.insert(next, Pending::PublishMetadata { id });

@@ -49,7 +49,7 @@ use std::collections::BTreeMap;
 use crate::client::{
     from_own_account, Event, Handled, IqFailure, Module, ModuleContext, SendError,
 };
-use crate::pep::{self, NodeChange, Notification, PepError, PepItem};
+use crate::pep::{self, AccessModel, NodeChange, Notification, PepError, PepItem};
 use crate::stanza::{BareJid, DefinedCondition, Iq, Stanza};
 use crate::xml::Element;
 
@@ -318,7 +318,7 @@ impl Bookmarks {
             ("pubsub#persist_items", "true"),
             ("pubsub#max_items", "max"),
             ("pubsub#send_last_published_item", "never"),
-            ("pubsub#access_model", "whitelist"),
+            ("pubsub#access_model", AccessModel::Whitelist.as_str()),
         ]);
         let item = PepItem::new(bookmark.jid.to_string(), bookmark.to_element());
         let request = pep::publish_request(NS_BOOKMARKS, item, Some(&options));

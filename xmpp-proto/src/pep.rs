@@ -281,6 +281,34 @@ pub fn publish_request(node: &str, item: PepItem, options: Option<&DataForm>) ->
     pubsub
 }
 
+/// Who may read a node's items (XEP-0060 §4.5), a publish-option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AccessModel {
+    /// Anyone.
+    Open,
+    /// Those subscribed to the owner's presence (the PEP default, XEP-0163 §4.2).
+    Presence,
+    /// Contacts in some roster groups.
+    Roster,
+    /// Those the owner lets subscribe.
+    Authorize,
+    /// Only the owner and those listed (private data, XEP-0223).
+    Whitelist,
+}
+
+impl AccessModel {
+    /// The value of `pubsub#access_model`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessModel::Open => "open",
+            AccessModel::Presence => "presence",
+            AccessModel::Roster => "roster",
+            AccessModel::Authorize => "authorize",
+            AccessModel::Whitelist => "whitelist",
+        }
+    }
+}
+
 /// The publish-options form (§7.1.5) with these `pubsub#` fields, e.g.
 /// `[("pubsub#access_model", "whitelist")]`.
 pub fn publish_options<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> DataForm {

@@ -12,6 +12,7 @@ use xmpp_proto::avatar::{
     AvatarMetadata, Avatars, NS_AVATAR_METADATA_NOTIFY,
 };
 use xmpp_proto::messages::Messages;
+use xmpp_proto::pep::AccessModel;
 use xmpp_proto::stanza::BareJid;
 use xmpp_proto::testing::attr_after;
 use xmpp_proto::{Event, WarningKind};
@@ -384,5 +385,31 @@ fn publishing_ours_sends_the_data_then_the_metadata() {
              <publish node='urn:xmpp:avatar:metadata'><item>\
              <metadata xmlns='urn:xmpp:avatar:metadata'/></item></publish></pubsub></iq>"
         )
+    );
+}
+
+#[test]
+fn an_access_model_goes_with_each_publication_as_a_publish_option() {
+    let mut s = online(Avatars::new().access_model(AccessModel::Open));
+    let image = AvatarImage::new("image/png", PNG.to_vec());
+    let id = s
+        .client
+        .with_module(s.now, |a: &mut Avatars, cx| a.publish(cx, &image, None))
+        .expect("registered")
+        .expect("sent");
+    let options = "<publish-options><x xmlns='jabber:x:data' type='submit'>\
+         <field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>\
+         <field var='pubsub#access_model'><value>open</value></field></x></publish-options>";
+    let sent = s.sent();
+    assert!(
+        sent.ends_with(&format!("</publish>{options}</pubsub></iq>")),
+        "{sent}"
+    );
+    s.server(&format!("<iq type='result' id='{id}'/>"));
+    let sent = s.sent();
+    assert!(sent.contains("node='urn:xmpp:avatar:metadata'"), "{sent}");
+    assert!(
+        sent.ends_with(&format!("</publish>{options}</pubsub></iq>")),
+        "{sent}"
     );
 }
