@@ -33,19 +33,22 @@
 //! assert!(sent.unwrap().is_err(), "not online yet");
 //! ```
 
-use std::collections::BTreeMap;
+mod image;
+mod metadata;
 
-use base64::alphabet;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
-use base64::engine::DecodePaddingMode;
-use base64::Engine as _;
-use sha1::{Digest as _, Sha1};
+use std::collections::BTreeMap;
 
 use crate::client::{Event, Handled, IqFailure, Module, ModuleContext, SendError};
 use crate::disco::DataForm;
 use crate::pep::{self, AccessModel, NodeChange, Notification, PepError, PepItem};
 use crate::stanza::{BareJid, Iq, Jid, Stanza};
 use crate::xml::Element;
+
+pub use image::{sha1_hex, AvatarImage};
+pub use metadata::{AvatarInfo, AvatarMetadata};
+
+pub(crate) use image::{decode_base64, encode_base64, encoded_len, is_sha1_hex, max_encoded_len};
+use metadata::MAX_INFOS;
 
 /// The data node and its payload's namespace (§4.1).
 pub const NS_AVATAR_DATA: &str = "urn:xmpp:avatar:data";
@@ -57,181 +60,6 @@ pub const NS_AVATAR_METADATA_NOTIFY: &str = "urn:xmpp:avatar:metadata+notify";
 /// The largest image accepted by default, decoded: far above the 8 KiB
 /// XEP-0153 §4.6 asks for and the few KiB real avatars weigh.
 pub const DEFAULT_MAX_BYTES: usize = 64 * 1024;
-/// The most `<info/>`s read from one metadata item.
-const MAX_INFOS: usize = 16;
-
-/// An avatar image: its content type (when known) and its bytes.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AvatarImage {
-    /// The content type (`image/png`, ...), as the publisher said.
-    pub mime_type: Option<String>,
-    /// The image data.
-    pub data: Vec<u8>,
-}
-
-impl AvatarImage {
-    /// An image of this content type.
-    pub fn new(mime_type: impl Into<String>, data: Vec<u8>) -> Self {
-        AvatarImage {
-            mime_type: Some(mime_type.into()),
-            data,
-        }
-    }
-
-    /// The SHA-1 of the data, in lowercase hex: the id XEP-0084 and the
-    /// hash XEP-0153 advertise.
-    pub fn sha1_hex(&self) -> String {
-        sha1_hex(&self.data)
-    }
-}
-
-impl std::fmt::Debug for AvatarImage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AvatarImage")
-            .field("mime_type", &self.mime_type)
-            .field("bytes", &self.data.len())
-            .finish()
-    }
-}
-
-/// The SHA-1 of `data` in lowercase hex.
-pub fn sha1_hex(data: &[u8]) -> String {
-    Sha1::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// True for a SHA-1 in hex (40 digits, either case).
-pub(crate) fn is_sha1_hex(s: &str) -> bool {
-    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// The number of base64 characters (whitespace not counted) that encode
-/// `max` bytes.
-pub(crate) fn max_encoded_len(max: usize) -> usize {
-    max.div_ceil(3).saturating_mul(4)
-}
-
-/// The base64 characters of `text`, whitespace not counted: what is
-/// measured before anything is decoded.
-pub(crate) fn encoded_len(text: &str) -> usize {
-    text.bytes().filter(|b| !b.is_ascii_whitespace()).count()
-}
-
-/// Decodes base64 that may be cut into lines (RFC 2045) and may lack its
-/// padding. Call only after [`encoded_len`] was checked.
-pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    const LENIENT: GeneralPurpose = GeneralPurpose::new(
-        &alphabet::STANDARD,
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-    );
-    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    LENIENT.decode(compact.as_bytes()).ok()
-}
-
-/// Base64 of `data`, without line breaks.
-pub(crate) fn encode_base64(data: &[u8]) -> String {
-    STANDARD.encode(data)
-}
-
-/// One `<info/>` of a metadata item (§4.2.1): one format of the avatar.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AvatarInfo {
-    /// The SHA-1 (hex) of the image data: the data node's item id.
-    pub id: String,
-    /// The size of the image data, in bytes.
-    pub bytes: u64,
-    /// The content type.
-    pub mime_type: String,
-    /// The width in pixels, if given.
-    pub width: Option<u16>,
-    /// The height in pixels, if given.
-    pub height: Option<u16>,
-    /// Where the data is hosted over HTTP, if it is (then not in the data node).
-    pub url: Option<String>,
-}
-
-impl AvatarInfo {
-    // The error goes into an event as it is, never boxed and unboxed.
-    #[allow(clippy::result_large_err)]
-    fn parse(info: &Element) -> Result<Self, AvatarError> {
-        let required = |name: &'static str| {
-            info.attr(name)
-                .filter(|v| !v.is_empty())
-                .ok_or(AvatarError::Metadata(match name {
-                    "id" => "an <info/> without its 'id'",
-                    "bytes" => "an <info/> without its 'bytes'",
-                    _ => "an <info/> without its 'type'",
-                }))
-        };
-        let id = required("id")?.to_ascii_lowercase();
-        let bytes = required("bytes")?
-            .parse()
-            .map_err(|_| AvatarError::Metadata("an <info/> whose 'bytes' is not a number"))?;
-        Ok(AvatarInfo {
-            id,
-            bytes,
-            mime_type: required("type")?.to_string(),
-            width: info.attr("width").and_then(|w| w.parse().ok()),
-            height: info.attr("height").and_then(|h| h.parse().ok()),
-            url: info.attr("url").map(str::to_string),
-        })
-    }
-
-    fn to_element(&self) -> Element {
-        let mut info = Element::new(NS_AVATAR_METADATA, "info")
-            .with_attr("bytes", self.bytes.to_string())
-            .with_attr("id", self.id.clone())
-            .with_attr("type", self.mime_type.clone());
-        if let Some(w) = self.width {
-            info.set_attr("width", w.to_string());
-        }
-        if let Some(h) = self.height {
-            info.set_attr("height", h.to_string());
-        }
-        if let Some(url) = &self.url {
-            info.set_attr("url", url.clone());
-        }
-        info
-    }
-}
-
-/// A metadata item (§4.2): the formats of the current avatar, the first
-/// one available in the data node (`image/png`, §4.2.1).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AvatarMetadata {
-    /// The formats, in document order (at least one).
-    pub infos: Vec<AvatarInfo>,
-}
-
-impl AvatarMetadata {
-    /// The metadata of a published item: `None` for "no avatar" (an empty
-    /// `<metadata/>`, §3.5, or the older `<stop/>`).
-    // The error goes into an event as it is, never boxed and unboxed.
-    #[allow(clippy::result_large_err)]
-    pub fn parse(payload: &Element) -> Result<Option<Self>, AvatarError> {
-        if !payload.is(NS_AVATAR_METADATA, "metadata") {
-            return Err(AvatarError::Metadata("not a <metadata/> element"));
-        }
-        let mut infos = Vec::new();
-        for info in payload
-            .children()
-            .filter(|c| c.is(NS_AVATAR_METADATA, "info"))
-        {
-            if infos.len() == MAX_INFOS {
-                return Err(AvatarError::Metadata("more than 16 <info/> elements"));
-            }
-            infos.push(AvatarInfo::parse(info)?);
-        }
-        Ok((!infos.is_empty()).then_some(AvatarMetadata { infos }))
-    }
-
-    /// The `<info/>` of the data node: the first without a `url`.
-    pub fn in_data_node(&self) -> Option<&AvatarInfo> {
-        self.infos.iter().find(|i| i.url.is_none())
-    }
-}
 
 /// Why an avatar, its metadata or a publication failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -694,78 +522,5 @@ impl Module for Avatars {
             },
         };
         cx.emit(Event::Avatar(event));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sha1_and_base64_helpers() {
-        // RFC 3174's first test vector.
-        assert_eq!(sha1_hex(b"abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
-        assert!(is_sha1_hex("A9993E364706816ABA3E25717850C26C9CD0D89D"));
-        assert!(!is_sha1_hex("a9993e36"));
-        assert!(!is_sha1_hex("g9993e364706816aba3e25717850c26c9cd0d89d"));
-        assert_eq!(max_encoded_len(3), 4);
-        assert_eq!(max_encoded_len(4), 8);
-        assert_eq!(encoded_len("YW\r\n Jj\t"), 4);
-        assert_eq!(decode_base64("YW\nJj").as_deref(), Some(&b"abc"[..]));
-        assert_eq!(
-            decode_base64("YWI").as_deref(),
-            Some(&b"ab"[..]),
-            "no padding"
-        );
-        assert_eq!(decode_base64("YW*j"), None);
-        assert_eq!(encode_base64(b"abc"), "YWJj");
-    }
-
-    #[test]
-    fn metadata_is_parsed_bounded_and_typed() {
-        let info = |id: &str| {
-            Element::new(NS_AVATAR_METADATA, "info")
-                .with_attr("bytes", "12345")
-                .with_attr("id", id.to_string())
-                .with_attr("type", "image/png")
-                .with_attr("width", "64")
-        };
-        let m = Element::new(NS_AVATAR_METADATA, "metadata")
-            .with_child(info("111F4B3C50D7B0DF729D299BC6F8E9EF9066971F"));
-        let parsed = AvatarMetadata::parse(&m)
-            .expect("valid")
-            .expect("an avatar");
-        let first = &parsed.infos[0];
-        assert_eq!(first.id, "111f4b3c50d7b0df729d299bc6f8e9ef9066971f");
-        assert_eq!(
-            (first.bytes, first.width, first.height),
-            (12345, Some(64), None)
-        );
-        assert_eq!(parsed.in_data_node(), Some(first));
-        // Round trip of what we publish.
-        let back = Element::new(NS_AVATAR_METADATA, "metadata").with_child(first.to_element());
-        assert_eq!(AvatarMetadata::parse(&back), Ok(Some(parsed.clone())));
-        // No avatar: empty, or the older <stop/>.
-        let empty = Element::new(NS_AVATAR_METADATA, "metadata");
-        assert_eq!(AvatarMetadata::parse(&empty), Ok(None));
-        let stop = empty
-            .clone()
-            .with_child(Element::new(NS_AVATAR_METADATA, "stop"));
-        assert_eq!(AvatarMetadata::parse(&stop), Ok(None));
-        // Malformed.
-        let no_bytes = Element::new(NS_AVATAR_METADATA, "metadata")
-            .with_child(Element::new(NS_AVATAR_METADATA, "info").with_attr("id", "x"));
-        assert!(matches!(
-            AvatarMetadata::parse(&no_bytes),
-            Err(AvatarError::Metadata(_))
-        ));
-        let mut many = Element::new(NS_AVATAR_METADATA, "metadata");
-        for _ in 0..=MAX_INFOS {
-            many.push_child(info("a"));
-        }
-        assert!(matches!(
-            AvatarMetadata::parse(&many),
-            Err(AvatarError::Metadata(_))
-        ));
     }
 }
