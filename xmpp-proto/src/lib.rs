@@ -92,8 +92,9 @@
 //!   resource binding, routing, IQ tracking ([`iq_tracker`]), timers;
 //! - [`stanza`]: typed `Message`, `Presence`, `Iq` with JIDs;
 //! - [`Module`]: how extensions plug in; the built-in modules [`roster`],
-//!   [`presence`], [`ping`] (registered by [`Client::new`]), [`version`]
-//!   and [`blocking`];
+//!   [`presence`], [`ping`] (registered by [`Client::new`]), [`version`],
+//!   [`blocking`], and the profile modules [`vcard`] (with vCard-based
+//!   avatars), [`avatar`] and [`bookmarks`] (on the PEP plumbing of [`pep`]);
 //! - [`connect`] and [`adapter`]: what the I/O adapters share (where to
 //!   connect, options, errors, session events), pure like the rest;
 //! - [`testing`]: the scripted server used above, for your own tests.
@@ -102,19 +103,23 @@
 #![warn(unreachable_pub)]
 
 pub mod adapter;
+pub mod avatar;
 pub mod blocking;
+pub mod bookmarks;
 mod client;
 pub mod connect;
 pub mod disco;
 mod entropy;
 pub mod iq_tracker;
 pub mod messages;
+pub mod pep;
 pub mod ping;
 pub mod presence;
 pub mod roster;
 pub mod sasl;
 pub mod stanza;
 pub mod testing;
+pub mod vcard;
 pub mod version;
 pub mod xml;
 

@@ -127,6 +127,9 @@ fn online_client(now: Instant) -> Client {
     let registered = [
         client.register(xmpp_proto::roster::Roster::new()),
         client.register(xmpp_proto::presence::Presence::new()),
+        client.register(xmpp_proto::vcard::VCards::new()),
+        client.register(xmpp_proto::avatar::Avatars::new()),
+        client.register(xmpp_proto::bookmarks::Bookmarks::new()),
         client.register(xmpp_proto::messages::Carbons::new()),
         client.register(xmpp_proto::messages::Messages::new()),
         client.register(xmpp_proto::blocking::Blocking::new()),

@@ -8,10 +8,14 @@
 use std::time::{Duration, Instant};
 
 use xmpp_proto::sasl::{ChannelBinding, Credentials};
+use xmpp_proto::stanza::Stanza;
 use xmpp_proto::testing::{
     bind_reply, features_sasl, server_header, FEATURES_BIND, FEATURES_STARTTLS,
 };
-use xmpp_proto::{Client, Config, ConfigBuilder, DisconnectReason, Event, Input, Output};
+use xmpp_proto::{
+    Client, Config, ConfigBuilder, DisconnectReason, Event, Handled, Input, Module, ModuleContext,
+    Output, Provenance,
+};
 
 use super::scram_server::{Hash, ScramServer};
 
@@ -199,5 +203,37 @@ impl Session {
         assert!(s.is_online(), "not online: {:?}", s.events);
         s.events.clear();
         s
+    }
+}
+
+/// The namespace of the wrapper [`Unwrapper`] unwraps.
+pub const NS_WRAP: &str = "urn:example:wrap";
+
+/// A module that unwraps the stanza inside `<wrapped xmlns='urn:example:wrap'/>`
+/// of any message and routes it again (`ModuleContext::dispatch`), as a
+/// third-party forwarding protocol would: what an attacker uses to make a
+/// stanza of their choosing, with a `from` of their choosing, reach the
+/// modules. Register it first.
+pub struct Unwrapper;
+
+impl Module for Unwrapper {
+    fn name(&self) -> &'static str {
+        "unwrapper"
+    }
+
+    fn handle_stanza(&mut self, cx: &mut ModuleContext<'_>, stanza: &Stanza) -> Handled {
+        let Stanza::Message(m) = stanza else {
+            return Handled::No;
+        };
+        let Some(inner) = m
+            .payload(NS_WRAP, "wrapped")
+            .and_then(|w| w.children().next())
+        else {
+            return Handled::No;
+        };
+        if let Ok(inner) = Stanza::parse(inner.clone()) {
+            cx.dispatch(inner, Provenance::Forwarded("unwrapper"));
+        }
+        Handled::Yes
     }
 }

@@ -83,8 +83,9 @@ fn disco_info_of_the_server_and_of_another_client() {
         assert_eq!(r["ok"], true);
 
         // Another client: exactly the core's features and its modules'
-        // (the CLI registers roster, presence, disco, caps, carbons,
-        // messages, version and blocking; ping comes with every core).
+        // (the CLI registers roster, presence, disco, caps, vcard, avatar,
+        // bookmarks, carbons, messages, version and blocking; ping comes
+        // with every core).
         let bob_jid = format!("bob@{}/disco", s.domain);
         alice.send(json!({"cmd": "disco-info", "jid": bob_jid, "tag": "bob"}));
         let info = alice.expect("bob's disco-info", T, |v| v["event"] == "disco-info");
@@ -103,6 +104,8 @@ fn disco_info_of_the_server_and_of_another_client() {
                 DISCO_INFO,
                 "http://jabber.org/protocol/disco#items",
                 "jabber:iq:version",
+                "urn:xmpp:avatar:metadata+notify",
+                "urn:xmpp:bookmarks:1+notify",
                 "urn:xmpp:chat-markers:0",
                 "urn:xmpp:message-correct:0",
                 "urn:xmpp:ping",

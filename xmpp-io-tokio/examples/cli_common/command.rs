@@ -17,9 +17,10 @@ use super::disco;
 use super::ping;
 use super::presence::{self, PresenceCmd};
 use super::roster::{self, RosterCmd};
+use super::vcard::{self, VCardChange, VCardCmd};
 
 /// Commands of the contract that this version does not carry out yet.
-pub const NOT_IMPLEMENTED: [&str; 5] = ["join", "leave", "mam", "vcard-get", "vcard-set"];
+pub const NOT_IMPLEMENTED: [&str; 3] = ["join", "leave", "mam"];
 
 /// A decoded command line.
 #[derive(Clone, Debug)]
@@ -60,6 +61,8 @@ pub enum ModuleCmd {
     Blocking(BlockingCmd),
     /// `disco-info`: answered when the disco module reports the answer.
     DiscoInfo(Jid),
+    /// `vcard-get`, `vcard-set`: answered when the vCard module reports.
+    VCard(VCardCmd),
 }
 
 impl ModuleCmd {
@@ -83,6 +86,10 @@ impl ModuleCmd {
             }
             ModuleCmd::DiscoInfo(jid) => {
                 disco::run(client, now, jid, command.name.clone(), command.tag.clone())?;
+                Ok(false)
+            }
+            ModuleCmd::VCard(cmd) => {
+                vcard::run(client, now, cmd, command.name.clone(), command.tag.clone())?;
                 Ok(false)
             }
         }
@@ -221,6 +228,17 @@ fn plan(f: &Fields<'_>, own: &BareJid) -> Result<Plan, Value> {
         "block" => Plan::Module(ModuleCmd::Blocking(BlockingCmd::Block(f.jid("jid")?))),
         "unblock" => Plan::Module(ModuleCmd::Blocking(BlockingCmd::Unblock(f.jid("jid")?))),
         "blocklist" => Plan::Module(ModuleCmd::Blocking(BlockingCmd::List)),
+        "vcard-get" => Plan::Module(ModuleCmd::VCard(VCardCmd::Get(
+            match f.opt_string("jid")? {
+                Some(_) => Some(f.bare_jid("jid")?),
+                None => None,
+            },
+        ))),
+        "vcard-set" => Plan::Module(ModuleCmd::VCard(VCardCmd::Set(VCardChange {
+            full_name: f.opt_string("fn")?,
+            nickname: f.opt_string("nickname")?,
+            email: f.opt_string("email")?,
+        }))),
         "quit" => Plan::Quit,
         name if NOT_IMPLEMENTED.contains(&name) => {
             return Err(json!({
@@ -476,6 +494,40 @@ mod tests {
             Plan::Module(ModuleCmd::Blocking(BlockingCmd::List))
         ));
         let v = decode(r#"{"cmd":"block"}"#, &own()).unwrap_err();
+        assert_eq!(v["error"], "bad-command");
+    }
+
+    #[test]
+    fn vcard_get_and_set() {
+        let c = decode(r#"{"cmd":"vcard-get"}"#, &own()).unwrap();
+        assert!(matches!(
+            c.plan,
+            Plan::Module(ModuleCmd::VCard(VCardCmd::Get(None)))
+        ));
+        let c = decode(r#"{"cmd":"vcard-get","jid":"bob@example.com"}"#, &own()).unwrap();
+        assert!(
+            matches!(c.plan, Plan::Module(ModuleCmd::VCard(VCardCmd::Get(Some(ref j)))) if j.as_str() == "bob@example.com")
+        );
+        // A card belongs to an account: a full JID is refused.
+        let v = decode(r#"{"cmd":"vcard-get","jid":"bob@example.com/x"}"#, &own()).unwrap_err();
+        assert_eq!(v["error"], "bad-command");
+        let c = decode(
+            r#"{"cmd":"vcard-set","fn":"Alice","email":"a@example.org"}"#,
+            &own(),
+        )
+        .unwrap();
+        let Plan::Module(ModuleCmd::VCard(VCardCmd::Set(change))) = c.plan else {
+            panic!()
+        };
+        assert_eq!(
+            change,
+            VCardChange {
+                full_name: Some("Alice".into()),
+                nickname: None,
+                email: Some("a@example.org".into()),
+            }
+        );
+        let v = decode(r#"{"cmd":"vcard-set","nickname":7}"#, &own()).unwrap_err();
         assert_eq!(v["error"], "bad-command");
     }
 }

@@ -22,6 +22,7 @@ pub mod ping;
 pub mod presence;
 pub mod roster;
 pub mod session;
+pub mod vcard;
 
 /// Exit statuses of the contract.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

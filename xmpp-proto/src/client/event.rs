@@ -237,6 +237,15 @@ pub enum Event {
     /// News from the disco and caps modules ([`crate::disco`]).
     Disco(crate::disco::DiscoEvent),
 
+    /// News from the vCard module ([`crate::vcard`]): cards and XEP-0153 avatars.
+    VCard(crate::vcard::VCardEvent),
+
+    /// News from the user avatar module ([`crate::avatar`], XEP-0084).
+    Avatar(crate::avatar::AvatarEvent),
+
+    /// News from the bookmarks module ([`crate::bookmarks`], XEP-0402).
+    Bookmarks(crate::bookmarks::BookmarksEvent),
+
     // ===== extensions =====
     /// An event of a third-party extension (its own type, boxed).
     Extension(super::module::ExtensionEvent),

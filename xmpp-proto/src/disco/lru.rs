@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 /// A bounded map with least-recently-used eviction. Every operation is
 /// O(log n); no randomness (ordered maps, an insertion counter).
 #[derive(Clone, Debug)]
-pub(super) struct Lru<K, V> {
+pub(crate) struct Lru<K, V> {
     map: BTreeMap<K, (V, u64)>,
     order: BTreeMap<u64, K>,
     clock: u64,
@@ -16,7 +16,7 @@ pub(super) struct Lru<K, V> {
 
 impl<K: Ord + Clone, V> Lru<K, V> {
     /// An empty map holding at most `capacity` entries (at least one).
-    pub(super) fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         Lru {
             map: BTreeMap::new(),
             order: BTreeMap::new(),
@@ -25,24 +25,24 @@ impl<K: Ord + Clone, V> Lru<K, V> {
         }
     }
 
-    pub(super) fn get(&self, key: &K) -> Option<&V> {
+    pub(crate) fn get(&self, key: &K) -> Option<&V> {
         self.map.get(key).map(|(v, _)| v)
     }
 
-    pub(super) fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+    pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut V> {
         self.map.get_mut(key).map(|(v, _)| v)
     }
 
-    pub(super) fn contains(&self, key: &K) -> bool {
+    pub(crate) fn contains(&self, key: &K) -> bool {
         self.map.contains_key(key)
     }
 
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.map.len()
     }
 
     /// Marks `key` as just used, so it is the last to go.
-    pub(super) fn touch(&mut self, key: &K) {
+    pub(crate) fn touch(&mut self, key: &K) {
         self.clock += 1;
         let clock = self.clock;
         if let Some((_, used)) = self.map.get_mut(key) {
@@ -54,7 +54,7 @@ impl<K: Ord + Clone, V> Lru<K, V> {
 
     /// Inserts or replaces `key` (as just used); returns the entry evicted
     /// to make room, if any.
-    pub(super) fn insert(&mut self, key: K, value: V) -> Option<(K, V)> {
+    pub(crate) fn insert(&mut self, key: K, value: V) -> Option<(K, V)> {
         self.clock += 1;
         if let Some((old_value, used)) = self.map.get_mut(&key) {
             *old_value = value;
@@ -76,14 +76,14 @@ impl<K: Ord + Clone, V> Lru<K, V> {
         evicted
     }
 
-    pub(super) fn remove(&mut self, key: &K) -> Option<V> {
+    pub(crate) fn remove(&mut self, key: &K) -> Option<V> {
         let (v, used) = self.map.remove(key)?;
         self.order.remove(&used);
         Some(v)
     }
 
     /// Removes every entry for which `keep` is false.
-    pub(super) fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
         let order = &mut self.order;
         self.map.retain(|k, (v, used)| {
             let kept = keep(k, v);
@@ -94,12 +94,12 @@ impl<K: Ord + Clone, V> Lru<K, V> {
         });
     }
 
-    pub(super) fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.map.clear();
         self.order.clear();
     }
 
-    pub(super) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.map.iter().map(|(k, (v, _))| (k, v))
     }
 }

@@ -43,7 +43,7 @@ mod error;
 pub mod form;
 mod info;
 mod items;
-mod lru;
+pub(crate) mod lru;
 mod ver;
 
 use std::collections::BTreeMap;
