@@ -2,8 +2,9 @@
 //! over direct TLS (XEP-0368); alice sends bob a few messages asking for
 //! delivery receipts (XEP-0184), bob's client answers each receipt by
 //! itself and bob answers each message; alice's second client, her phone,
-//! sees both directions as carbon copies (XEP-0280). Everyone prints what
-//! they received and closes cleanly.
+//! sees both directions as carbon copies (XEP-0280). Then alice edits her
+//! vCard (XEP-0054) and bob reads it. Everyone prints what they received
+//! and closes cleanly.
 //!
 //! Run it with `scripts/demo`, which starts the private Prosody of
 //! `scripts/prosody` (accounts alice/alice-pass and bob/bob-pass) and sets
@@ -15,7 +16,8 @@ use std::time::Duration;
 
 use xmpp_io_tokio::{connect, ConnectOptions, Event, Events, Handle, TlsMode};
 use xmpp_proto::messages::{Carbons, CarbonsEvent, ChatMessage, Messages};
-use xmpp_proto::stanza::{Jid, Message, Presence};
+use xmpp_proto::stanza::{BareJid, Jid, Message, Presence};
+use xmpp_proto::vcard::{Email, VCardEvent, VCards};
 
 const ROUNDS: usize = 3;
 
@@ -69,6 +71,7 @@ async fn login(
         .timeout(Duration::from_secs(15))
         .on_client(|client| {
             // Every message decoded (receipts answered), carbons enabled.
+            let _ = client.register(VCards::new());
             let _ = client.register(Carbons::new());
             let _ = client.register(Messages::new());
         });
@@ -188,6 +191,59 @@ async fn run() -> Result<(), String> {
             body(&copy)
         );
     }
+    // Profiles: alice edits her vCard, bob reads it.
+    let edit = alice
+        .with(|c, now| {
+            c.with_module(now, |v: &mut VCards, cx| {
+                v.update(cx, |card| {
+                    card.full_name = Some("Alice Liddell".into());
+                    card.nickname = Some("alice".into());
+                    card.emails = vec![Email::new("alice@wonderland.example")];
+                })
+            })
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    loop {
+        if let xmpp_proto::Event::VCard(VCardEvent::Done { id, result }) =
+            next_event("alice", &mut alice_events).await?
+        {
+            if id == edit {
+                result.map_err(|e| format!("alice's vCard: {e}"))?;
+                println!("alice stored her vCard");
+                break;
+            }
+        }
+    }
+    let alice_jid: BareJid = format!("alice@{}", s.domain)
+        .parse()
+        .map_err(|e| format!("{e}"))?;
+    let asked = alice_jid.clone();
+    let fetch = bob
+        .with(move |c, now| c.with_module(now, |v: &mut VCards, cx| v.fetch(cx, Some(asked))))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    loop {
+        if let xmpp_proto::Event::VCard(VCardEvent::Fetched { id, jid, result }) =
+            next_event("bob", &mut bob_events).await?
+        {
+            if id == fetch {
+                let card = result.map_err(|e| format!("bob reading {jid}'s vCard: {e}"))?;
+                println!(
+                    "bob read {jid}'s vCard: FN {:?}, NICKNAME {:?}, EMAIL {:?}",
+                    card.full_name.as_deref().unwrap_or(""),
+                    card.nickname.as_deref().unwrap_or(""),
+                    card.email().unwrap_or("")
+                );
+                break;
+            }
+        }
+    }
+
     alice.close().await;
     phone.close().await;
     bob.close().await;
