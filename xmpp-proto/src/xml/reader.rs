@@ -95,10 +95,11 @@ pub struct StreamReader {
     /// Block that small fragments are copied into and split off from, so a
     /// reader fed in tiny pieces does not allocate per piece.
     block: BytesMut,
-    /// The receive buffer last handed over as a fragment: the next receive
-    /// buffer is this one once nothing refers to it any more, so that
-    /// steady reads do not allocate a buffer each.
-    spare: Option<ByteString>,
+    /// The receive buffers last handed over as fragments, older first: the
+    /// next receive buffer is one of them that nothing refers to any more,
+    /// so that steady reads do not allocate a buffer each. Two, because the
+    /// stanza that a read ends inside still refers to the last one.
+    spares: [Option<ByteString>; 2],
     /// Absolute stream offset of `buf[start]`.
     base: u64,
     /// The first bytes of a character split across feeds.
@@ -147,7 +148,7 @@ impl StreamReader {
             buf: String::with_capacity(RECEIVE),
             start: 0,
             block: BytesMut::new(),
-            spare: None,
+            spares: [None, None],
             base: 0,
             tail: Vec::new(),
             decl_abs: 0,
@@ -446,7 +447,7 @@ impl StreamReader {
     fn release_block(&mut self) {
         if self.start == self.buf.len() && self.buf.capacity() > 0 {
             // Nothing pending: one receive buffer is enough.
-            self.spare = None;
+            self.spares = [None, None];
         }
         if self.block.capacity() > 0
             && self.frags.is_empty()
@@ -460,13 +461,13 @@ impl StreamReader {
     /// The first `len` pending bytes as a fragment, without copying them:
     /// the receive buffer itself becomes the fragment's shared string, and
     /// the bytes after them (a token not yet complete, often nothing) move
-    /// to a new receive buffer, the spare one when nothing refers to it any
+    /// to a new receive buffer, a spare one when nothing refers to it any
     /// more.
     fn hand_over(&mut self, len: usize) -> ByteString {
         let end = self.start + len;
         let rest_len = self.buf.len() - end;
         let mut rest = if rest_len == 0 {
-            // The next read takes the spare buffer (or a new one).
+            // The next read takes a spare buffer (or a new one).
             String::new()
         } else {
             self.recycled(rest_len)
@@ -483,16 +484,23 @@ impl StreamReader {
         };
         if capacity <= MAX_SHARED {
             // A larger one was grown for a large run: not kept.
-            self.spare = Some(whole);
+            let [older, newer] = &mut self.spares;
+            if newer.is_some() {
+                *older = newer.take();
+            }
+            *newer = Some(whole);
         }
         text
     }
 
-    /// An empty receive buffer for at least `min` bytes: the spare one if
-    /// nothing else refers to it and it is large enough, else a new one.
+    /// An empty receive buffer for at least `min` bytes: a spare one that
+    /// nothing else refers to any more, else a new one.
     fn recycled(&mut self, min: usize) -> String {
-        if let Some(spare) = self.spare.take() {
-            if let Ok(mut b) = spare.into_bytes().try_into_mut() {
+        for slot in &mut self.spares {
+            if !slot.as_ref().is_some_and(|s| s.as_bytes().is_unique()) {
+                continue;
+            }
+            if let Some(Ok(mut b)) = slot.take().map(|s| s.into_bytes().try_into_mut()) {
                 if b.capacity() >= min {
                     b.clear();
                     // Empty: nothing to check.
