@@ -443,11 +443,20 @@ impl StreamReader {
     /// Between bursts of small reads the block is given back once nothing
     /// refers to it any more (no fragment, no string of a delivered event),
     /// so an idle reader holds little more than its receive buffer; while
-    /// strings still refer to it, dropping it would free nothing.
+    /// strings still refer to it, dropping it would free nothing. With no
+    /// bytes pending, the reader keeps one receive buffer: its own or, when
+    /// that went with the last fragment, the last spare. (While a stanza is
+    /// incomplete it keeps up to two spares besides, each at most
+    /// [`MAX_SHARED`] bytes: the next read reuses one.)
     fn release_block(&mut self) {
-        if self.start == self.buf.len() && self.buf.capacity() > 0 {
-            // Nothing pending: one receive buffer is enough.
-            self.spares = [None, None];
+        if self.start == self.buf.len() {
+            // Nothing pending: one receive buffer is enough (the next read
+            // takes the spare when the receive buffer went with the last
+            // fragment).
+            self.spares[0] = None;
+            if self.buf.capacity() > 0 {
+                self.spares[1] = None;
+            }
         }
         if self.block.capacity() > 0
             && self.frags.is_empty()
