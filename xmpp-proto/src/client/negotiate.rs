@@ -185,6 +185,11 @@ impl Client {
             }));
             return false;
         }
+        if matches!(self.state, State::Online | State::Closing) {
+            // The common case, without moving the state out and back.
+            self.online_element(element);
+            return !self.ended;
+        }
         let state = std::mem::replace(&mut self.state, State::Closed);
         match state {
             State::AwaitingFeatures(neg) if element.is(NS_STREAMS, "features") => {
@@ -222,11 +227,6 @@ impl Client {
                         ));
                     }
                 }
-                !self.ended
-            }
-            State::Online | State::Closing => {
-                self.state = state;
-                self.online_element(element);
                 !self.ended
             }
             other => {

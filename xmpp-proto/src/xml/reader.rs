@@ -39,8 +39,18 @@ use run::Resume;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Fragments up to this size are copied into a shared block.
+/// Fragments up to this size are copied into a shared block; larger ones
+/// take the receive buffer itself (see `hand_over`).
 const SMALL_FRAGMENT: usize = 512;
+/// Capacity of a new receive buffer.
+const RECEIVE: usize = 8 * 1024;
+/// A receive buffer handed over as a fragment is copied out of instead when
+/// its capacity exceeds this (a string kept from a small fragment would
+/// pin it), unless the fragment is large itself; and it is kept for reuse
+/// only up to this capacity.
+const MAX_SHARED: usize = 64 * 1024;
+/// Fragments at least this large are always handed over (a large run).
+const LARGE_FRAGMENT: usize = 16 * 1024;
 /// Size of the shared block small fragments are copied into (given back
 /// when the reader is idle, see `release_block`).
 const BLOCK: usize = 16 * 1024;
@@ -85,6 +95,11 @@ pub struct StreamReader {
     /// Block that small fragments are copied into and split off from, so a
     /// reader fed in tiny pieces does not allocate per piece.
     block: BytesMut,
+    /// The receive buffers last handed over as fragments, older first: the
+    /// next receive buffer is one of them that nothing refers to any more,
+    /// so that steady reads do not allocate a buffer each. Two, because the
+    /// stanza that a read ends inside still refers to the last one.
+    spares: [Option<ByteString>; 2],
     /// Absolute stream offset of `buf[start]`.
     base: u64,
     /// The first bytes of a character split across feeds.
@@ -130,9 +145,10 @@ impl StreamReader {
     /// A reader at the start of a stream.
     pub fn new(limits: ReaderLimits) -> Self {
         StreamReader {
-            buf: String::with_capacity(8 * 1024),
+            buf: String::with_capacity(RECEIVE),
             start: 0,
             block: BytesMut::new(),
+            spares: [None, None],
             base: 0,
             tail: Vec::new(),
             decl_abs: 0,
@@ -336,6 +352,10 @@ impl StreamReader {
         if self.start == self.buf.len() {
             self.buf.clear();
             self.start = 0;
+            if self.buf.capacity() == 0 {
+                // Handed over with the last fragment.
+                self.buf = self.recycled(data.len() + self.tail.len());
+            }
         } else if self.start >= 4096 {
             self.buf.drain(..self.start);
             self.start = 0;
@@ -399,18 +419,11 @@ impl StreamReader {
         let safe = self.scanner.safe();
         if safe > 0 {
             let open_end = self.buf.as_bytes().get(self.start + safe) != Some(&b'<');
-            let text = if safe >= 16 * 1024 {
-                // A large run: hand over the buffer itself, keep the small rest.
-                let end = self.start + safe;
-                let mut rest = String::with_capacity((self.buf.len() - end).max(8 * 1024));
-                rest.push_str(&self.buf[end..]);
-                self.buf.truncate(end);
-                let mut text = std::mem::replace(&mut self.buf, rest);
-                text.drain(..self.start);
-                self.start = 0;
-                ByteString::from(text)
+            let text = if safe >= LARGE_FRAGMENT
+                || (safe > SMALL_FRAGMENT && self.buf.capacity() <= MAX_SHARED)
+            {
+                self.hand_over(safe)
             } else {
-                // A typical read: one copy, the buffer stays.
                 let text = self.small_fragment(safe);
                 self.start += safe;
                 text
@@ -430,8 +443,21 @@ impl StreamReader {
     /// Between bursts of small reads the block is given back once nothing
     /// refers to it any more (no fragment, no string of a delivered event),
     /// so an idle reader holds little more than its receive buffer; while
-    /// strings still refer to it, dropping it would free nothing.
+    /// strings still refer to it, dropping it would free nothing. With no
+    /// bytes pending, the reader keeps one receive buffer: its own or, when
+    /// that went with the last fragment, the last spare. (While a stanza is
+    /// incomplete it keeps up to two spares besides, each at most
+    /// [`MAX_SHARED`] bytes: the next read reuses one.)
     fn release_block(&mut self) {
+        if self.start == self.buf.len() {
+            // Nothing pending: one receive buffer is enough (the next read
+            // takes the spare when the receive buffer went with the last
+            // fragment).
+            self.spares[0] = None;
+            if self.buf.capacity() > 0 {
+                self.spares[1] = None;
+            }
+        }
         if self.block.capacity() > 0
             && self.frags.is_empty()
             && self.start == self.buf.len()
@@ -439,6 +465,61 @@ impl StreamReader {
         {
             self.block = BytesMut::new();
         }
+    }
+
+    /// The first `len` pending bytes as a fragment, without copying them:
+    /// the receive buffer itself becomes the fragment's shared string, and
+    /// the bytes after them (a token not yet complete, often nothing) move
+    /// to a new receive buffer, a spare one when nothing refers to it any
+    /// more.
+    fn hand_over(&mut self, len: usize) -> ByteString {
+        let end = self.start + len;
+        let rest_len = self.buf.len() - end;
+        let mut rest = if rest_len == 0 {
+            // The next read takes a spare buffer (or a new one).
+            String::new()
+        } else {
+            self.recycled(rest_len)
+        };
+        rest.push_str(&self.buf[end..]);
+        self.buf.truncate(end);
+        let capacity = self.buf.capacity();
+        let start = std::mem::replace(&mut self.start, 0);
+        let whole = ByteString::from(std::mem::replace(&mut self.buf, rest));
+        let text = if start == 0 {
+            whole.clone()
+        } else {
+            whole.slice_ref(&whole[start..])
+        };
+        if capacity <= MAX_SHARED {
+            // A larger one was grown for a large run: not kept.
+            let [older, newer] = &mut self.spares;
+            if newer.is_some() {
+                *older = newer.take();
+            }
+            *newer = Some(whole);
+        }
+        text
+    }
+
+    /// An empty receive buffer for at least `min` bytes: a spare one that
+    /// nothing else refers to any more, else a new one.
+    fn recycled(&mut self, min: usize) -> String {
+        for slot in &mut self.spares {
+            if !slot.as_ref().is_some_and(|s| s.as_bytes().is_unique()) {
+                continue;
+            }
+            if let Some(Ok(mut b)) = slot.take().map(|s| s.into_bytes().try_into_mut()) {
+                if b.capacity() >= min {
+                    b.clear();
+                    // Empty: nothing to check.
+                    if let Ok(s) = String::from_utf8(b.into()) {
+                        return s;
+                    }
+                }
+            }
+        }
+        String::with_capacity(min.max(RECEIVE))
     }
 
     /// The first `len` pending bytes as a fragment: tiny ones are copied

@@ -517,3 +517,44 @@ fn a_text_run_split_by_a_misread_cut_is_read_whole() {
         assert_eq!(bytewise, Some(err), "{tail:?}");
     }
 }
+
+/// Reads of a few KiB hand their receive buffer over to the stanzas and
+/// reuse it once nothing refers to it: stanzas kept by the caller (every
+/// third one here) keep their text, later ones read from a reused buffer
+/// are right, whatever the read size.
+#[test]
+fn stanzas_kept_across_reused_receive_buffers_stay_intact() {
+    let mut input = String::from(OPEN);
+    for i in 0..400 {
+        input.push_str(&format!(
+            "<message id='m{i}' to='a@b/c'><body>{i} &amp; {}</body></message>",
+            "zoë 漢字 ".repeat(i % 23)
+        ));
+    }
+    input.push_str("</stream:stream>");
+    let (whole, _) = read_chunked(input.as_bytes(), input.len(), ReaderLimits::default(), true);
+    let expected: Vec<&Element> = stanzas(&whole);
+    assert_eq!(expected.len(), 400);
+    for chunk in [600, 1000, 4096, 9000] {
+        let mut r = StreamReader::new(ReaderLimits::default());
+        let mut kept = Vec::new();
+        let mut n = 0;
+        for c in input.as_bytes().chunks(chunk) {
+            r.feed(c);
+            while let Some(e) = r.next_event() {
+                if let StreamEvent::Element(e) = e.expect("valid") {
+                    if n % 3 == 0 {
+                        kept.push((n, e));
+                    } else {
+                        assert_eq!(&e, expected[n], "chunk {chunk}, stanza {n}");
+                    }
+                    n += 1;
+                }
+            }
+        }
+        assert_eq!(n, 400, "chunk {chunk}");
+        for (i, e) in kept {
+            assert_eq!(&e, expected[i], "chunk {chunk}, kept stanza {i}");
+        }
+    }
+}
