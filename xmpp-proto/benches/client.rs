@@ -11,6 +11,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use xmpp_proto::messages::Messages;
 use xmpp_proto::presence::Presence;
 use xmpp_proto::roster::Roster;
 use xmpp_proto::sasl::{Credentials, SaslPolicy};
@@ -46,9 +47,19 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Logged in; with `modules`, the built-in roster and presence modules
-/// registered (as an IM client has them).
-fn logged_in_with(now: Instant, modules: bool) -> Client {
+/// Which modules a benchmarked client has.
+#[derive(Clone, Copy, PartialEq)]
+enum Modules {
+    /// None but the ping module every core has.
+    None,
+    /// The built-in roster and presence modules (as an IM client has them).
+    RosterPresence,
+    /// The messages module: every message decoded into `Event::ChatMessage`.
+    Messages,
+}
+
+/// Logged in, with `modules` registered.
+fn logged_in_with(now: Instant, modules: Modules) -> Client {
     let config = Config::builder(
         "juliet@example.com".parse().expect("jid"),
         Credentials::Password("pencil".into()),
@@ -60,9 +71,13 @@ fn logged_in_with(now: Instant, modules: bool) -> Client {
     })
     .build();
     let mut client = Client::new(config, now);
-    if modules {
-        client.register(Roster::new()).expect("register");
-        client.register(Presence::new()).expect("register");
+    match modules {
+        Modules::None => {}
+        Modules::RosterPresence => {
+            client.register(Roster::new()).expect("register");
+            client.register(Presence::new()).expect("register");
+        }
+        Modules::Messages => client.register(Messages::new()).expect("register"),
     }
     let mut server = ScriptedServer::login_plain("example.com", "juliet", "balcony");
     let events = pump(&mut client, &mut server, now);
@@ -158,9 +173,14 @@ fn main() {
         // of (b): what is left is the typed stanza and its routing.
         let mut stream = corpus::header("0123456789abcdef").into_bytes();
         stream.extend_from_slice(&bytes);
-        let (mut ta, mut tr, mut tb, mut tc) =
-            (Duration::MAX, Duration::MAX, Duration::MAX, Duration::MAX);
-        let (mut tokens, mut allocs_r, mut allocs_b, mut allocs_c) = (0, 0, 0, 0);
+        let (mut ta, mut tr, mut tb, mut tc, mut td) = (
+            Duration::MAX,
+            Duration::MAX,
+            Duration::MAX,
+            Duration::MAX,
+            Duration::MAX,
+        );
+        let (mut tokens, mut allocs_r, mut allocs_b, mut allocs_c, mut allocs_d) = (0, 0, 0, 0, 0);
         for _ in 0..rounds {
             let t = Clock::now();
             tokens = 0;
@@ -171,10 +191,12 @@ fn main() {
             ta = ta.min(t.elapsed());
             let (t, allocs) = through_reader(&stream, n);
             (tr, allocs_r) = (tr.min(t), allocs);
-            let (t, allocs) = through_client(&bytes, n, false);
+            let (t, allocs) = through_client(&bytes, n, Modules::None);
             (tb, allocs_b) = (tb.min(t), allocs);
-            let (t, allocs) = through_client(&bytes, n, true);
+            let (t, allocs) = through_client(&bytes, n, Modules::RosterPresence);
             (tc, allocs_c) = (tc.min(t), allocs);
+            let (t, allocs) = through_client(&bytes, n, Modules::Messages);
+            (td, allocs_d) = (td.min(t), allocs);
         }
 
         println!("connection throughput, {corpus_name} corpus ({n} stanzas, {mb:.1} MB, {tokens} tokens), best of {rounds}:");
@@ -187,6 +209,7 @@ fn main() {
             ("(r) StreamReader alone            ", tr, allocs_r),
             ("(b) logged-in Client -> Event     ", tb, allocs_b),
             ("(c) with roster + presence modules", tc, allocs_c),
+            ("(d) with the messages module      ", td, allocs_d),
         ] {
             println!(
                 "  {name} {:8.1} MB/s {:10.0} stanzas/s  {:.2} allocations/stanza",
@@ -206,7 +229,12 @@ fn main() {
     // Heap of an idle logged-in connection: everything else is dropped.
     for modules in [false, true] {
         let base = LIVE.load(Ordering::Relaxed);
-        let client = logged_in_with(Instant::now(), modules);
+        let which = if modules {
+            Modules::RosterPresence
+        } else {
+            Modules::None
+        };
+        let client = logged_in_with(Instant::now(), which);
         let held = LIVE.load(Ordering::Relaxed) - base;
         black_box(&client);
         println!(
@@ -247,7 +275,7 @@ fn through_reader(stream: &[u8], n: usize) -> (Duration, u64) {
 
 /// The time to push `bytes` through a freshly logged-in client (the login
 /// is not timed), and the allocations it took.
-fn through_client(bytes: &[u8], n: usize, modules: bool) -> (Duration, u64) {
+fn through_client(bytes: &[u8], n: usize, modules: Modules) -> (Duration, u64) {
     let now = Instant::now();
     let mut client = logged_in_with(now, modules);
     let before = ALLOCS.load(Ordering::Relaxed);
@@ -258,6 +286,12 @@ fn through_client(bytes: &[u8], n: usize, modules: bool) -> (Duration, u64) {
         loop {
             match client.poll_output() {
                 Output::Event(Event::Message(m)) => {
+                    black_box(&m);
+                    messages += 1;
+                }
+                // With the messages module; a carbon copy in the corpus
+                // (its wrapper not from our account) stays Event::Message.
+                Output::Event(Event::ChatMessage(m)) => {
                     black_box(&m);
                     messages += 1;
                 }

@@ -51,11 +51,7 @@ impl StanzaId {
             .payloads
             .iter()
             .filter(|p| p.is(NS_SID, "stanza-id"))
-            .find(|p| {
-                p.attr("by")
-                    .and_then(|b| b.parse::<BareJid>().ok())
-                    .is_some_and(|b| b == *by)
-            })
+            .find(|p| p.attr("by").is_some_and(|b| names(b, by)))
             .and_then(|p| p.attr("id"))
             .filter(|id| !id.is_empty())
     }
@@ -66,12 +62,14 @@ impl StanzaId {
             .payloads
             .iter()
             .filter(|p| p.is(NS_SID, "stanza-id"))
-            .any(|p| {
-                p.attr("by")
-                    .and_then(|b| b.parse::<BareJid>().ok())
-                    .is_none_or(|b| b != *by)
-            })
+            .any(|p| !p.attr("by").is_some_and(|b| names(b, by)))
     }
+}
+
+/// True when the attribute value `text` names `jid`: the same text (the
+/// common case, without parsing), or the same JID once normalized.
+fn names(text: &str, jid: &BareJid) -> bool {
+    text == jid.as_str() || text.parse::<BareJid>().is_ok_and(|b| b == *jid)
 }
 
 impl From<StanzaId> for Element {

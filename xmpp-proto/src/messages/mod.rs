@@ -324,7 +324,10 @@ impl Messages {
         let provenance = cx.provenance().clone();
         let sender = m.from.as_ref().map_or("", Jid::as_str);
         // Whose stanza-id we trust: the room's for groupchat, else ours.
+        // (Looked for only when there is one: most messages carry none.)
+        let has_stanza_id = m.payloads.iter().any(|p| p.is(NS_SID, "stanza-id"));
         let trusted: Option<BareJid> = match m.type_ {
+            _ if !has_stanza_id => None,
             MessageType::Groupchat => m.from.as_ref().map(Jid::to_bare),
             _ => Some(cx.account().clone()),
         };

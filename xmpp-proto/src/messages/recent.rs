@@ -1,20 +1,42 @@
 //! A bounded memory of (sender, id) pairs: which messages a correction may
 //! replace, which receipts were already sent. Each pair is kept as its
-//! SHA-1 digest (20 bytes, no allocation per entry), in an ordered set (no
-//! hash keys, so no randomness in the core); the oldest pair is forgotten
-//! when the memory is full, so a flood cannot grow it.
+//! SHA-1 digest (20 bytes, no allocation per entry: a peer cannot make two
+//! pairs collide), in a hash set keyed by the digest's own first bytes (it
+//! is uniformly spread already, so no random hash keys are needed in the
+//! core); the oldest pair is forgotten when the memory is full, so a flood
+//! cannot grow it.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use sha1::{Digest, Sha1};
 
 type Key = [u8; 20];
 
+/// Hashes a digest by its first eight bytes (the length prefix ignored).
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut first = [0u8; 8];
+        let n = bytes.len().min(8);
+        first[..n].copy_from_slice(&bytes[..n]);
+        self.0 ^= u64::from_le_bytes(first);
+    }
+
+    fn write_usize(&mut self, _: usize) {}
+}
+
 /// The last `capacity` (sender, id) pairs remembered.
 #[derive(Clone, Debug)]
 pub(crate) struct Recent {
     order: VecDeque<Key>,
-    set: BTreeSet<Key>,
+    set: HashSet<Key, BuildHasherDefault<DigestHasher>>,
     capacity: usize,
 }
 
@@ -22,7 +44,7 @@ impl Recent {
     pub(crate) fn new(capacity: usize) -> Self {
         Recent {
             order: VecDeque::new(),
-            set: BTreeSet::new(),
+            set: HashSet::default(),
             capacity,
         }
     }
