@@ -92,8 +92,8 @@
 //!   resource binding, routing, IQ tracking ([`iq_tracker`]), timers;
 //! - [`stanza`]: typed `Message`, `Presence`, `Iq` with JIDs;
 //! - [`Module`]: how extensions plug in; the built-in modules [`roster`],
-//!   [`presence`], [`ping`] (registered by [`Client::new`]), [`version`]
-//!   and [`blocking`];
+//!   [`presence`], [`ping`] (registered by [`Client::new`]), [`version`],
+//!   [`blocking`] and [`muc`];
 //! - [`connect`] and [`adapter`]: what the I/O adapters share (where to
 //!   connect, options, errors, session events), pure like the rest;
 //! - [`testing`]: the scripted server used above, for your own tests.
@@ -109,6 +109,7 @@ pub mod disco;
 mod entropy;
 pub mod iq_tracker;
 pub mod messages;
+pub mod muc;
 pub mod ping;
 pub mod presence;
 pub mod roster;

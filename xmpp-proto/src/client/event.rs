@@ -237,6 +237,9 @@ pub enum Event {
     /// News from the disco and caps modules ([`crate::disco`]).
     Disco(crate::disco::DiscoEvent),
 
+    /// News from the multi-user chat module ([`crate::muc`]).
+    Muc(crate::muc::MucEvent),
+
     // ===== extensions =====
     /// An event of a third-party extension (its own type, boxed).
     Extension(super::module::ExtensionEvent),
