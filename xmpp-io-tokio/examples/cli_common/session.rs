@@ -13,7 +13,7 @@ use xmpp_proto::stanza::BareJid;
 
 use super::args::{self, Args, ArgsError};
 use super::disco;
-use super::{blocking, ping, presence, roster};
+use super::{blocking, muc, ping, presence, roster};
 use super::{command, event, print, Exit};
 
 /// The flags and `XMPP_PASSWORD` of this process, or the exit status for
@@ -70,6 +70,9 @@ pub fn options(args: &Args) -> ConnectOptions {
         blocking::register(client);
         presence::register(client);
         disco::register(client);
+        // Room traffic checked before the messages module takes every
+        // message (the MUC module's routing priority says so anyway).
+        muc::register(client);
         // Carbons, then every message decoded (receipts, corrections, ids).
         let _ = client.register(Carbons::new());
         let _ = client.register(Messages::new());
@@ -167,6 +170,11 @@ pub fn on_event(event: Event, jid: &BareJid, before_end: impl FnOnce()) -> Optio
         }
         Event::Core(xmpp_proto::Event::Disco(e)) => {
             for v in disco::event(&e) {
+                print(&v);
+            }
+        }
+        Event::Core(xmpp_proto::Event::Muc(e)) => {
+            for v in muc::event(&e) {
                 print(&v);
             }
         }
