@@ -1108,7 +1108,7 @@ fn invitations_both_ways_mediated_and_direct() {
         sent.starts_with(
             "<message to='darkcave@chat.example.org' id='"
         ) && sent.contains(
-            "<x xmlns='http://jabber.org/protocol/muc#user'><decline to='crone1@shakespeare.lit'>\
+            "<x xmlns='http://jabber.org/protocol/muc#user'><decline to='crone1@shakespeare.lit/desktop'>\
              <reason>Sorry</reason></decline></x>"
         ),
         "{sent}"

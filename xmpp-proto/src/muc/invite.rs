@@ -198,9 +198,11 @@ impl Muc {
         };
         let invitation = self.invitations.remove(at);
         if invitation.kind == InvitationKind::Mediated {
+            // Back to the inviter as the room named it: a bare, full or
+            // occupant JID (§7.8.2), which the room resolves.
             let mut decline = Element::new(NS_MUC_USER, "decline");
             if let Some(to) = &invitation.from {
-                decline.set_attr("to", to.to_bare().to_string());
+                decline.set_attr("to", to.to_string());
             }
             if let Some(r) = reason {
                 decline.push_child(Element::new(NS_MUC_USER, "reason").with_text(r.to_string()));
