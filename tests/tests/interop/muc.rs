@@ -20,7 +20,7 @@ use xmpp_proto::muc::{
 };
 use xmpp_proto::presence::{Availability, Presence};
 use xmpp_proto::stanza::{BareJid, Jid};
-use xmpp_proto::ModuleContext;
+use xmpp_proto::{Module, ModuleContext, ReconnectPolicy};
 
 use super::cli::{assert_contract_fields, Cli, Driver, Server};
 use super::each_driver;
@@ -54,8 +54,19 @@ struct Lib {
 
 impl Lib {
     async fn start(s: &Server, user: &str, resource: &str) -> Lib {
+        Lib::start_with(s, user, resource, false).await
+    }
+
+    /// With `reconnect`, a session that reconnects after a lost
+    /// connection, and whose connection can be dropped on purpose
+    /// ([`Lib::drop_connection`]).
+    async fn start_with(s: &Server, user: &str, resource: &str, reconnect: bool) -> Lib {
         let jid = format!("{user}@{}", s.domain).parse().expect("jid");
-        let options = ConnectOptions::new(jid, format!("{user}-pass"))
+        let mut options = ConnectOptions::new(jid, format!("{user}-pass"));
+        if reconnect {
+            options = options.reconnect(ReconnectPolicy::new());
+        }
+        let options = options
             .server(s.host.clone(), s.c2s_port.parse().expect("port"))
             .ca_file(s.ca.clone())
             .resource(resource)
@@ -64,6 +75,7 @@ impl Lib {
                 c.register(Presence::new().with_initial(Availability::new()))
                     .expect("register");
                 c.register(Muc::new()).expect("register");
+                c.register(Dropper).expect("register");
             });
         let (handle, events) = connect(options).await.expect("online");
         Lib {
@@ -71,6 +83,21 @@ impl Lib {
             events,
             backlog: VecDeque::new(),
         }
+    }
+
+    /// Declares the connection lost (as a failed liveness check would):
+    /// the core ends it, and with a reconnect policy logs in anew (no
+    /// resumption), which is when the MUC module rejoins its rooms.
+    async fn drop_connection(&self) {
+        self.handle
+            .with(|c, now| {
+                c.with_module(now, |_: &mut Dropper, cx| {
+                    cx.connection_lost("interop: dropped on purpose")
+                })
+            })
+            .await
+            .expect("online")
+            .expect("registered");
     }
 
     /// Runs a command of the MUC module.
@@ -153,6 +180,15 @@ impl Lib {
             _ => None,
         })
         .await
+    }
+}
+
+/// A module with no protocol: its context lets a test drop the connection.
+struct Dropper;
+
+impl Module for Dropper {
+    fn name(&self) -> &'static str {
+        "dropper"
     }
 }
 
@@ -539,6 +575,101 @@ fn a_configured_room_history_nick_change_invitations_kick_ban_and_destroy_throug
         assert_eq!(d.reason.as_deref(), Some("Macbeth doth come."));
         alice.done(&id).await.expect("destroyed");
         assert_eq!(alice.muc(|m, _| m.rooms().count()).await, 0);
+        alice.handle.close().await;
+        bob.handle.close().await;
+    });
+}
+
+#[test]
+#[ignore = "needs the private Prosody: run through scripts/test"]
+fn after_a_new_session_the_room_is_rejoined_with_only_the_missed_history() {
+    let s = Server::from_env();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let room = fresh_room(&s, "rejoin");
+        let mut alice = Lib::start(&s, "alice", "muc-rejoin").await;
+        create_instant(&mut alice, &room).await;
+        let say = |alice: &Lib, body: &'static str| {
+            let r = room.clone();
+            let h = alice.handle.clone();
+            async move {
+                h.with(move |c, now| {
+                    c.with_module(now, |m: &mut Muc, cx| m.send_message(cx, &r, body))
+                })
+                .await
+                .expect("online")
+                .expect("registered")
+                .expect("sent");
+            }
+        };
+        say(&alice, "m0").await;
+        alice.message("m0").await;
+
+        // Bob enters: m0 is history (stamped by the room), m1 and m2 live.
+        let mut bob = Lib::start_with(&s, "bob", "muc-rejoin", true).await;
+        bob.join(&room, "bob", None).await.expect("joined");
+        assert!(bob.message("m0").await.delay.is_some());
+        bob.muc_event("the subject", |m| match m {
+            MucEvent::Subject { initial: true, .. } => Some(()),
+            _ => None,
+        })
+        .await;
+        for body in ["m1", "m2"] {
+            say(&alice, body).await;
+            assert!(bob.message(body).await.delay.is_none());
+        }
+
+        // Bob's connection is lost; the room sees him go; m3 is missed.
+        bob.drop_connection().await;
+        alice
+            .muc_event("bob gone", |m| match m {
+                MucEvent::OccupantLeft { occupant, .. } if occupant.nick == "bob" => Some(()),
+                _ => None,
+            })
+            .await;
+        say(&alice, "m3").await;
+
+        // A new session: the room is entered again by itself.
+        let r = room.clone();
+        bob.muc_event("the rejoin", move |m| match m {
+            MucEvent::Joined {
+                room,
+                rejoined: true,
+                ..
+            } if *room == r => Some(()),
+            _ => None,
+        })
+        .await;
+        bob.muc_event("the subject", |m| match m {
+            MucEvent::Subject { initial: true, .. } => Some(()),
+            _ => None,
+        })
+        .await;
+        // Between the rejoin and the subject: only what was missed (the
+        // room replays m0-m3: since the stamp of m0, at most 50).
+        let replayed: Vec<_> = bob
+            .backlog
+            .iter()
+            .filter_map(|e| match e {
+                xmpp_proto::Event::ChatMessage(c) => c.message.body.clone(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(replayed, ["m3"], "m0-m2 were seen before the reconnection");
+        let m3 = bob.message("m3").await;
+        assert!(m3.delay.is_some(), "missed, so history: {m3:?}");
+        // And live again.
+        say(&alice, "m4").await;
+        assert!(bob.message("m4").await.delay.is_none());
+        let r = room.clone();
+        let id = alice
+            .muc(move |m, cx| m.destroy(cx, &r, None, None))
+            .await
+            .expect("sent");
+        alice.done(&id).await.expect("destroyed");
         alice.handle.close().await;
         bob.handle.close().await;
     });
