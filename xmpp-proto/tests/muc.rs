@@ -1339,3 +1339,37 @@ fn the_module_advertises_muc_and_direct_invitations() {
     assert!(features.contains(&"http://jabber.org/protocol/muc"));
     assert!(features.contains(&"jabber:x:conference"));
 }
+
+#[test]
+fn a_delay_an_occupant_forged_does_not_steer_the_next_rejoin() {
+    let policy = ReconnectPolicy::new().backoff(Duration::from_secs(2), Duration::from_secs(2), 1);
+    let mut s = Session::login_with(config().reconnect(policy).build(), "", |c| {
+        c.register(Messages::new()).expect("register");
+        c.register(Muc::new()).expect("register");
+    });
+    s.sent();
+    joined(&mut s);
+    // History: the occupant's own delay (claiming the room, far in the
+    // future) comes first, the room's own stamp last.
+    s.server(&format!(
+        "<message from='{ROOM}/firstwitch' to='{OWN}' type='groupchat' id='h1'><body>old</body>\
+         <delay xmlns='urn:xmpp:delay' from='{ROOM}' stamp='2099-01-01T00:00:00Z'/>\
+         <delay xmlns='urn:xmpp:delay' from='mallory@evil.example' stamp='2098-01-01T00:00:00Z'/>\
+         <delay xmlns='urn:xmpp:delay' from='{ROOM}' stamp='2024-01-01T10:00:00Z'/></message>"
+    ));
+    s.server(&format!(
+        "<message from='{ROOM}' to='{OWN}' type='groupchat'><subject/></message>"
+    ));
+    // Live, with a forged delay claiming the room: not history, not used.
+    s.server(&format!(
+        "<message from='{ROOM}/firstwitch' to='{OWN}' type='groupchat' id='l1'><body>now</body>\
+         <delay xmlns='urn:xmpp:delay' from='{ROOM}' stamp='2099-06-01T00:00:00Z'/></message>"
+    ));
+    assert_eq!(chats(&s).len(), 2);
+    reconnect(&mut s);
+    let sent = s.sent();
+    assert!(
+        sent.contains("<history maxstanzas='50' since='2024-01-01T10:00:00Z'/>"),
+        "{sent}"
+    );
+}
