@@ -83,7 +83,7 @@ fn disco_info_of_the_server_and_of_another_client() {
         assert_eq!(r["ok"], true);
 
         // Another client: exactly the core's features and its modules'
-        // (the CLI registers roster, presence, disco, caps, carbons,
+        // (the CLI registers roster, presence, disco, caps, muc, carbons,
         // messages, version and blocking; ping comes with every core).
         let bob_jid = format!("bob@{}/disco", s.domain);
         alice.send(json!({"cmd": "disco-info", "jid": bob_jid, "tag": "bob"}));
@@ -102,7 +102,9 @@ fn disco_info_of_the_server_and_of_another_client() {
                 "http://jabber.org/protocol/chatstates",
                 DISCO_INFO,
                 "http://jabber.org/protocol/disco#items",
+                "http://jabber.org/protocol/muc",
                 "jabber:iq:version",
+                "jabber:x:conference",
                 "urn:xmpp:chat-markers:0",
                 "urn:xmpp:message-correct:0",
                 "urn:xmpp:ping",
