@@ -204,7 +204,7 @@ fn joining_sends_the_muc_presence_and_completes_on_the_self_presence_with_the_oc
     assert_eq!(
         codes,
         &[
-            StatusCode::NonAnonymous,
+            StatusCode::JidsVisible,
             StatusCode::SelfPresence,
             StatusCode::Logged,
             StatusCode::NickModified

@@ -84,7 +84,7 @@ impl Room {
         self.subject.as_deref()
     }
 
-    /// The status codes of our self-presence: [`StatusCode::NonAnonymous`]
+    /// The status codes of our self-presence: [`StatusCode::JidsVisible`]
     /// (everyone sees our real JID), [`StatusCode::Logged`],
     /// [`StatusCode::Created`], [`StatusCode::NickModified`], ...
     pub fn status_codes(&self) -> &[StatusCode] {

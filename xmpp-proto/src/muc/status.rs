@@ -16,7 +16,7 @@ use super::NS_MUC_USER;
 #[non_exhaustive]
 pub enum StatusCode {
     /// 100: any occupant may see our real JID (a non-anonymous room).
-    NonAnonymous,
+    JidsVisible,
     /// 104: the room's configuration changed (not privacy-related).
     ConfigChanged,
     /// 110: this presence is about ourselves.
@@ -26,9 +26,9 @@ pub enum StatusCode {
     /// 171: the room is no longer logged.
     NotLogged,
     /// 172: the room is now non-anonymous.
-    NowNonAnonymous,
+    NowJidsVisible,
     /// 173: the room is now semi-anonymous.
-    NowSemiAnonymous,
+    NowJidsToModerators,
     /// 201: the room was created by this join and waits to be configured
     /// (accept the default or submit a form: [`Muc::accept_default_config`](super::Muc::accept_default_config),
     /// [`Muc::submit_config`](super::Muc::submit_config)).
@@ -57,13 +57,13 @@ impl StatusCode {
     /// The code for a number.
     pub fn from_code(code: u16) -> StatusCode {
         match code {
-            100 => StatusCode::NonAnonymous,
+            100 => StatusCode::JidsVisible,
             104 => StatusCode::ConfigChanged,
             110 => StatusCode::SelfPresence,
             170 => StatusCode::Logged,
             171 => StatusCode::NotLogged,
-            172 => StatusCode::NowNonAnonymous,
-            173 => StatusCode::NowSemiAnonymous,
+            172 => StatusCode::NowJidsVisible,
+            173 => StatusCode::NowJidsToModerators,
             201 => StatusCode::Created,
             210 => StatusCode::NickModified,
             301 => StatusCode::Banned,
@@ -80,13 +80,13 @@ impl StatusCode {
     /// The number.
     pub fn code(self) -> u16 {
         match self {
-            StatusCode::NonAnonymous => 100,
+            StatusCode::JidsVisible => 100,
             StatusCode::ConfigChanged => 104,
             StatusCode::SelfPresence => 110,
             StatusCode::Logged => 170,
             StatusCode::NotLogged => 171,
-            StatusCode::NowNonAnonymous => 172,
-            StatusCode::NowSemiAnonymous => 173,
+            StatusCode::NowJidsVisible => 172,
+            StatusCode::NowJidsToModerators => 173,
             StatusCode::Created => 201,
             StatusCode::NickModified => 210,
             StatusCode::Banned => 301,
