@@ -1373,3 +1373,38 @@ fn a_delay_an_occupant_forged_does_not_steer_the_next_rejoin() {
         "{sent}"
     );
 }
+
+#[test]
+fn a_leave_the_room_never_answers_or_refuses_still_ends_in_left() {
+    let mut s = online();
+    in_room(&mut s);
+    muc(&mut s, |m, cx| m.leave(cx, &room(), None)).expect("sent");
+    s.advance(Duration::from_secs(59));
+    assert!(muc_events(&mut s).is_empty());
+    s.advance(Duration::from_secs(1));
+    assert_eq!(
+        muc_events(&mut s),
+        [MucEvent::Left {
+            room: room(),
+            nick: "thirdwitch".into(),
+            departure: Departure::Left
+        }]
+    );
+    // Left while the join was pending, then refused: out, once.
+    muc(&mut s, |m, cx| m.join(cx, Join::new(room(), "thirdwitch"))).expect("sent");
+    muc(&mut s, |m, cx| m.leave(cx, &room(), None)).expect("sent");
+    s.server(&format!(
+        "<presence from='{ROOM}/thirdwitch' to='{OWN}' type='error'><x xmlns='http://jabber.org/protocol/muc'/>\
+         <error type='auth'><forbidden xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>"
+    ));
+    assert!(matches!(
+        muc_events(&mut s).as_slice(),
+        [MucEvent::Left {
+            departure: Departure::Left,
+            ..
+        }]
+    ));
+    assert_eq!(s.client.module::<Muc>().map(|m| m.rooms().count()), Some(0));
+    s.advance(Duration::from_secs(120));
+    assert!(muc_events(&mut s).is_empty(), "no second word");
+}

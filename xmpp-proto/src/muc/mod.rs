@@ -441,7 +441,8 @@ impl Muc {
     }
 
     /// Leaves a room (§7.14), with an optional exit message. The room's
-    /// answer comes as [`MucEvent::Left`].
+    /// answer comes as [`MucEvent::Left`] (also when it gives none within
+    /// [`Muc::join_timeout`]).
     pub fn leave(
         &mut self,
         cx: &mut ModuleContext<'_>,
@@ -456,7 +457,9 @@ impl Muc {
         let mut p = Presence::unavailable().with_to(to);
         p.status = status;
         cx.send(p)?;
-        r.state = RoomState::Leaving;
+        r.state = RoomState::Leaving {
+            deadline: cx.now() + self.join_timeout,
+        };
         Ok(())
     }
 
@@ -531,7 +534,7 @@ impl Muc {
         let leaving: Vec<BareJid> = self
             .rooms
             .values()
-            .filter(|r| r.state == RoomState::Leaving)
+            .filter(|r| matches!(r.state, RoomState::Leaving { .. }))
             .map(|r| r.jid.clone())
             .collect();
         for jid in leaving {
@@ -627,31 +630,35 @@ impl Module for Muc {
     }
 
     fn next_deadline(&self) -> Option<std::time::Instant> {
-        self.rooms
-            .values()
-            .filter_map(|r| match r.state {
-                RoomState::Joining { deadline, .. } => Some(deadline),
-                _ => None,
-            })
-            .min()
+        self.rooms.values().filter_map(Room::deadline).min()
     }
 
     fn handle_timeout(&mut self, cx: &mut ModuleContext<'_>, now: std::time::Instant) {
         let late: Vec<BareJid> = self
             .rooms
             .values()
-            .filter(|r| matches!(r.state, RoomState::Joining { deadline, .. } if deadline <= now))
+            .filter(|r| r.deadline().is_some_and(|d| d <= now))
             .map(|r| r.jid.clone())
             .collect();
         for jid in late {
-            if let Some(r) = self.rooms.remove(&jid) {
-                cx.emit(Event::Muc(MucEvent::JoinFailed {
+            let Some(r) = self.rooms.remove(&jid) else {
+                continue;
+            };
+            // No answer: a join failed; a leave is done anyway.
+            let event = match r.state {
+                RoomState::Leaving { .. } => MucEvent::Left {
+                    room: r.jid,
+                    nick: r.nick,
+                    departure: Departure::Left,
+                },
+                _ => MucEvent::JoinFailed {
                     room: r.jid,
                     nick: r.nick,
                     error: JoinError::Timeout,
                     stanza_error: None,
-                }));
-            }
+                },
+            };
+            cx.emit(Event::Muc(event));
         }
     }
 }

@@ -18,8 +18,9 @@ pub(crate) enum RoomState {
     Joining { deadline: Instant, rejoin: bool },
     /// In the room.
     Joined,
-    /// Our exit presence left; waiting for the room's answer.
-    Leaving,
+    /// Our exit presence left; waiting for the room's answer until
+    /// `deadline` (then we count as out anyway).
+    Leaving { deadline: Instant },
 }
 
 /// A room we are in, entering or leaving ([`Muc::room`](super::Muc::room)).
@@ -44,6 +45,14 @@ pub struct Room {
 }
 
 impl Room {
+    /// When the join or leave in progress gives up waiting for the room.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        match self.state {
+            RoomState::Joining { deadline, .. } | RoomState::Leaving { deadline } => Some(deadline),
+            RoomState::Joined => None,
+        }
+    }
+
     /// The room's bare JID.
     pub fn jid(&self) -> &BareJid {
         &self.jid

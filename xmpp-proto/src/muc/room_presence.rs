@@ -89,6 +89,16 @@ impl Muc {
                 error: JoinError::from_error(&error),
                 stanza_error: Some(error),
             }
+        } else if matches!(r.state, RoomState::Leaving { .. }) {
+            // Refused while we were leaving (a join left before the exit,
+            // say): we are out either way.
+            let nick = r.nick.clone();
+            self.rooms.remove(room);
+            MucEvent::Left {
+                room: room.clone(),
+                nick,
+                departure: Departure::Left,
+            }
         } else if let Some(nick) = r.pending_nick.take() {
             MucEvent::NickChangeFailed {
                 room: room.clone(),
