@@ -10,6 +10,8 @@ mod disco;
 mod library;
 #[path = "interop/messaging.rs"]
 mod messaging;
+#[path = "interop/muc.rs"]
+mod muc;
 #[path = "interop/profiles.rs"]
 mod profiles;
 #[path = "interop/roster_presence.rs"]

@@ -93,7 +93,7 @@
 //! - [`stanza`]: typed `Message`, `Presence`, `Iq` with JIDs;
 //! - [`Module`]: how extensions plug in; the built-in modules [`roster`],
 //!   [`presence`], [`ping`] (registered by [`Client::new`]), [`version`],
-//!   [`blocking`], and the profile modules [`vcard`] (with vCard-based
+//!   [`blocking`], [`muc`], and the profile modules [`vcard`] (with vCard-based
 //!   avatars), [`avatar`] and [`bookmarks`] (on the PEP plumbing of [`pep`]);
 //! - [`connect`] and [`adapter`]: what the I/O adapters share (where to
 //!   connect, options, errors, session events), pure like the rest;
@@ -112,6 +112,7 @@ pub mod disco;
 mod entropy;
 pub mod iq_tracker;
 pub mod messages;
+pub mod muc;
 pub mod pep;
 pub mod ping;
 pub mod presence;

@@ -320,6 +320,8 @@ pub fn publish_options<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str)>)
     );
     DataForm {
         kind: FormKind::Submit,
+        title: None,
+        instructions: Vec::new(),
         fields: all,
     }
 }

@@ -485,3 +485,98 @@ fn modules_go_offline_with_the_session_and_their_iqs_fail() {
         "the IQ in flight failed with Disconnected"
     );
 }
+
+/// Records its name on a shared log for every message offered to it, and
+/// takes those whose body is its name. (`N` makes each a type of its own:
+/// a session registers one module per type.)
+struct Taker<const N: u8> {
+    name: &'static str,
+    priority: i32,
+    log: std::sync::Arc<std::sync::Mutex<Vec<&'static str>>>,
+}
+
+impl<const N: u8> Module for Taker<N> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn routing_priority(&self) -> i32 {
+        self.priority
+    }
+
+    fn handle_stanza(&mut self, _ctx: &mut ModuleContext<'_>, stanza: &Stanza) -> Handled {
+        let Stanza::Message(m) = stanza else {
+            return Handled::No;
+        };
+        let wanted = m.body.as_deref() == Some(self.name);
+        self.log.lock().expect("log").push(self.name);
+        if wanted {
+            Handled::Yes
+        } else {
+            Handled::No
+        }
+    }
+}
+
+#[test]
+fn a_higher_routing_priority_is_offered_messages_first_whatever_the_registration_order() {
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let l = || log.clone();
+    // Registered last, offered first; equals keep their registration order.
+    let mut s = Session::login_with(config().build(), "", |c| {
+        let (a, b, low, high, cc) = (
+            Taker::<1> {
+                name: "a",
+                priority: 0,
+                log: l(),
+            },
+            Taker::<2> {
+                name: "b",
+                priority: 0,
+                log: l(),
+            },
+            Taker::<3> {
+                name: "low",
+                priority: -1,
+                log: l(),
+            },
+            Taker::<4> {
+                name: "high",
+                priority: 10,
+                log: l(),
+            },
+            Taker::<5> {
+                name: "c",
+                priority: 0,
+                log: l(),
+            },
+        );
+        c.register(a).expect("register");
+        c.register(b).expect("register");
+        c.register(low).expect("register");
+        c.register(high).expect("register");
+        c.register(cc).expect("register");
+    });
+    s.server("<message from='romeo@example.net/o'><body>none</body></message>");
+    assert_eq!(
+        std::mem::take(&mut *log.lock().expect("log")),
+        ["high", "a", "b", "c", "low"]
+    );
+    // The first that consumes it ends the offer.
+    s.server("<message from='romeo@example.net/o'><body>high</body></message>");
+    assert_eq!(std::mem::take(&mut *log.lock().expect("log")), ["high"]);
+    s.server("<message from='romeo@example.net/o'><body>b</body></message>");
+    assert_eq!(
+        std::mem::take(&mut *log.lock().expect("log")),
+        ["high", "a", "b"]
+    );
+    let bodies: Vec<_> = s
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message(m) => m.body.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bodies, ["none"], "only the message nobody took is an event");
+}

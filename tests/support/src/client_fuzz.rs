@@ -136,6 +136,7 @@ fn online_client(now: Instant) -> Client {
         client.register(xmpp_proto::version::Version::new("fuzz", "0")),
         client.register(xmpp_proto::disco::Disco::new()),
         client.register(xmpp_proto::disco::Caps::new("urn:example:fuzz")),
+        client.register(xmpp_proto::muc::Muc::new()),
     ];
     assert!(registered.iter().all(Result::is_ok), "{registered:?}");
     let mut server = ScriptedServer::login_plain("example.com", "juliet", "balcony");

@@ -84,8 +84,8 @@ fn disco_info_of_the_server_and_of_another_client() {
 
         // Another client: exactly the core's features and its modules'
         // (the CLI registers roster, presence, disco, caps, vcard, avatar,
-        // bookmarks, carbons, messages, version and blocking; ping comes
-        // with every core).
+        // bookmarks, muc, carbons, messages, version and blocking; ping
+        // comes with every core).
         let bob_jid = format!("bob@{}/disco", s.domain);
         alice.send(json!({"cmd": "disco-info", "jid": bob_jid, "tag": "bob"}));
         let info = alice.expect("bob's disco-info", T, |v| v["event"] == "disco-info");
@@ -103,9 +103,11 @@ fn disco_info_of_the_server_and_of_another_client() {
                 "http://jabber.org/protocol/chatstates",
                 DISCO_INFO,
                 "http://jabber.org/protocol/disco#items",
+                "http://jabber.org/protocol/muc",
                 "jabber:iq:version",
                 "urn:xmpp:avatar:metadata+notify",
                 "urn:xmpp:bookmarks:1+notify",
+                "jabber:x:conference",
                 "urn:xmpp:chat-markers:0",
                 "urn:xmpp:message-correct:0",
                 "urn:xmpp:ping",

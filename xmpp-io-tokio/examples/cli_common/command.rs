@@ -4,6 +4,7 @@
 //! (`ok: false` with a short reason for a bad line; the client goes on).
 
 use serde_json::{json, Map, Value};
+use xmpp_proto::muc::Join;
 use xmpp_proto::roster::RosterItem;
 use xmpp_proto::stanza::{BareJid, Iq, Jid, Message, Show, Stanza};
 use xmpp_proto::{IqFailure, SendError};
@@ -14,13 +15,14 @@ use xmpp_proto::Client;
 
 use super::blocking::{self, BlockingCmd};
 use super::disco;
+use super::muc::{self, MucCmd};
 use super::ping;
 use super::presence::{self, PresenceCmd};
 use super::roster::{self, RosterCmd};
 use super::vcard::{self, VCardChange, VCardCmd};
 
 /// Commands of the contract that this version does not carry out yet.
-pub const NOT_IMPLEMENTED: [&str; 3] = ["join", "leave", "mam"];
+pub const NOT_IMPLEMENTED: [&str; 1] = ["mam"];
 
 /// A decoded command line.
 #[derive(Clone, Debug)]
@@ -63,6 +65,8 @@ pub enum ModuleCmd {
     DiscoInfo(Jid),
     /// `vcard-get`, `vcard-set`: answered when the vCard module reports.
     VCard(VCardCmd),
+    /// `join` / `leave`: answered when the room does.
+    Muc(MucCmd),
 }
 
 impl ModuleCmd {
@@ -90,6 +94,10 @@ impl ModuleCmd {
             }
             ModuleCmd::VCard(cmd) => {
                 vcard::run(client, now, cmd, command.name.clone(), command.tag.clone())?;
+                Ok(false)
+            }
+            ModuleCmd::Muc(cmd) => {
+                muc::run(client, now, cmd, command.name.clone(), command.tag.clone())?;
                 Ok(false)
             }
         }
@@ -218,6 +226,13 @@ fn plan(f: &Fields<'_>, own: &BareJid) -> Result<Plan, Value> {
         }
         "roster-remove" => Plan::Module(ModuleCmd::Roster(RosterCmd::Remove(f.bare_jid("jid")?))),
         "disco-info" => Plan::Module(ModuleCmd::DiscoInfo(f.jid("jid")?)),
+        "join" => {
+            let mut join = Join::new(f.bare_jid("room")?, f.string("nick")?)
+                .history(muc::history(f.opt_u64("history")?));
+            join.password = f.opt_string("password")?;
+            Plan::Module(ModuleCmd::Muc(MucCmd::Join(join)))
+        }
+        "leave" => Plan::Module(ModuleCmd::Muc(MucCmd::Leave(f.bare_jid("room")?))),
         "ping" => {
             let to = match f.opt_string("jid")? {
                 Some(_) => f.jid("jid")?,
@@ -280,6 +295,17 @@ impl Fields<'_> {
             None | Some(Value::Null) => Ok(false),
             Some(Value::Bool(b)) => Ok(*b),
             Some(_) => Err(self.bad(&format!("{key:?} must be true or false"))),
+        }
+    }
+
+    fn opt_u64(&self, key: &str) -> Result<Option<u64>, Value> {
+        match self.object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| self.bad(&format!("{key:?} must be a whole number"))),
+            Some(_) => Err(self.bad(&format!("{key:?} must be a whole number"))),
         }
     }
 
@@ -452,16 +478,41 @@ mod tests {
             (r#"{"cmd":"send","body":"no to"}"#, "bad-command"),
             (r#"{"cmd":"send","to":"@@","body":"x"}"#, "bad-command"),
             (r#"{"cmd":"fly"}"#, "unknown-command"),
+            (r#"{"cmd":"mam","tag":7}"#, "not-implemented"),
             (
-                r#"{"cmd":"join","room":"r@muc","nick":"n","tag":7}"#,
-                "not-implemented",
+                r#"{"cmd":"join","room":"r@muc/x","nick":"n"}"#,
+                "bad-command",
             ),
+            (r#"{"cmd":"join","room":"r@muc"}"#, "bad-command"),
+            (r#"{"cmd":"leave"}"#, "bad-command"),
         ] {
             let v = decode(line, &own()).unwrap_err();
             assert_eq!(v["event"], "result", "{line}");
             assert_eq!(v["ok"], false, "{line}");
             assert_eq!(v["error"], error, "{line}");
         }
+    }
+
+    #[test]
+    fn join_and_leave() {
+        let c = decode(
+            r#"{"cmd":"join","room":"coven@chat.example.org","nick":"thirdwitch","password":"p","history":0}"#,
+            &own(),
+        )
+        .unwrap();
+        let Plan::Module(ModuleCmd::Muc(MucCmd::Join(j))) = c.plan else {
+            panic!()
+        };
+        assert_eq!(
+            (j.room.as_str(), j.nick.as_str(), j.password.as_deref()),
+            ("coven@chat.example.org", "thirdwitch", Some("p"))
+        );
+        assert_eq!(j.history, xmpp_proto::muc::History::None);
+        let c = decode(r#"{"cmd":"leave","room":"coven@chat.example.org"}"#, &own()).unwrap();
+        assert!(matches!(
+            c.plan,
+            Plan::Module(ModuleCmd::Muc(MucCmd::Leave(_)))
+        ));
     }
 
     #[test]

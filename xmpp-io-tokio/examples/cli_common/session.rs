@@ -13,7 +13,7 @@ use xmpp_proto::stanza::BareJid;
 
 use super::args::{self, Args, ArgsError};
 use super::disco;
-use super::{blocking, ping, presence, roster, vcard};
+use super::{blocking, muc, ping, presence, roster, vcard};
 use super::{command, event, print, Exit};
 
 /// The flags and `XMPP_PASSWORD` of this process, or the exit status for
@@ -70,6 +70,9 @@ pub fn options(args: &Args) -> ConnectOptions {
         blocking::register(client);
         presence::register(client);
         disco::register(client);
+        // Room traffic checked before the messages module takes every
+        // message (the MUC module's routing priority says so anyway).
+        muc::register(client);
         // Profiles, before the messages module: PEP notifications are theirs.
         vcard::register(client);
         let _ = client.register(xmpp_proto::avatar::Avatars::new());
@@ -176,6 +179,11 @@ pub fn on_event(event: Event, jid: &BareJid, before_end: impl FnOnce()) -> Optio
         }
         Event::Core(xmpp_proto::Event::VCard(e)) => {
             for v in vcard::event(&e) {
+                print(&v);
+            }
+        }
+        Event::Core(xmpp_proto::Event::Muc(e)) => {
+            for v in muc::event(&e) {
                 print(&v);
             }
         }

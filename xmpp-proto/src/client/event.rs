@@ -246,6 +246,9 @@ pub enum Event {
     /// News from the bookmarks module ([`crate::bookmarks`], XEP-0402).
     Bookmarks(crate::bookmarks::BookmarksEvent),
 
+    /// News from the multi-user chat module ([`crate::muc`]).
+    Muc(crate::muc::MucEvent),
+
     // ===== extensions =====
     /// An event of a third-party extension (its own type, boxed).
     Extension(super::module::ExtensionEvent),

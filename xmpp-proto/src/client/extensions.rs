@@ -19,6 +19,10 @@ pub(super) struct Extensions {
     pub(super) modules: Vec<Box<dyn Module>>,
     /// (namespace, element) of IQ request payloads -> module index.
     pub(super) iq_routes: Vec<((&'static str, &'static str), usize)>,
+    /// (routing priority, module index) in the order messages and
+    /// presences are offered to the modules: highest priority first,
+    /// registration order among equals.
+    pub(super) offer_order: Vec<(i32, usize)>,
     /// Stanzas modules routed again, in order, with where they came from.
     pub(super) again: Vec<(Stanza, Provenance)>,
     /// Where the stanza being routed came from (`Live` but while one from
@@ -47,8 +51,9 @@ impl Extensions {
 }
 
 impl Client {
-    /// Registers a module. Modules are offered stanzas in registration
-    /// order. Refused when a module of the same type is registered, or
+    /// Registers a module. Modules are offered messages and presences in
+    /// registration order, unless a module asks to be offered them earlier
+    /// ([`Module::routing_priority`]). Refused when a module of the same type is registered, or
     /// when another module (or the core) answers one of its IQ requests.
     pub fn register<M: Module>(&mut self, module: M) -> Result<(), RegisterError> {
         let name = module.name();
@@ -87,6 +92,16 @@ impl Client {
             routes.push(((ns, element), index));
         }
         self.ext.iq_routes.extend(routes);
+        // After every module of the same or a higher priority: registration
+        // order among equals.
+        let priority = module.routing_priority();
+        let at = self
+            .ext
+            .offer_order
+            .iter()
+            .position(|&(p, _)| p < priority)
+            .unwrap_or(self.ext.offer_order.len());
+        self.ext.offer_order.insert(at, (priority, index));
         self.ext.modules.push(Box::new(module));
         if self.outbox.open {
             // Our disco#info changed under the modules that were online.

@@ -19,9 +19,10 @@
 //!    publish: [`Module::disco_node_info`], [`Module::disco_items`]);
 //!    XEP-0199 pings are the built-in [`Ping`](crate::ping::Ping) module's,
 //!    registered by `Client::new`;
-//! 4. messages and presences are offered to each module in registration
-//!    order until one returns [`Handled::Yes`] (or [`Handled::Take`], to be
-//!    handed the stanza by value in [`Module::take_stanza`]); the rest
+//! 4. messages and presences are offered to each module, highest
+//!    [`Module::routing_priority`] first and in registration order among
+//!    equals, until one returns [`Handled::Yes`] (or [`Handled::Take`], to
+//!    be handed the stanza by value in [`Module::take_stanza`]); the rest
 //!    become events.
 //!
 //! Every stanza that leaves the session, whoever sends it, first passes
@@ -407,6 +408,21 @@ pub trait Module: Any + Send {
     /// to observe, never to consume.
     fn observe_stanza(&mut self, ctx: &mut ModuleContext<'_>, stanza: &Stanza) {
         let _ = (ctx, stanza);
+    }
+
+    /// Where this module stands when messages and presences are offered
+    /// ([`Module::handle_stanza`]): modules with a higher priority are
+    /// offered each one first, modules of equal priority in registration
+    /// order. The default, 0, keeps registration order. A module that
+    /// filters what others would consume (the multi-user chat module drops
+    /// groupchat traffic of rooms we are not in, before
+    /// [`Messages`](crate::messages::Messages) turns every message into an
+    /// event) returns a positive value, so its rule holds whatever order
+    /// the application registers modules in. Read once, at registration;
+    /// only this offer is ordered by it (every other hook runs in
+    /// registration order).
+    fn routing_priority(&self) -> i32 {
+        0
     }
 
     /// An incoming message or presence. Return [`Handled::Yes`] to consume

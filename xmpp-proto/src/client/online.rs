@@ -92,10 +92,11 @@ impl Client {
         }
     }
 
-    /// A message or presence: to the modules until one consumes it, else
-    /// to the application.
+    /// A message or presence: to the modules (highest routing priority
+    /// first) until one consumes it, else to the application.
     fn offer(&mut self, stanza: Stanza) {
-        for i in 0..self.ext.modules.len() {
+        for k in 0..self.ext.offer_order.len() {
+            let (_, i) = self.ext.offer_order[k];
             match self.with_context(i, |m, cx| m.handle_stanza(cx, &stanza)) {
                 Some(Handled::Yes) => return,
                 Some(Handled::Take) => {

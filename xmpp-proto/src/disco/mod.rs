@@ -55,7 +55,7 @@ use crate::xml::Element;
 pub use crate::client::NS_DISCO_INFO;
 pub use caps::{Caps, CapsLimits, NS_CAPS};
 pub use error::{DiscoError, DiscoParseError};
-pub use form::{DataForm, FieldType, FormField, FormKind};
+pub use form::{DataForm, FieldType, FormField, FormKind, FormOption};
 pub use info::{DiscoInfo, Identity};
 pub use items::{DiscoItem, DiscoItems};
 pub use ver::{check_well_formed, hash_input, verification_string, verify, CapsError, CapsHash};

@@ -45,7 +45,7 @@ mod delay;
 mod ids;
 mod markers;
 mod receipts;
-mod recent;
+pub(crate) mod recent;
 
 pub use carbons::{Carbons, CarbonsEvent, NS_CARBONS, NS_FORWARD};
 pub use chat_state::{ChatState, NS_CHAT_STATES};

@@ -28,7 +28,8 @@
 //! What is left to others: presences of type `error` and `probe`, and
 //! multi-user chat presences (with `<x xmlns='http://jabber.org/protocol/muc#user'/>`,
 //! XEP-0045) are not consumed: they reach the application as
-//! [`Event::Presence`] (or a MUC module registered after this one).
+//! [`Event::Presence`] (with the [`Muc`](crate::muc::Muc) module
+//! registered, which is offered them first, it consumes the rooms').
 //!
 //! Hostile input. The server stamps and vouches for every `from`
 //! (RFC 6120 §8.1.2.1), so presence from a JID without a localpart is
