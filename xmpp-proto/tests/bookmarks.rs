@@ -372,3 +372,71 @@ fn the_list_is_bounded() {
     assert_eq!(warnings(&s), 1, "the third");
     assert_eq!(rooms(&s).len(), 2);
 }
+
+/// Online with the bookmarks and MUC modules; the login's fetch answered
+/// with these `<item/>`s. Returns what the client sent after the answer.
+fn online_with_muc(muc: xmpp_proto::muc::Muc, items: &str) -> (Session, String) {
+    let mut s = Session::login_with(config().build(), "", |c| {
+        c.register(Bookmarks::new()).expect("register");
+        c.register(muc).expect("register");
+        c.register(Messages::new()).expect("register");
+    });
+    let sent = s.sent();
+    let at = sent.find("urn:xmpp:bookmarks:1").expect("the fetch");
+    let id = last_id(&sent[..at]);
+    s.server(&format!(
+        "<iq type='result' id='{id}'><pubsub xmlns='http://jabber.org/protocol/pubsub'>\
+         <items node='urn:xmpp:bookmarks:1'>{items}</items></pubsub></iq>"
+    ));
+    let sent = s.sent();
+    (s, sent)
+}
+
+#[test]
+fn the_rooms_bookmarks_mark_autojoin_are_joined_by_the_muc_module() {
+    use xmpp_proto::muc::Muc;
+    let (mut s, sent) = online_with_muc(
+        Muc::new(),
+        &(conference("room@muc.example.com", "Room", "true", "jules")
+            + &conference("later@muc.example.com", "Later", "false", "jules")
+            + "<item id='nonick@muc.example.com'><conference xmlns='urn:xmpp:bookmarks:1' autojoin='1'/></item>"),
+    );
+    // The autojoin rooms, with the bookmark's nick or our localpart.
+    assert!(
+        sent.contains("<presence to='room@muc.example.com/jules'"),
+        "{sent}"
+    );
+    assert!(
+        sent.contains("<presence to='nonick@muc.example.com/juliet'"),
+        "{sent}"
+    );
+    assert!(!sent.contains("later@"), "{sent}");
+    assert_eq!(
+        sent.matches("http://jabber.org/protocol/muc'").count(),
+        2,
+        "{sent}"
+    );
+    // The application sees the list, then (for each room) the outcome.
+    assert!(s
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Bookmarks(BookmarksEvent::Loaded(_)))));
+    // Another client marks a room autojoin: joined; one we are in: not again.
+    s.server(&notification(
+        Some("juliet@example.com"),
+        &(conference("later@muc.example.com", "Later", "true", "jules")
+            + &conference("room@muc.example.com", "Room", "true", "jules")),
+    ));
+    let sent = s.sent();
+    assert!(
+        sent.contains("<presence to='later@muc.example.com/jules'"),
+        "{sent}"
+    );
+    assert!(!sent.contains("room@muc"), "already joining: {sent}");
+    // Turned off: nothing joined.
+    let (_, sent) = online_with_muc(
+        Muc::new().autojoin_bookmarks(false),
+        &conference("room@muc.example.com", "Room", "true", "jules"),
+    );
+    assert!(!sent.contains("<presence"), "{sent}");
+}

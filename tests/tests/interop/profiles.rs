@@ -339,7 +339,7 @@ fn a_user_avatar_published_by_one_resource_reaches_another_through_pep() {
 
 #[test]
 #[ignore = "needs the private Prosody: run through scripts/test"]
-fn a_bookmark_with_autojoin_set_on_one_resource_is_seen_by_a_new_login() {
+fn a_bookmark_with_autojoin_set_on_one_resource_makes_a_new_login_join_the_room() {
     let s = Server::from_env();
     runtime().block_on(async {
         let room: BareJid = format!("profiles@conference.{}", s.domain)
@@ -384,14 +384,27 @@ fn a_bookmark_with_autojoin_set_on_one_resource_is_seen_by_a_new_login() {
         .await;
         result.expect("published with XEP-0402's publish-options");
 
-        // A new login of the same account sees it, autojoin and all.
-        let (two, mut two_events) = connect(options(&s, "alice", "bm2", with_bookmarks))
+        // A new login of the same account sees it, autojoin and all, and
+        // its MUC module joins the room (with the bookmark's nick).
+        let with_muc = move |c: &mut Client| {
+            with_bookmarks(c);
+            c.register(xmpp_proto::muc::Muc::new()).expect("register");
+        };
+        let (two, mut two_events) = connect(options(&s, "alice", "bm2", with_muc))
             .await
             .expect("online");
         let list = next(&mut two_events, loaded).await;
         let event = BookmarksEvent::Loaded(list.clone());
         let join: Vec<&Bookmark> = event.rooms_to_join();
         assert_eq!(join, [&bookmark], "{list:?}");
+        let (joined, nick) = next(&mut two_events, |e| match e {
+            xmpp_proto::Event::Muc(xmpp_proto::muc::MucEvent::Joined { room, nick, .. }) => {
+                Some((room, nick))
+            }
+            _ => None,
+        })
+        .await;
+        assert_eq!((joined, nick.as_str()), (room.clone(), "alice"));
 
         // With its caps (+notify) known to the server, it hears the removal.
         two.send(Presence::available()).await.expect("sent");

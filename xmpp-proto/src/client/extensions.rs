@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use crate::stanza::Stanza;
 
+use super::event::Event;
 use super::features::StreamFeatures;
 use super::module::{Module, ModuleContext, ModuleError, Provenance, RegisterError};
 use super::online::CORE_IQS;
@@ -32,6 +33,10 @@ pub(super) struct Extensions {
     pub(super) last_received: Option<Instant>,
     /// A module declared the connection lost (`ModuleContext::connection_lost`).
     pub(super) lost: Option<&'static str>,
+    /// Modules that observe other modules' events (`Module::observes_events`).
+    pub(super) event_observers: Vec<usize>,
+    /// True while observers run (their own events are not observed).
+    pub(super) observing: bool,
 }
 
 impl Extensions {
@@ -92,6 +97,9 @@ impl Client {
             routes.push(((ns, element), index));
         }
         self.ext.iq_routes.extend(routes);
+        if module.observes_events() {
+            self.ext.event_observers.push(index);
+        }
         // After every module of the same or a higher priority: registration
         // order among equals.
         let priority = module.routing_priority();
@@ -162,6 +170,7 @@ impl Client {
         f: impl FnOnce(&mut dyn Module, &mut ModuleContext<'_>) -> R,
     ) -> Option<R> {
         let mut queued = Vec::new();
+        let first_new_event = self.events.len();
         let m = self.ext.modules.get_mut(index)?;
         let module_name = m.name();
         let mut cx = ModuleContext {
@@ -182,7 +191,32 @@ impl Client {
         for stanza in queued {
             self.transmit(stanza);
         }
+        if self.events.len() > first_new_event && !self.ext.event_observers.is_empty() {
+            self.observe_events(index, first_new_event);
+        }
         Some(result)
+    }
+
+    /// Shows the events module `index` just emitted (from `first` on in
+    /// the queue) to the modules that observe events, once: what they
+    /// emit meanwhile follows those events and is not observed in turn.
+    fn observe_events(&mut self, index: usize, first: usize) {
+        if self.ext.observing {
+            return;
+        }
+        let emitted: Vec<Event> = self.events.drain(first..).collect();
+        self.ext.observing = true;
+        for event in &emitted {
+            for observer in self.ext.event_observers.clone() {
+                if observer != index {
+                    self.with_context(observer, |m, cx| m.observe_event(cx, event));
+                }
+            }
+        }
+        self.ext.observing = false;
+        let followers: Vec<Event> = self.events.drain(first..).collect();
+        self.events.extend(emitted);
+        self.events.extend(followers);
     }
 
     /// Carries out what modules asked of the session while the last input

@@ -458,6 +458,22 @@ pub trait Module: Any + Send {
         let _ = (ctx, id, result);
     }
 
+    /// Whether this module wants to see the events other modules emit
+    /// ([`Module::observe_event`]). Read once, at registration.
+    fn observes_events(&self) -> bool {
+        false
+    }
+
+    /// An event another module just emitted, before the application gets
+    /// it (only for modules whose [`Module::observes_events`] is true): to
+    /// act on another module's news without either knowing the other's
+    /// state (the MUC module joins the rooms bookmarks mark autojoin).
+    /// Events emitted here reach the application after the observed one
+    /// and are not observed in turn.
+    fn observe_event(&mut self, ctx: &mut ModuleContext<'_>, event: &Event) {
+        let _ = (ctx, event);
+    }
+
     /// Every stanza about to leave, whoever sent it: to annotate it.
     fn on_outgoing(&mut self, stanza: &mut Stanza) {
         let _ = stanza;

@@ -77,6 +77,7 @@
 //! ```
 
 mod admin;
+mod autojoin;
 mod invite;
 mod join;
 mod occupants;
@@ -350,6 +351,8 @@ pub struct Muc {
     invitations: Vec<Invitation>,
     /// Requests in flight: id -> (room, what the answer is).
     requests: BTreeMap<String, (BareJid, admin::Expect)>,
+    /// Join the rooms bookmarks mark autojoin (`autojoin.rs`).
+    autojoin: bool,
 }
 
 impl Default for Muc {
@@ -367,7 +370,16 @@ impl Muc {
             rooms: BTreeMap::new(),
             invitations: Vec::new(),
             requests: BTreeMap::new(),
+            autojoin: true,
         }
+    }
+
+    /// Builder: whether the rooms XEP-0402 bookmarks mark autojoin are
+    /// joined when the bookmarks module reports them (on by default; it
+    /// needs the [`Bookmarks`](crate::bookmarks::Bookmarks) module).
+    pub fn autojoin_bookmarks(mut self, on: bool) -> Self {
+        self.autojoin = on;
+        self
     }
 
     /// Builder: other limits.
@@ -588,6 +600,16 @@ impl Module for Muc {
 
     fn routing_priority(&self) -> i32 {
         MUC_ROUTING_PRIORITY
+    }
+
+    fn observes_events(&self) -> bool {
+        true
+    }
+
+    fn observe_event(&mut self, cx: &mut ModuleContext<'_>, event: &Event) {
+        if let Event::Bookmarks(e) = event {
+            self.on_bookmarks(cx, e);
+        }
     }
 
     fn online(&mut self, cx: &mut ModuleContext<'_>, resumed: bool) {
