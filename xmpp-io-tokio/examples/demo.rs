@@ -2,8 +2,9 @@
 //! over direct TLS (XEP-0368); alice sends bob a few messages asking for
 //! delivery receipts (XEP-0184), bob's client answers each receipt by
 //! itself and bob answers each message; alice's second client, her phone,
-//! sees both directions as carbon copies (XEP-0280). Then alice edits her
-//! vCard (XEP-0054) and bob reads it. Everyone prints what they received
+//! sees both directions as carbon copies (XEP-0280). Then alice creates a
+//! room (XEP-0045), bob joins, they talk there, and alice destroys it;
+//! alice edits her vCard (XEP-0054) and bob reads it. Everyone prints what they received
 //! and closes cleanly.
 //!
 //! Run it with `scripts/demo`, which starts the private Prosody of
@@ -16,6 +17,8 @@ use std::time::Duration;
 
 use xmpp_io_tokio::{connect, ConnectOptions, Event, Events, Handle, TlsMode};
 use xmpp_proto::messages::{Carbons, CarbonsEvent, ChatMessage, Messages};
+use xmpp_proto::muc::{Join, Muc, MucEvent, StatusCode};
+use xmpp_proto::stanza::MessageType;
 use xmpp_proto::stanza::{BareJid, Jid, Message, Presence};
 use xmpp_proto::vcard::{Email, VCardEvent, VCards};
 
@@ -72,6 +75,7 @@ async fn login(
         .on_client(|client| {
             // Every message decoded (receipts answered), carbons enabled.
             let _ = client.register(VCards::new());
+            let _ = client.register(Muc::new());
             let _ = client.register(Carbons::new());
             let _ = client.register(Messages::new());
         });
@@ -137,6 +141,94 @@ async fn next_message(
     }
 }
 
+/// `who` says `line` in `room`; `other` hears it (live, not history).
+async fn say(
+    handle: &Handle,
+    who: &str,
+    room: &BareJid,
+    line: &'static str,
+    other: &str,
+    other_events: &mut Events,
+) -> Result<(), String> {
+    let r = room.clone();
+    handle
+        .with(move |c, now| c.with_module(now, |m: &mut Muc, cx| m.send_message(cx, &r, line)))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("{who}: {e}"))?;
+    let m = next_message(other, other_events, |m| {
+        m.message.type_ == MessageType::Groupchat && m.message.body.as_deref() == Some(line)
+    })
+    .await?;
+    println!("{other} heard in {room}: {}: {}", from(&m), body(&m));
+    Ok(())
+}
+
+/// Joins `room` as `nick` and waits until in; a room this join created is
+/// given its default configuration (XEP-0045 §10.1.2, status 201).
+async fn join(
+    handle: &Handle,
+    events: &mut Events,
+    who: &str,
+    room: &BareJid,
+    nick: &'static str,
+) -> Result<(), String> {
+    let r = room.clone();
+    handle
+        .with(move |c, now| c.with_module(now, |m: &mut Muc, cx| m.join(cx, Join::new(r, nick))))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("{who}: {e}"))?;
+    loop {
+        match next_event(who, events).await? {
+            xmpp_proto::Event::Muc(MucEvent::Joined {
+                room: joined,
+                occupants,
+                codes,
+                ..
+            }) if joined == *room => {
+                let names: Vec<&str> = occupants.iter().map(|o| o.nick.as_str()).collect();
+                println!(
+                    "{who} joined {room} as {nick}; present: {}",
+                    names.join(", ")
+                );
+                if codes.contains(&StatusCode::Created) {
+                    let r = room.clone();
+                    let id = handle
+                        .with(move |c, now| {
+                            c.with_module(now, |m: &mut Muc, cx| m.accept_default_config(cx, &r))
+                        })
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .map_err(|e| e.to_string())?
+                        .map_err(|e| format!("{who}: {e}"))?;
+                    loop {
+                        if let xmpp_proto::Event::Muc(MucEvent::Done {
+                            id: done, result, ..
+                        }) = next_event(who, events).await?
+                        {
+                            if done == id {
+                                result.map_err(|e| format!("{who} configuring {room}: {e}"))?;
+                                println!("{who} created {room} with its default configuration");
+                                break;
+                            }
+                        }
+                    }
+                }
+                return Ok(());
+            }
+            xmpp_proto::Event::Muc(MucEvent::JoinFailed {
+                room: failed,
+                error,
+                ..
+            }) if failed == *room => return Err(format!("{who} could not join {room}: {error:?}")),
+            _ => {}
+        }
+    }
+}
+
 fn from(m: &ChatMessage) -> &str {
     m.message.from.as_ref().map(Jid::as_str).unwrap_or("?")
 }
@@ -191,6 +283,55 @@ async fn run() -> Result<(), String> {
             body(&copy)
         );
     }
+    // A room: alice creates it, bob joins, they talk, alice destroys it.
+    let room: BareJid = format!("demo@conference.{}", s.domain)
+        .parse()
+        .map_err(|e| format!("{e}"))?;
+    join(&alice, &mut alice_events, "alice", &room, "Alice").await?;
+    join(&bob, &mut bob_events, "bob", &room, "Bob").await?;
+    say(
+        &alice,
+        "alice",
+        &room,
+        "Welcome to the room, Bob.",
+        "bob",
+        &mut bob_events,
+    )
+    .await?;
+    say(
+        &bob,
+        "bob",
+        &room,
+        "Thanks, Alice: nice room.",
+        "alice",
+        &mut alice_events,
+    )
+    .await?;
+    let r = room.clone();
+    alice
+        .with(move |c, now| {
+            c.with_module(now, |m: &mut Muc, cx| {
+                m.destroy(cx, &r, Some("demo over"), None)
+            })
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("alice: {e}"))?;
+    loop {
+        if let xmpp_proto::Event::Muc(MucEvent::Left {
+            room: left,
+            departure,
+            ..
+        }) = next_event("bob", &mut bob_events).await?
+        {
+            if left == room {
+                println!("bob was told the room is gone: {departure:?}");
+                break;
+            }
+        }
+    }
+
     // Profiles: alice edits her vCard, bob reads it.
     let edit = alice
         .with(|c, now| {
