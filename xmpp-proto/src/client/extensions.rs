@@ -4,11 +4,11 @@
 //! the one request a module may make of the session (`connection_lost`).
 
 use std::any::Any;
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use crate::stanza::Stanza;
 
-use super::event::Event;
 use super::features::StreamFeatures;
 use super::module::{Module, ModuleContext, ModuleError, Provenance, RegisterError};
 use super::online::CORE_IQS;
@@ -35,8 +35,6 @@ pub(super) struct Extensions {
     pub(super) lost: Option<&'static str>,
     /// Modules that observe other modules' events (`Module::observes_events`).
     pub(super) event_observers: Vec<usize>,
-    /// True while observers run (their own events are not observed).
-    pub(super) observing: bool,
 }
 
 impl Extensions {
@@ -198,25 +196,43 @@ impl Client {
     }
 
     /// Shows the events module `index` just emitted (from `first` on in
-    /// the queue) to the modules that observe events, once: what they
-    /// emit meanwhile follows those events and is not observed in turn.
+    /// the queue) to the other modules that observe events, in place: no
+    /// copy of the events. What observers emit meanwhile follows them and
+    /// is not observed in turn; what they send leaves afterwards.
     fn observe_events(&mut self, index: usize, first: usize) {
-        if self.ext.observing {
-            return;
-        }
-        let emitted: Vec<Event> = self.events.drain(first..).collect();
-        self.ext.observing = true;
-        for event in &emitted {
-            for observer in self.ext.event_observers.clone() {
-                if observer != index {
-                    self.with_context(observer, |m, cx| m.observe_event(cx, event));
+        let mut extra = VecDeque::new();
+        let mut queued = Vec::new();
+        for k in first..self.events.len() {
+            for o in 0..self.ext.event_observers.len() {
+                let j = self.ext.event_observers[o];
+                if j == index {
+                    continue;
                 }
+                let Some(m) = self.ext.modules.get_mut(j) else {
+                    continue;
+                };
+                let module_name = m.name();
+                let mut cx = ModuleContext {
+                    now: self.now,
+                    account: &self.config.jid,
+                    bound: self.bound.as_ref(),
+                    outbox: &mut self.outbox,
+                    events: &mut extra,
+                    queued: &mut queued,
+                    again: &mut self.ext.again,
+                    provenance: &self.ext.provenance,
+                    last_received: self.ext.last_received,
+                    lost: &mut self.ext.lost,
+                    module_index: j,
+                    module_name,
+                };
+                m.observe_event(&mut cx, &self.events[k]);
             }
         }
-        self.ext.observing = false;
-        let followers: Vec<Event> = self.events.drain(first..).collect();
-        self.events.extend(emitted);
-        self.events.extend(followers);
+        self.events.extend(extra);
+        for stanza in queued {
+            self.transmit(stanza);
+        }
     }
 
     /// Carries out what modules asked of the session while the last input
