@@ -56,6 +56,28 @@ impl StanzaId {
             .filter(|id| !id.is_empty())
     }
 
+    /// In one pass: the id stamped by `by` (as [`StanzaId::by`]), and
+    /// whether any stanza-id was stamped by someone else (each `by` is
+    /// compared, and if need be parsed, once).
+    pub fn read<'m>(message: &'m Message, by: &BareJid) -> (Option<&'m str>, bool) {
+        let mut ours = None;
+        let mut foreign = false;
+        for p in message
+            .payloads
+            .iter()
+            .filter(|p| p.is(NS_SID, "stanza-id"))
+        {
+            if p.attr("by").is_some_and(|b| names(b, by)) {
+                if ours.is_none() {
+                    ours = p.attr("id").filter(|id| !id.is_empty());
+                }
+            } else {
+                foreign = true;
+            }
+        }
+        (ours, foreign)
+    }
+
     /// True when the message carries a stanza-id from someone other than `by`.
     pub fn has_foreign(message: &Message, by: &BareJid) -> bool {
         message
@@ -100,6 +122,8 @@ mod tests {
         assert_eq!(StanzaId::by(&m, &own), None);
         assert!(StanzaId::has_foreign(&m, &own));
         assert_eq!(StanzaId::by(&m, &evil), Some("forged"));
+        assert_eq!(StanzaId::read(&m, &own), (None, true));
+        assert_eq!(StanzaId::read(&m, &evil), (Some("forged"), false));
         assert_eq!(OriginId::of(&m), Some("o1"));
         let m = m.with_payload(
             StanzaId {

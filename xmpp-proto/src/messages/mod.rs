@@ -333,12 +333,13 @@ impl Messages {
         };
         let stanza_id = match &trusted {
             Some(by) => {
-                if StanzaId::has_foreign(m, by) {
+                let (ours, foreign) = StanzaId::read(m, by);
+                if foreign {
                     cx.warn(format!(
                         "ignored a stanza-id on a message from {sender} not stamped by {by}"
                     ));
                 }
-                StanzaId::by(m, by).map(str::to_string)
+                ours.map(str::to_string)
             }
             None => None,
         };
