@@ -111,6 +111,7 @@ pub mod connect;
 pub mod disco;
 mod entropy;
 pub mod iq_tracker;
+pub mod mam;
 pub mod messages;
 pub mod muc;
 pub mod pep;
