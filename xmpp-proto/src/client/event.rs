@@ -249,6 +249,9 @@ pub enum Event {
     /// News from the multi-user chat module ([`crate::muc`]).
     Muc(crate::muc::MucEvent),
 
+    /// News from the message archive module ([`crate::mam`], XEP-0313).
+    Mam(crate::mam::MamEvent),
+
     // ===== extensions =====
     /// An event of a third-party extension (its own type, boxed).
     Extension(super::module::ExtensionEvent),

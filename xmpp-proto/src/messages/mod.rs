@@ -86,7 +86,8 @@ pub struct ChatMessage {
     /// The id the sender chose (XEP-0359 origin-id).
     pub origin_id: Option<String>,
     /// The id our archive (or the room's, for groupchat) gave it
-    /// (XEP-0359); stanza-ids stamped by anyone else are ignored.
+    /// (XEP-0359); stanza-ids stamped by anyone else are ignored. For an
+    /// archive result, the id the queried archive gave it (XEP-0313).
     pub stanza_id: Option<String>,
     /// When it was first sent, if it was delayed (XEP-0203).
     pub delay: Option<Delay>,
@@ -331,8 +332,11 @@ impl Messages {
             MessageType::Groupchat => m.from.as_ref().map(Jid::to_bare),
             _ => Some(cx.account().clone()),
         };
-        let stanza_id = match &trusted {
-            Some(by) => {
+        let stanza_id = match (&provenance, &trusted) {
+            // An archive result: the id is the one the archive gave it in
+            // the result wrapper the archive module checked (XEP-0313 §5.2).
+            (Provenance::Archive { archive_id, .. }, _) => Some(archive_id.clone()),
+            (_, Some(by)) => {
                 let (ours, foreign) = StanzaId::read(m, by);
                 if foreign {
                     cx.warn(format!(
@@ -341,7 +345,7 @@ impl Messages {
                 }
                 ours.map(str::to_string)
             }
-            None => None,
+            (_, None) => None,
         };
         let replaces = match Replace::of(m) {
             None => None,
