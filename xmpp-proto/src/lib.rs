@@ -93,7 +93,7 @@
 //! - [`stanza`]: typed `Message`, `Presence`, `Iq` with JIDs;
 //! - [`Module`]: how extensions plug in; the built-in modules [`roster`],
 //!   [`presence`], [`ping`] (registered by [`Client::new`]), [`version`],
-//!   [`blocking`], [`muc`], and the profile modules [`vcard`] (with vCard-based
+//!   [`blocking`], [`muc`], [`mam`] (message archives), and the profile modules [`vcard`] (with vCard-based
 //!   avatars), [`avatar`] and [`bookmarks`] (on the PEP plumbing of [`pep`]);
 //! - [`connect`] and [`adapter`]: what the I/O adapters share (where to
 //!   connect, options, errors, session events), pure like the rest;

@@ -354,3 +354,24 @@ fn an_error_answer_fails_the_query_and_queries_in_flight_are_bounded() {
         .expect("registered");
     assert_eq!(refused, Err(MamError::TooManyQueries));
 }
+
+#[test]
+fn an_unanswered_query_fails_as_timed_out_and_its_late_results_are_dropped() {
+    let mut s = online();
+    let QueryStarted { id, query_id } = query(&mut s, Query::room(ROOM.parse().expect("jid")));
+    s.sent();
+    s.advance(std::time::Duration::from_secs(31));
+    assert_eq!(
+        mam_events(&s),
+        [MamEvent::Failed {
+            id,
+            query_id: query_id.clone(),
+            error: QueryError::Iq(IqFailure::Timeout),
+        }]
+    );
+    assert_eq!(s.client.module::<Mam>().expect("registered").in_flight(), 0);
+    s.events.clear();
+    s.server(&result(Some(ROOM), &query_id, "r1", WITCH_SAYS));
+    assert!(chats(&s).is_empty(), "{:?}", s.events);
+    assert_eq!(warnings(&s).len(), 1, "{:?}", s.events);
+}
