@@ -93,8 +93,9 @@
 //! - [`stanza`]: typed `Message`, `Presence`, `Iq` with JIDs;
 //! - [`Module`]: how extensions plug in; the built-in modules [`roster`],
 //!   [`presence`], [`ping`] (registered by [`Client::new`]), [`version`],
-//!   [`blocking`], [`muc`], [`mam`] (message archives), and the profile modules [`vcard`] (with vCard-based
-//!   avatars), [`avatar`] and [`bookmarks`] (on the PEP plumbing of [`pep`]);
+//!   [`blocking`], [`muc`], [`mam`] (message archives), and the profile
+//!   modules [`vcard`] (with vCard-based avatars), [`avatar`] and
+//!   [`bookmarks`] (on the PEP plumbing of [`pep`]);
 //! - [`connect`] and [`adapter`]: what the I/O adapters share (where to
 //!   connect, options, errors, session events), pure like the rest;
 //! - [`testing`]: the scripted server used above, for your own tests.
