@@ -136,6 +136,7 @@ fn online_client(now: Instant) -> Client {
         client.register(xmpp_proto::version::Version::new("fuzz", "0")),
         client.register(xmpp_proto::disco::Disco::new()),
         client.register(xmpp_proto::disco::Caps::new("urn:example:fuzz")),
+        client.register(xmpp_proto::mam::Mam::new()),
         client.register(xmpp_proto::muc::Muc::new()),
     ];
     assert!(registered.iter().all(Result::is_ok), "{registered:?}");
