@@ -89,16 +89,6 @@ fn disco_events(s: &mut Session) -> Vec<DiscoEvent> {
         .collect()
 }
 
-fn module_warnings(s: &Session) -> Vec<String> {
-    s.events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Warning(w) if w.kind == WarningKind::Module => Some(w.message.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 fn caps(s: &Session) -> &Caps {
     s.client.module::<Caps>().expect("registered")
 }
@@ -529,7 +519,7 @@ fn an_answer_that_does_not_hash_to_the_ver_is_refused_and_not_cached() {
          <feature var='http://jabber.org/protocol/muc'/>\
          <feature var='urn:xmpp:jingle:1'/></query></iq>"
     ));
-    let warnings = module_warnings(&s);
+    let warnings = s.module_warnings();
     assert_eq!(warnings.len(), 1, "{:?}", s.events);
     assert!(
         warnings[0].contains("mallory@evil.example/x") && warnings[0].contains("nothing cached"),
@@ -574,7 +564,7 @@ fn ill_formed_spoofed_and_foreign_answers_are_not_cached() {
          <query xmlns='http://jabber.org/protocol/disco#info'>\
          <identity category='client' type='pc'/><feature var='a&lt;b'/></query></iq>"
     ));
-    assert_eq!(module_warnings(&s).len(), 1, "{:?}", s.events);
+    assert_eq!(s.module_warnings().len(), 1, "{:?}", s.events);
     assert_eq!(caps(&s).cached(CapsHash::Sha1, &ver), None);
 
     // An answer from another address than the one asked: the core drops it.
@@ -602,7 +592,7 @@ fn ill_formed_spoofed_and_foreign_answers_are_not_cached() {
     // No ver: a warning, nothing asked.
     s.events.clear();
     s.server("<presence from='odd@example.net/x'><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='http://odd'/></presence>");
-    assert_eq!((s.sent(), module_warnings(&s).len()), (String::new(), 1));
+    assert_eq!((s.sent(), s.module_warnings().len()), (String::new(), 1));
 }
 
 #[test]
@@ -686,7 +676,7 @@ fn the_cache_and_the_table_of_entities_are_bounded() {
         "<iq from='big@example.net/x' id='{id}' type='result'>{}</iq>",
         big.to_element(None).to_xml()
     ));
-    assert_eq!(module_warnings(&s).len(), 1);
+    assert_eq!(s.module_warnings().len(), 1);
     assert_eq!(caps(&s).cached(CapsHash::Sha1, &ver), None);
 }
 

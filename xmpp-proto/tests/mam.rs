@@ -15,7 +15,7 @@ use xmpp_proto::mam::{
 };
 use xmpp_proto::messages::{ChatMessage, Messages, Stamp};
 use xmpp_proto::stanza::DefinedCondition;
-use xmpp_proto::{Event, IqFailure, Provenance, WarningKind};
+use xmpp_proto::{Event, IqFailure, Provenance};
 
 const ROOM: &str = "coven@chat.shakespeare.lit";
 
@@ -39,31 +39,11 @@ fn query(s: &mut Session, q: Query) -> QueryStarted {
         .expect("sent")
 }
 
-fn chats(s: &Session) -> Vec<ChatMessage> {
-    s.events
-        .iter()
-        .filter_map(|e| match e {
-            Event::ChatMessage(m) => Some(m.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 fn mam_events(s: &Session) -> Vec<MamEvent> {
     s.events
         .iter()
         .filter_map(|e| match e {
             Event::Mam(m) => Some(m.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn warnings(s: &Session) -> Vec<String> {
-    s.events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Warning(w) if w.kind == WarningKind::Module => Some(w.message.clone()),
             _ => None,
         })
         .collect()
@@ -121,8 +101,8 @@ fn our_archive_is_queried_and_its_results_arrive_as_archived_messages_then_done(
          to='romeo@montague.lit' type='chat' id='j1'><body>Wherefore</body>\
          <delay xmlns='urn:xmpp:delay' stamp='1999-01-01T00:00:00Z'/></message>",
     ));
-    assert!(warnings(&s).is_empty(), "{:?}", s.events);
-    let got = chats(&s);
+    assert!(s.module_warnings().is_empty(), "{:?}", s.events);
+    let got = s.chat_messages();
     assert_eq!(got.len(), 2, "{:?}", s.events);
     assert!(got.iter().all(ChatMessage::is_archived));
     assert_eq!(
@@ -168,8 +148,8 @@ fn our_archive_is_queried_and_its_results_arrive_as_archived_messages_then_done(
     // The query is over: a late result is refused.
     s.events.clear();
     s.server(&result(None, &query_id, "late", ROMEO_SAYS));
-    assert!(chats(&s).is_empty());
-    assert_eq!(warnings(&s).len(), 1, "{:?}", s.events);
+    assert!(s.chat_messages().is_empty());
+    assert_eq!(s.module_warnings().len(), 1, "{:?}", s.events);
     assert_eq!(s.client.module::<Mam>().expect("registered").in_flight(), 0);
 }
 
@@ -189,8 +169,8 @@ fn a_rooms_archive_is_queried_at_the_room_and_answers_from_it() {
         )
     );
     s.server(&result(Some(ROOM), &query_id, "room-1", WITCH_SAYS));
-    assert!(warnings(&s).is_empty(), "{:?}", s.events);
-    let got = chats(&s);
+    assert!(s.module_warnings().is_empty(), "{:?}", s.events);
+    let got = s.chat_messages();
     assert_eq!(got.len(), 1, "{:?}", s.events);
     assert!(got[0].is_archived());
     assert_eq!(got[0].stanza_id.as_deref(), Some("room-1"));
@@ -221,9 +201,9 @@ fn a_result_for_a_query_that_is_not_ours_in_flight_is_dropped() {
     for foreign in ["not-ours", "", &format!("{query_id}x")] {
         s.events.clear();
         s.server(&result(None, foreign, "a1", ROMEO_SAYS));
-        assert!(chats(&s).is_empty(), "{foreign:?}: {:?}", s.events);
+        assert!(s.chat_messages().is_empty(), "{foreign:?}: {:?}", s.events);
         assert!(!s.events.iter().any(|e| matches!(e, Event::Message(_))));
-        let w = warnings(&s);
+        let w = s.module_warnings();
         assert_eq!(w.len(), 1, "{foreign:?}: {w:?}");
         assert!(w[0].contains("not a query of ours"), "{w:?}");
     }
@@ -234,8 +214,8 @@ fn a_result_for_a_query_that_is_not_ours_in_flight_is_dropped() {
          <message xmlns='jabber:client' from='romeo@montague.lit/orchard' type='chat'>\
          <body>x</body></message></forwarded></result></message>",
     );
-    assert!(chats(&s).is_empty(), "{:?}", s.events);
-    assert_eq!(warnings(&s).len(), 1);
+    assert!(s.chat_messages().is_empty(), "{:?}", s.events);
+    assert_eq!(s.module_warnings().len(), 1);
     assert_eq!(s.sent(), "", "nothing answered");
 }
 
@@ -257,16 +237,16 @@ fn a_result_from_anyone_but_our_own_archive_is_dropped() {
     ] {
         s.events.clear();
         s.server(&result(Some(from), &query_id, "a1", ROMEO_SAYS));
-        assert!(chats(&s).is_empty(), "{from}: {:?}", s.events);
+        assert!(s.chat_messages().is_empty(), "{from}: {:?}", s.events);
         assert!(!s.events.iter().any(|e| matches!(e, Event::Message(_))));
-        let w = warnings(&s);
+        let w = s.module_warnings();
         assert_eq!(w.len(), 1, "{from}: {w:?}");
         assert!(w[0].contains(from), "{w:?}");
     }
     // The query is still ours: the real archive is still heard.
     s.events.clear();
     s.server(&result(None, &query_id, "a1", ROMEO_SAYS));
-    assert_eq!(chats(&s).len(), 1, "{:?}", s.events);
+    assert_eq!(s.chat_messages().len(), 1, "{:?}", s.events);
 }
 
 #[test]
@@ -285,9 +265,9 @@ fn a_result_from_anyone_but_the_rooms_archive_is_dropped() {
     ] {
         s.events.clear();
         s.server(&result(from, &query_id, "r1", WITCH_SAYS));
-        assert!(chats(&s).is_empty(), "{from:?}: {:?}", s.events);
+        assert!(s.chat_messages().is_empty(), "{from:?}: {:?}", s.events);
         assert!(!s.events.iter().any(|e| matches!(e, Event::Message(_))));
-        let w = warnings(&s);
+        let w = s.module_warnings();
         assert_eq!(w.len(), 1, "{from:?}: {w:?}");
         assert!(w[0].contains(ROOM), "{w:?}");
     }
@@ -306,8 +286,8 @@ fn a_result_nested_in_another_forwarded_stanza_is_dropped() {
     s.server(&format!(
         "<message from='mallory@evil.example/x'><wrapped xmlns='{NS_WRAP}'>{inner}</wrapped></message>"
     ));
-    assert!(chats(&s).is_empty(), "{:?}", s.events);
-    let w = warnings(&s);
+    assert!(s.chat_messages().is_empty(), "{:?}", s.events);
+    let w = s.module_warnings();
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(w[0].contains("nested"), "{w:?}");
 }
@@ -372,6 +352,6 @@ fn an_unanswered_query_fails_as_timed_out_and_its_late_results_are_dropped() {
     assert_eq!(s.client.module::<Mam>().expect("registered").in_flight(), 0);
     s.events.clear();
     s.server(&result(Some(ROOM), &query_id, "r1", WITCH_SAYS));
-    assert!(chats(&s).is_empty(), "{:?}", s.events);
-    assert_eq!(warnings(&s).len(), 1, "{:?}", s.events);
+    assert!(s.chat_messages().is_empty(), "{:?}", s.events);
+    assert_eq!(s.module_warnings().len(), 1, "{:?}", s.events);
 }

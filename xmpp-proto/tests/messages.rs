@@ -8,7 +8,7 @@ use xmpp_test_support::session;
 use session::{config, Session};
 use xmpp_proto::messages::{Carbons, CarbonsEvent, ChatMessage, ChatState, MarkerKind, Messages};
 use xmpp_proto::stanza::{Jid, Message};
-use xmpp_proto::{Carbon, Event, IqFailure, Provenance, WarningKind};
+use xmpp_proto::{Carbon, Event, IqFailure, Provenance};
 
 const OWN: &str = "juliet@example.com/balcony";
 
@@ -25,30 +25,10 @@ fn online(messages: Messages, carbons: bool) -> Session {
     s
 }
 
-fn chats(s: &mut Session) -> Vec<ChatMessage> {
-    s.events
-        .iter()
-        .filter_map(|e| match e {
-            Event::ChatMessage(m) => Some(m.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 fn one_chat(s: &mut Session) -> ChatMessage {
-    let all = chats(s);
+    let all = s.chat_messages();
     assert_eq!(all.len(), 1, "{:?}", s.events);
     all.into_iter().next().expect("one")
-}
-
-fn warnings(s: &Session) -> Vec<String> {
-    s.events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Warning(w) if w.kind == WarningKind::Module => Some(w.message.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 fn jid(s: &str) -> Jid {
@@ -80,7 +60,7 @@ fn a_message_arrives_with_its_extensions_decoded_and_its_receipt_sent() {
     assert_eq!(delay.stamp.as_str(), "2002-09-10T23:08:25Z");
     assert_eq!(delay.reason.as_deref(), Some("Offline Storage"));
     assert_eq!((m.replaces, m.marker, m.receipt_for), (None, None, None));
-    assert!(warnings(&s).is_empty(), "{:?}", s.events);
+    assert!(s.module_warnings().is_empty(), "{:?}", s.events);
     // The receipt, to the full JID that asked, with an origin-id.
     let sent = s.sent();
     let id = xmpp_proto::testing::attr_after(&sent, "<message", "id").expect("id");
@@ -112,7 +92,7 @@ fn receipts_are_never_sent_twice_nor_to_error_groupchat_or_idless_messages() {
          <message from='romeo@example.net/orchard' to='{OWN}' type='chat'><body>no id</body>{ask}</message>"
     ));
     assert_eq!(s.sent(), "", "no receipt for these");
-    assert_eq!(chats(&mut s).len(), 5, "all delivered");
+    assert_eq!(s.chat_messages().len(), 5, "all delivered");
     // Turned off: nothing sent, the application may answer.
     let mut s = online(Messages::new().auto_receipts(false), false);
     s.server(&format!(
@@ -149,7 +129,7 @@ fn a_stanza_id_stamped_by_anyone_but_our_server_is_ignored_with_a_warning() {
     ));
     let m = one_chat(&mut s);
     assert_eq!(m.stanza_id, None);
-    let w = warnings(&s);
+    let w = s.module_warnings();
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(w[0].contains("stanza-id"), "{w:?}");
     // In a room, the room's stamp counts, not ours.
@@ -181,7 +161,7 @@ fn a_correction_replaces_only_a_message_of_the_same_full_jid() {
     ));
     let m = one_chat(&mut s);
     assert_eq!(m.replaces.as_deref(), Some("m1"));
-    assert!(warnings(&s).is_empty());
+    assert!(s.module_warnings().is_empty());
     s.events.clear();
     // Another resource of the same contact: a new message and a warning.
     s.server(&format!(
@@ -191,7 +171,7 @@ fn a_correction_replaces_only_a_message_of_the_same_full_jid() {
     let m = one_chat(&mut s);
     assert_eq!(m.replaces, None);
     assert_eq!(m.message.body.as_deref(), Some("Bye"));
-    assert_eq!(warnings(&s).len(), 1);
+    assert_eq!(s.module_warnings().len(), 1);
     s.events.clear();
     // Someone else entirely, and an id never seen.
     s.server(&format!(
@@ -200,8 +180,8 @@ fn a_correction_replaces_only_a_message_of_the_same_full_jid() {
          <message from='romeo@example.net/orchard' to='{OWN}' type='chat' id='m5'><body>?</body>\
          <replace xmlns='urn:xmpp:message-correct:0' id='never'/></message>"
     ));
-    assert!(chats(&mut s).iter().all(|m| m.replaces.is_none()));
-    assert_eq!(warnings(&s).len(), 2);
+    assert!(s.chat_messages().iter().all(|m| m.replaces.is_none()));
+    assert_eq!(s.module_warnings().len(), 2);
     s.events.clear();
     // In a room: the same occupant may correct, another may not.
     s.server(&format!(
@@ -211,9 +191,9 @@ fn a_correction_replaces_only_a_message_of_the_same_full_jid() {
          <message from='room@muc.example.net/romeo' to='{OWN}' type='groupchat' id='g3'><body>z</body>\
          <replace xmlns='urn:xmpp:message-correct:0' id='g1'/></message>"
     ));
-    let replaces: Vec<_> = chats(&mut s).into_iter().map(|m| m.replaces).collect();
+    let replaces: Vec<_> = s.chat_messages().into_iter().map(|m| m.replaces).collect();
     assert_eq!(replaces, [None, None, Some("g1".to_string())]);
-    assert_eq!(warnings(&s).len(), 1);
+    assert_eq!(s.module_warnings().len(), 1);
 }
 
 #[test]
@@ -230,7 +210,7 @@ fn a_correction_of_a_forgotten_message_is_a_new_message() {
          <replace xmlns='urn:xmpp:message-correct:0' id='m1'/></message>"
     ));
     assert_eq!(one_chat(&mut s).replaces, None);
-    assert_eq!(warnings(&s).len(), 1);
+    assert_eq!(s.module_warnings().len(), 1);
 }
 
 #[test]
@@ -348,12 +328,12 @@ fn a_receipt_or_marker_counts_only_from_the_address_our_message_went_to() {
          <message from='romeo@example.net/orchard' to='{OWN}' id='a3'>\
          <received xmlns='urn:xmpp:receipts' id='never-sent'/></message>"
     ));
-    let got = chats(&mut s);
+    let got = s.chat_messages();
     assert_eq!(got.len(), 3, "delivered, without the claims");
     assert!(got
         .iter()
         .all(|m| m.receipt_for.is_none() && m.marker.is_none()));
-    assert_eq!(warnings(&s).len(), 3, "{:?}", warnings(&s));
+    assert_eq!(s.module_warnings().len(), 3, "{:?}", s.module_warnings());
     s.events.clear();
     // Romeo's own receipt, from any of his resources, counts.
     s.server(&format!(
@@ -361,7 +341,7 @@ fn a_receipt_or_marker_counts_only_from_the_address_our_message_went_to() {
          <received xmlns='urn:xmpp:receipts' id='ours-1'/></message>"
     ));
     assert_eq!(one_chat(&mut s).receipt_for.as_deref(), Some("ours-1"));
-    assert!(warnings(&s).is_empty());
+    assert!(s.module_warnings().is_empty());
 }
 
 /// A carbon wrapper of `kind` around `inner`, from `from`.
@@ -410,14 +390,14 @@ fn carbons_are_enabled_on_login_and_the_copies_arrive_marked() {
         "<message xmlns='jabber:client' from='juliet@example.com/chamber' \
          to='romeo@example.net/orchard' type='chat' id='s1'><body>Hello</body></message>",
     ));
-    let got = chats(&mut s);
+    let got = s.chat_messages();
     assert_eq!(got.len(), 2, "{:?}", s.events);
     assert_eq!(got[0].carbon(), Some(Carbon::Received));
     assert_eq!(got[0].message.from, Some(jid("romeo@example.net/orchard")));
     assert_eq!(got[0].message.body.as_deref(), Some("Hi"));
     assert_eq!(got[1].carbon(), Some(Carbon::Sent));
     assert_eq!(got[1].message.to, Some(jid("romeo@example.net/orchard")));
-    assert!(warnings(&s).is_empty(), "{:?}", s.events);
+    assert!(s.module_warnings().is_empty(), "{:?}", s.events);
     // The other resource answers the receipt request, not us.
     assert_eq!(s.sent(), "");
     // A correction in a sent copy, from the resource that sent the original.
@@ -439,7 +419,7 @@ fn carbons_are_enabled_on_login_and_the_copies_arrive_marked() {
          to='juliet@example.com/chamber' id='rr'><received xmlns='urn:xmpp:receipts' id='s1'/></message>",
     ));
     assert_eq!(one_chat(&mut s).receipt_for.as_deref(), Some("s1"));
-    assert!(warnings(&s).is_empty(), "{:?}", s.events);
+    assert!(s.module_warnings().is_empty(), "{:?}", s.events);
 }
 
 #[test]
@@ -457,12 +437,12 @@ fn a_carbon_from_anyone_but_the_accounts_bare_jid_never_becomes_a_message() {
     ] {
         let mut s = online(Messages::new(), true);
         s.server(&carbon(from, "received", inner));
-        assert!(chats(&mut s).is_empty(), "{from}: {:?}", s.events);
+        assert!(s.chat_messages().is_empty(), "{from}: {:?}", s.events);
         assert!(
             !s.events.iter().any(|e| matches!(e, Event::Message(_))),
             "{from}"
         );
-        let w = warnings(&s);
+        let w = s.module_warnings();
         assert_eq!(w.len(), 1, "{from}: {w:?}");
         assert!(w[0].contains("carbon") && w[0].contains(from), "{w:?}");
         assert_eq!(s.sent(), "", "nothing answered");
@@ -496,8 +476,8 @@ fn a_carbon_of_someone_elses_message_or_nested_is_refused() {
     .replace("<message from", "<message xmlns='jabber:client' from")
     .replace(&format!(" to='{OWN}'"), " to='juliet@example.com/chamber'");
     s.server(&carbon("juliet@example.com", "received", &nested));
-    assert!(chats(&mut s).is_empty(), "{:?}", s.events);
-    assert_eq!(warnings(&s).len(), 3, "{:?}", warnings(&s));
+    assert!(s.chat_messages().is_empty(), "{:?}", s.events);
+    assert_eq!(s.module_warnings().len(), 3, "{:?}", s.module_warnings());
 }
 
 #[test]

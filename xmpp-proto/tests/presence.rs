@@ -14,7 +14,7 @@ use xmpp_proto::presence::{
     Availability, Presence, PresenceError, PresenceEvent, PresenceLimits, NS_PRE_APPROVAL,
 };
 use xmpp_proto::stanza::{BareJid, Jid, Show};
-use xmpp_proto::{Event, Input, ModuleContext, WarningKind};
+use xmpp_proto::{Event, Input, ModuleContext};
 
 const PRE_APPROVAL: &str = "<sub xmlns='urn:xmpp:features:pre-approval'/>";
 
@@ -61,16 +61,6 @@ fn presence_events(s: &mut Session) -> Vec<PresenceEvent> {
         .drain(..)
         .filter_map(|e| match e {
             Event::PresenceUpdate(p) => Some(p),
-            _ => None,
-        })
-        .collect()
-}
-
-fn warnings(s: &Session) -> Vec<String> {
-    s.events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Warning(w) if w.kind == WarningKind::Module => Some(w.message.clone()),
             _ => None,
         })
         .collect()
@@ -352,7 +342,7 @@ fn pending_requests_are_bounded() {
         ));
     }
     assert_eq!(module(&s).pending_requests().count(), 2);
-    let w = warnings(&s);
+    let w = s.module_warnings();
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(w[0].contains("c@example.net") && w[0].contains("pending_requests"));
     assert_eq!(
@@ -552,7 +542,7 @@ fn domain_jids_are_contacts_too_and_a_presence_without_sender_is_ignored() {
     // No sender: nothing to attribute it to.
     s.server("<presence><show>chat</show></presence>");
     s.server("<presence type='subscribe'/>");
-    assert_eq!(warnings(&s).len(), 2, "{:?}", s.events);
+    assert_eq!(s.module_warnings().len(), 2, "{:?}", s.events);
     assert!(presence_events(&mut s).is_empty());
     assert!(
         !s.events.iter().any(|e| matches!(e, Event::Presence(_))),
@@ -580,7 +570,7 @@ fn contacts_and_resources_are_bounded() {
         module(&s).contact(&bare("a@example.net")).map(|c| c.len()),
         Some(2)
     );
-    let w = warnings(&s);
+    let w = s.module_warnings();
     assert_eq!(w.len(), 2, "{w:?}");
     assert!(
         w[0].contains("c@example.net/1") && w[0].contains("PresenceLimits::contacts"),
@@ -596,7 +586,7 @@ fn contacts_and_resources_are_bounded() {
     s.server("<presence from='b@example.net' type='unavailable'/>");
     s.server("<presence from='c@example.net/1'/>");
     assert!(module(&s).contact(&bare("c@example.net")).is_some());
-    assert_eq!(warnings(&s).len(), 2);
+    assert_eq!(s.module_warnings().len(), 2);
 }
 
 #[test]
@@ -745,7 +735,7 @@ proptest! {
         let m = module(&s);
         let got: BTreeSet<String> = m.pending_requests().map(|(j, _)| j.to_string()).collect();
         prop_assert_eq!(got, pending);
-        prop_assert!(warnings(&s).is_empty());
+        prop_assert!(s.module_warnings().is_empty());
         prop_assert_eq!(m.contacts().count(), model.len());
         for c in 0..3 {
             let bare_jid = bare(&format!("c{c}@example.net"));

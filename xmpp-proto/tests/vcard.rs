@@ -94,16 +94,6 @@ fn vcard_events(s: &mut Session) -> Vec<VCardEvent> {
         .collect()
 }
 
-fn warnings(s: &Session) -> Vec<String> {
-    s.events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Warning(w) if w.kind == WarningKind::Module => Some(w.message.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 /// A contact's available presence advertising `photo` (`None`: `<photo/>`).
 fn presence_with(from: &str, photo: Option<&str>) -> String {
     let photo = match photo {
@@ -568,7 +558,7 @@ fn a_photo_past_the_limit_is_measured_and_never_decoded() {
         "<iq from='mallory@evil.example' type='result' id='{id}'>{}</iq>",
         card_with_photo(&junk)
     ));
-    let w = warnings(&s);
+    let w = s.module_warnings();
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(w[0].contains("max_photo_bytes"), "{w:?}");
     assert_eq!(
@@ -597,7 +587,7 @@ fn a_photo_that_does_not_hash_to_the_advertised_hash_is_a_mismatch() {
         "<iq from='mallory@evil.example' type='result' id='{id}'>{}</iq>",
         card_with_photo(&b64(OTHER_PNG))
     ));
-    let w = warnings(&s);
+    let w = s.module_warnings();
     assert!(
         w.len() == 1 && w[0].contains("not to the advertised"),
         "{w:?}"
@@ -676,7 +666,7 @@ fn hashes_in_room_presences_forwarded_stanzas_or_malformed_are_not_read() {
         Some("not-a-hash"),
     ));
     assert_eq!(s.sent(), "");
-    let w = warnings(&s);
+    let w = s.module_warnings();
     assert!(w.len() == 1 && w[0].contains("not a SHA-1"), "{w:?}");
 }
 

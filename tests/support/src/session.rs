@@ -124,6 +124,31 @@ impl Session {
         })
     }
 
+    /// The messages of the warnings modules emitted so far
+    /// (`WarningKind::Module`).
+    pub fn module_warnings(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Warning(w) if w.kind == xmpp_proto::WarningKind::Module => {
+                    Some(w.message.clone())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The messages the messages module delivered so far.
+    pub fn chat_messages(&self) -> Vec<xmpp_proto::messages::ChatMessage> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::ChatMessage(m) => Some(m.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn is_online(&self) -> bool {
         self.events
             .iter()

@@ -22,7 +22,7 @@ fn private_messages_go_to_an_occupant_and_come_back_as_chat_messages() {
         "<message from='{ROOM}/firstwitch' to='{OWN}' type='chat' id='p1'><body>Thou art kind.</body>\
          <x xmlns='http://jabber.org/protocol/muc#user'/></message>"
     ));
-    let c = chats(&s);
+    let c = s.chat_messages();
     assert_eq!(c.len(), 1);
     assert_eq!(
         c[0].message.from.as_ref().map(|j| j.to_string()).as_deref(),
@@ -230,7 +230,10 @@ fn invitations_both_ways_mediated_and_direct() {
             ),
         ]
     );
-    assert!(chats(&s).is_empty(), "invitations are not chat messages");
+    assert!(
+        s.chat_messages().is_empty(),
+        "invitations are not chat messages"
+    );
     // The same room again, or a room we are in: not presented twice.
     s.server(&format!(
         "<message from='crone1@shakespeare.lit/desktop' to='{OWN}'><x xmlns='jabber:x:conference' jid='heath@chat.example.org'/></message>\

@@ -13,7 +13,7 @@ use scram_server::{Hash, ScramServer};
 use session::{config, Session};
 use xmpp_proto::connect::Security;
 use xmpp_proto::disco::{FieldType, FormKind};
-use xmpp_proto::messages::{ChatMessage, Messages};
+use xmpp_proto::messages::Messages;
 use xmpp_proto::muc::{
     Affiliation, Departure, History, InvitationKind, Join, JoinError, Muc, MucError, MucEvent,
     MucLimits, Role, StatusCode,
@@ -21,7 +21,7 @@ use xmpp_proto::muc::{
 use xmpp_proto::presence::Presence;
 use xmpp_proto::stanza::BareJid;
 use xmpp_proto::testing::attr_after;
-use xmpp_proto::{Event, Input, ModuleContext, ReconnectPolicy, WarningKind};
+use xmpp_proto::{Event, Input, ModuleContext, ReconnectPolicy};
 
 const OWN: &str = "juliet@example.com/balcony";
 const ROOM: &str = "coven@chat.example.org";
@@ -68,26 +68,6 @@ fn muc_events(s: &mut Session) -> Vec<MucEvent> {
         .drain(..)
         .filter_map(|e| match e {
             Event::Muc(m) => Some(m),
-            _ => None,
-        })
-        .collect()
-}
-
-fn chats(s: &Session) -> Vec<ChatMessage> {
-    s.events
-        .iter()
-        .filter_map(|e| match e {
-            Event::ChatMessage(m) => Some(m.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn warnings(s: &Session) -> Vec<String> {
-    s.events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Warning(w) if w.kind == WarningKind::Module => Some(w.message.clone()),
             _ => None,
         })
         .collect()

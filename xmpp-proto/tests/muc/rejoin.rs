@@ -46,7 +46,7 @@ fn after_a_new_session_the_rooms_are_rejoined_with_history_since_the_last_messag
     ));
     s.server(&msg(3, None));
     s.server(&msg(4, None));
-    assert_eq!(chats(&s).len(), 4);
+    assert_eq!(s.chat_messages().len(), 4);
     s.events.clear();
 
     reconnect(&mut s);
@@ -90,7 +90,8 @@ fn after_a_new_session_the_rooms_are_rejoined_with_history_since_the_last_messag
     s.server(&format!(
         "<message from='{ROOM}' to='{OWN}' type='groupchat'><subject/></message>"
     ));
-    let bodies: Vec<_> = chats(&s)
+    let bodies: Vec<_> = s
+        .chat_messages()
         .iter()
         .map(|c| {
             (
@@ -107,7 +108,7 @@ fn after_a_new_session_the_rooms_are_rejoined_with_history_since_the_last_messag
     s.events.clear();
     // Live again: nothing dropped any more, even an id seen before.
     s.server(&msg(3, None));
-    assert_eq!(chats(&s).len(), 1);
+    assert_eq!(s.chat_messages().len(), 1);
 }
 
 #[test]
@@ -161,7 +162,7 @@ fn a_delay_an_occupant_forged_does_not_steer_the_next_rejoin() {
         "<message from='{ROOM}/firstwitch' to='{OWN}' type='groupchat' id='l1'><body>now</body>\
          <delay xmlns='urn:xmpp:delay' from='{ROOM}' stamp='2099-06-01T00:00:00Z'/></message>"
     ));
-    assert_eq!(chats(&s).len(), 2);
+    assert_eq!(s.chat_messages().len(), 2);
     reconnect(&mut s);
     let sent = s.sent();
     assert!(

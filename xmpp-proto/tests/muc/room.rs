@@ -102,7 +102,7 @@ fn joining_sends_the_muc_presence_and_completes_on_the_self_presence_with_the_oc
     assert!(r.is_joined() && r.in_history());
     assert_eq!(r.nick(), "ThirdWitch");
     assert_eq!(r.me().map(|o| o.role), Some(Role::Participant));
-    assert!(warnings(&s).is_empty(), "{:?}", s.events);
+    assert!(s.module_warnings().is_empty(), "{:?}", s.events);
 }
 
 #[test]
@@ -116,7 +116,7 @@ fn history_then_subject_then_live_messages_arrive_told_apart() {
          <delay xmlns='urn:xmpp:delay' from='{ROOM}' stamp='2002-10-13T23:58:37Z'/>\
          <stanza-id xmlns='urn:xmpp:sid:0' id='s1' by='{ROOM}'/></message>"
     ));
-    let history = chats(&s);
+    let history = s.chat_messages();
     assert_eq!(history.len(), 1, "{:?}", s.events);
     assert!(history[0].delay.is_some());
     assert_eq!(history[0].stanza_id.as_deref(), Some("s1"));
@@ -132,7 +132,10 @@ fn history_then_subject_then_live_messages_arrive_told_apart() {
          <subject>Fire Burn and Cauldron Bubble!</subject>\
          <delay xmlns='urn:xmpp:delay' from='{ROOM}' stamp='1610-04-20T00:00:00Z'/></message>"
     ));
-    assert!(chats(&s).is_empty(), "the subject is no chat message");
+    assert!(
+        s.chat_messages().is_empty(),
+        "the subject is no chat message"
+    );
     assert_eq!(
         muc_events(&mut s),
         [MucEvent::Subject {
@@ -155,7 +158,7 @@ fn history_then_subject_then_live_messages_arrive_told_apart() {
          <body>Harpier cries.</body></message>\
          <message from='{ROOM}/firstwitch' to='{OWN}' type='groupchat'><subject></subject></message>"
     ));
-    let live = chats(&s);
+    let live = s.chat_messages();
     assert_eq!(live.len(), 1);
     assert_eq!(live[0].message.body.as_deref(), Some("Harpier cries."));
     assert!(live[0].delay.is_none());
@@ -573,8 +576,8 @@ fn leaving_sends_the_exit_presence_and_ends_on_the_rooms_answer() {
     s.server(&format!(
         "<message from='{ROOM}/firstwitch' to='{OWN}' type='groupchat'><body>late</body></message>"
     ));
-    assert!(chats(&s).is_empty());
-    assert_eq!(warnings(&s).len(), 1);
+    assert!(s.chat_messages().is_empty());
+    assert_eq!(s.module_warnings().len(), 1);
 }
 
 #[test]

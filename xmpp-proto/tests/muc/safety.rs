@@ -20,12 +20,12 @@ fn room_traffic_from_a_room_we_are_not_in_is_dropped_with_a_warning_whatever_the
                 "<message from='{from}' to='{OWN}' type='groupchat' id='g1'><body>pwned</body>\
                  <stanza-id xmlns='urn:xmpp:sid:0' id='x' by='lair@chat.evil.example'/></message>"
             ));
-            assert!(chats(&s).is_empty(), "{from}: {:?}", s.events);
+            assert!(s.chat_messages().is_empty(), "{from}: {:?}", s.events);
             assert!(
                 !s.events.iter().any(|e| matches!(e, Event::Message(_))),
                 "not delivered raw either"
             );
-            let w = warnings(&s);
+            let w = s.module_warnings();
             assert_eq!(w.len(), 1, "{w:?}");
             assert!(w[0].contains("not a room we are in"), "{w:?}");
             s.events.clear();
@@ -55,13 +55,13 @@ fn room_traffic_from_a_room_we_are_not_in_is_dropped_with_a_warning_whatever_the
         s.server(&format!(
             "<message from='{ROOM}/firstwitch' to='{OWN}' type='groupchat' id='ok'><body>hi</body></message>"
         ));
-        assert_eq!(chats(&s).len(), 1);
-        assert!(warnings(&s).is_empty());
+        assert_eq!(s.chat_messages().len(), 1);
+        assert!(s.module_warnings().is_empty());
     }
 }
 
 fn muc_events_and_warnings(s: &mut Session) -> (Vec<MucEvent>, Vec<String>) {
-    let w = warnings(s);
+    let w = s.module_warnings();
     (muc_events(s), w)
 }
 
@@ -124,26 +124,26 @@ fn an_occupants_correction_applies_only_to_a_message_of_the_same_occupant() {
         "<message from='{ROOM}/secondwitch' to='{OWN}' type='groupchat' id='m2'><body>Never</body>\
          <replace xmlns='urn:xmpp:message-correct:0' id='m1'/></message>"
     ));
-    let c = chats(&s);
+    let c = s.chat_messages();
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].replaces, None);
-    assert_eq!(warnings(&s).len(), 1);
+    assert_eq!(s.module_warnings().len(), 1);
     s.events.clear();
     // The room itself (its bare JID) is not that occupant either.
     s.server(&format!(
         "<message from='{ROOM}' to='{OWN}' type='groupchat' id='m3'><body>Never</body>\
          <replace xmlns='urn:xmpp:message-correct:0' id='m1'/></message>"
     ));
-    assert_eq!(chats(&s)[0].replaces, None);
+    assert_eq!(s.chat_messages()[0].replaces, None);
     s.events.clear();
     // The same occupant: a correction.
     s.server(&format!(
         "<message from='{ROOM}/firstwitch' to='{OWN}' type='groupchat' id='m4'><body>Thrice!</body>\
          <replace xmlns='urn:xmpp:message-correct:0' id='m1'/></message>"
     ));
-    let c = chats(&s);
+    let c = s.chat_messages();
     assert_eq!(c[0].replaces.as_deref(), Some("m1"));
-    assert!(warnings(&s).is_empty());
+    assert!(s.module_warnings().is_empty());
 }
 
 #[test]
