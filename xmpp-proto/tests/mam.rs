@@ -109,7 +109,8 @@ fn our_archive_is_queried_and_its_results_arrive_as_archived_messages_then_done(
         got[0].provenance,
         Provenance::Archive {
             archive_id: "28482-98726-73623".into(),
-            query_id: Some(query_id.clone())
+            query_id: Some(query_id.clone()),
+            catch_up: false,
         }
     );
     // The archive's id, not the stanza-id the message carried.

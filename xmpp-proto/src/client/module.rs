@@ -337,6 +337,10 @@ pub enum Provenance {
         archive_id: String,
         /// The query's id, as the query set it.
         query_id: Option<String>,
+        /// From an automatic catch-up ([`Mam::catch_up`](crate::mam::Mam::catch_up)),
+        /// not a query of the application's: a message delivered already
+        /// (live, or by an earlier catch-up) is dropped, not delivered twice.
+        catch_up: bool,
     },
 }
 

@@ -25,6 +25,8 @@
 //! at once. This module is offered messages before the messages module
 //! ([`MAM_ROUTING_PRIORITY`]), whatever the registration order.
 
+mod catch_up;
+mod prefs;
 mod query;
 mod rsm;
 
@@ -33,10 +35,14 @@ use std::collections::BTreeMap;
 use crate::client::{
     from_own_account, Event, Handled, IqFailure, Module, ModuleContext, Provenance, SendError,
 };
+use crate::disco::DataForm;
 use crate::messages::{NS_DELAY, NS_FORWARD};
-use crate::stanza::{BareJid, Iq, Jid, Message, Stanza};
+use crate::stanza::{BareJid, Iq, Jid, Message, MessageType, Stanza};
 use crate::xml::Element;
 
+pub use catch_up::CATCH_UP_PAGE;
+use catch_up::{CatchUp, Run, Step};
+pub use prefs::{DefaultPolicy, Prefs, PrefsError, MAX_PREFS_JIDS};
 pub use query::{Fin, Query};
 pub use rsm::{Page, PageInfo, NS_RSM};
 
@@ -84,6 +90,12 @@ pub enum QueryError {
     /// The answer has no `<fin xmlns='urn:xmpp:mam:2'/>`.
     #[error("the archive's answer has no <fin xmlns='urn:xmpp:mam:2'/>")]
     NoFin,
+    /// The preferences in the answer are not valid.
+    #[error(transparent)]
+    Prefs(#[from] PrefsError),
+    /// The answer to a fields request has no valid data form.
+    #[error("the archive's answer has no valid <x xmlns='jabber:x:data'/> form")]
+    NoForm,
 }
 
 /// News from the archive module ([`Event::Mam`]). The results themselves
@@ -115,6 +127,48 @@ pub enum MamEvent {
         /// Why.
         error: QueryError,
     },
+    /// The answer to [`Mam::get_prefs`] or [`Mam::set_prefs`]: the
+    /// preferences in force.
+    Prefs {
+        /// The request's id.
+        id: String,
+        /// The preferences, or why there are none.
+        result: Result<Prefs, QueryError>,
+    },
+    /// The answer to [`Mam::query_fields`]: the archive's query form, whose
+    /// fields are the filters it supports (§4.1.4).
+    Fields {
+        /// The request's id.
+        id: String,
+        /// The form, or why there is none.
+        result: Result<DataForm, QueryError>,
+    },
+    /// The last archive id the application has seen moved forwards (a
+    /// live message, or a catch-up page): what to store and hand back to
+    /// [`Mam::catch_up`] at the next start. Emitted after the messages it
+    /// covers.
+    Cursor {
+        /// The archive id.
+        id: String,
+    },
+    /// An automatic catch-up ([`Mam::catch_up`]) ended.
+    CaughtUp {
+        /// Archived messages it passed on (duplicates of messages already
+        /// delivered are then dropped by the messages module).
+        results: usize,
+        /// `Ok`, or why it stopped early (it starts again from the cursor
+        /// at the next login that is not a resumption).
+        result: Result<(), QueryError>,
+    },
+}
+
+/// A request other than a query in flight.
+#[derive(Clone, Debug)]
+enum Request {
+    /// Preferences asked for or set.
+    Prefs,
+    /// The query form.
+    Fields,
 }
 
 /// A query in flight.
@@ -123,6 +177,8 @@ struct Pending {
     id: String,
     /// The archive queried: none for our own.
     archive: Option<BareJid>,
+    /// A catch-up's query, or the application's (`None`).
+    run: Option<Run>,
 }
 
 /// The archive module (XEP-0313). See the [module documentation](self).
@@ -130,12 +186,80 @@ struct Pending {
 pub struct Mam {
     /// Queries in flight, by `queryid`.
     pending: BTreeMap<String, Pending>,
+    /// Other requests in flight, by IQ id.
+    requests: BTreeMap<String, Request>,
+    /// Automatic catch-up, when on.
+    catch_up: Option<CatchUp>,
 }
 
 impl Mam {
-    /// No query in flight.
+    /// No query in flight, no automatic catch-up.
     pub fn new() -> Self {
         Mam::default()
+    }
+
+    /// Turns on automatic catch-up: at each login that is not a stream
+    /// resumption, every message of the account's archive after `cursor`
+    /// (the last archive id the application saw, as the last
+    /// [`MamEvent::Cursor`] said; `None` the first time) is fetched page by
+    /// page and delivered as archived messages marked `catch_up`, then
+    /// [`MamEvent::CaughtUp`]. The messages module drops those it delivered
+    /// live already. Without a cursor, the archive's newest id is learnt
+    /// instead (nothing to catch up with yet). Set before registration.
+    pub fn catch_up(mut self, cursor: Option<String>) -> Self {
+        self.catch_up = Some(CatchUp::new(cursor));
+        self
+    }
+
+    /// The page size of a catch-up ([`CATCH_UP_PAGE`] by default; at least 1).
+    pub fn catch_up_page(mut self, max: usize) -> Self {
+        if let Some(c) = &mut self.catch_up {
+            c.page = max.max(1);
+        }
+        self
+    }
+
+    /// The last archive id the application saw (with catch-up on).
+    pub fn cursor(&self) -> Option<&str> {
+        self.catch_up.as_ref().and_then(|c| c.cursor.as_deref())
+    }
+
+    /// True while a catch-up runs.
+    pub fn catching_up(&self) -> bool {
+        self.catch_up.as_ref().is_some_and(|c| c.running.is_some())
+    }
+
+    /// Asks for the archiving preferences (§6.1); the answer comes as
+    /// [`MamEvent::Prefs`]. Returns the request's id.
+    pub fn get_prefs(&mut self, cx: &mut ModuleContext<'_>) -> Result<String, SendError> {
+        let id = cx.send_iq(Iq::get(None, "", Element::new(NS_MAM, "prefs")))?;
+        self.requests.insert(id.clone(), Request::Prefs);
+        Ok(id)
+    }
+
+    /// Sets the archiving preferences (§6.1); the server's answer, the
+    /// preferences now in force, comes as [`MamEvent::Prefs`].
+    pub fn set_prefs(
+        &mut self,
+        cx: &mut ModuleContext<'_>,
+        prefs: &Prefs,
+    ) -> Result<String, SendError> {
+        let id = cx.send_iq(Iq::set(None, "", prefs.to_element()))?;
+        self.requests.insert(id.clone(), Request::Prefs);
+        Ok(id)
+    }
+
+    /// Asks an archive (ours, or a room's) which filter fields it supports
+    /// (§4.1.4); the form comes as [`MamEvent::Fields`].
+    pub fn query_fields(
+        &mut self,
+        cx: &mut ModuleContext<'_>,
+        archive: Option<BareJid>,
+    ) -> Result<String, SendError> {
+        let to = archive.map(Jid::from);
+        let id = cx.send_iq(Iq::get(to, "", Element::new(NS_MAM, "query")))?;
+        self.requests.insert(id.clone(), Request::Fields);
+        Ok(id)
     }
 
     /// How many queries are in flight.
@@ -154,6 +278,16 @@ impl Mam {
         if self.pending.len() >= MAX_QUERIES_IN_FLIGHT {
             return Err(MamError::TooManyQueries);
         }
+        self.send_query(cx, query, None)
+    }
+
+    /// Sends a query and remembers it.
+    fn send_query(
+        &mut self,
+        cx: &mut ModuleContext<'_>,
+        query: Query,
+        run: Option<Run>,
+    ) -> Result<QueryStarted, MamError> {
         let query_id = cx.new_id();
         let to = query.archive.clone().map(Jid::from);
         let id = cx.send_iq(Iq::set(to, "", query.to_element(&query_id)))?;
@@ -162,9 +296,99 @@ impl Mam {
             Pending {
                 id: id.clone(),
                 archive: query.archive,
+                run,
             },
         );
         Ok(QueryStarted { id, query_id })
+    }
+
+    /// Starts a catch-up run, if on and none runs.
+    fn start_catch_up(&mut self, cx: &mut ModuleContext<'_>) {
+        let Some(c) = &mut self.catch_up else { return };
+        if c.running.is_some() {
+            return;
+        }
+        let query = c.start();
+        let run = c.running;
+        if self.send_query(cx, query, run).is_err() {
+            // Only when the session cannot send: it is going offline.
+            self.catch_up_failed(cx, QueryError::Iq(IqFailure::Disconnected));
+        }
+    }
+
+    /// A catch-up run stopped early.
+    fn catch_up_failed(&mut self, cx: &mut ModuleContext<'_>, error: QueryError) {
+        let Some(c) = &mut self.catch_up else { return };
+        let before = c.cursor.clone();
+        let results = c.delivered;
+        c.failed();
+        let after = c.cursor.clone();
+        if after != before {
+            if let Some(id) = after {
+                cx.emit(Event::Mam(MamEvent::Cursor { id }));
+            }
+        }
+        cx.emit(Event::Mam(MamEvent::CaughtUp {
+            results,
+            result: Err(error),
+        }));
+    }
+
+    /// A catch-up page ended: the cursor moves, and the next page is asked
+    /// for or the run ends.
+    fn catch_up_page_done(&mut self, cx: &mut ModuleContext<'_>, fin: &Fin) {
+        let Some(c) = &mut self.catch_up else { return };
+        let before = c.cursor.clone();
+        let step = c.page_done(fin);
+        let results = c.delivered;
+        let run = c.running;
+        if c.cursor != before {
+            if let Some(id) = c.cursor.clone() {
+                cx.emit(Event::Mam(MamEvent::Cursor { id }));
+            }
+        }
+        match step {
+            Step::Next(query) => {
+                if self.send_query(cx, query, run).is_err() {
+                    self.catch_up_failed(cx, QueryError::Iq(IqFailure::Disconnected));
+                }
+            }
+            Step::Finished => cx.emit(Event::Mam(MamEvent::CaughtUp {
+                results,
+                result: Ok(()),
+            })),
+        }
+    }
+
+    /// An answer to a prefs or fields request.
+    fn request_done(
+        &mut self,
+        cx: &mut ModuleContext<'_>,
+        id: String,
+        request: Request,
+        result: Result<Iq, IqFailure>,
+    ) {
+        let payload = result.map(|iq| iq.payload_element().cloned());
+        let event = match request {
+            Request::Prefs => MamEvent::Prefs {
+                id,
+                result: payload.map_err(QueryError::from).and_then(|p| {
+                    p.ok_or(QueryError::Prefs(PrefsError::Missing))
+                        .and_then(|p| Prefs::parse(&p).map_err(QueryError::from))
+                }),
+            },
+            Request::Fields => MamEvent::Fields {
+                id,
+                result: payload.map_err(QueryError::from).and_then(|p| {
+                    p.as_ref()
+                        .filter(|q| q.is(NS_MAM, "query"))
+                        .and_then(|q| q.child(crate::disco::form::NS_DATA_FORMS, "x"))
+                        .and_then(|x| DataForm::parse(x).ok())
+                        .ok_or(QueryError::NoForm)
+                }),
+            },
+        };
+        cx.emit(Event::Mam(event));
     }
 
     /// Checks and unwraps one result; refusals are warnings.
@@ -202,6 +426,14 @@ impl Mam {
         let Some(archive_id) = result.attr("id").filter(|id| !id.is_empty()) else {
             return cx.warn("refused an archive result without an id");
         };
+        let run = pending.run;
+        if run == Some(Run::Anchor) {
+            // Only the newest id was asked for: nothing to deliver.
+            if let Some(c) = &mut self.catch_up {
+                c.anchored(archive_id);
+            }
+            return;
+        }
         let Some(forwarded) = result.child(NS_FORWARD, "forwarded") else {
             return cx.warn("refused an archive result without a forwarded message");
         };
@@ -232,7 +464,13 @@ impl Mam {
         let provenance = Provenance::Archive {
             archive_id: archive_id.to_string(),
             query_id: Some(query_id.to_string()),
+            catch_up: run.is_some(),
         };
+        if run.is_some() {
+            if let Some(c) = &mut self.catch_up {
+                c.delivered += 1;
+            }
+        }
         cx.dispatch(Stanza::Message(message), provenance);
     }
 }
@@ -257,12 +495,39 @@ impl Module for Mam {
         Handled::Yes
     }
 
+    fn online(&mut self, cx: &mut ModuleContext<'_>, resumed: bool) {
+        if !resumed {
+            self.start_catch_up(cx);
+        }
+    }
+
+    fn observes_events(&self) -> bool {
+        self.catch_up.is_some()
+    }
+
+    fn observe_event(&mut self, cx: &mut ModuleContext<'_>, event: &Event) {
+        let (Some(c), Event::ChatMessage(m)) = (&mut self.catch_up, event) else {
+            return;
+        };
+        // Our archive's ids only: live messages and carbons, not a room's.
+        let live = matches!(m.provenance, Provenance::Live | Provenance::Carbon(_));
+        if !live || m.message.type_ == MessageType::Groupchat {
+            return;
+        }
+        if let Some(id) = m.stanza_id.as_deref().and_then(|id| c.live(id)) {
+            cx.emit(Event::Mam(MamEvent::Cursor { id }));
+        }
+    }
+
     fn handle_iq_response(
         &mut self,
         cx: &mut ModuleContext<'_>,
         id: &str,
         result: Result<Iq, IqFailure>,
     ) {
+        if let Some(request) = self.requests.remove(id) {
+            return self.request_done(cx, id.to_string(), request, result);
+        }
         let Some(query_id) = self
             .pending
             .iter()
@@ -271,9 +536,16 @@ impl Module for Mam {
         else {
             return;
         };
-        self.pending.remove(&query_id);
+        let run = self.pending.remove(&query_id).and_then(|p| p.run);
         let id = id.to_string();
         let fin = result.map(|iq| iq.payload_element().and_then(Fin::parse));
+        if run.is_some() {
+            return match fin {
+                Ok(Some(fin)) => self.catch_up_page_done(cx, &fin),
+                Ok(None) => self.catch_up_failed(cx, QueryError::NoFin),
+                Err(e) => self.catch_up_failed(cx, e.into()),
+            };
+        }
         let event = match fin {
             Ok(Some(fin)) => MamEvent::Done {
                 id,

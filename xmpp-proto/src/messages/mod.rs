@@ -154,6 +154,13 @@ pub struct Messages {
     /// client, or another one seen through a sent carbon): the only ones
     /// a receipt or a chat marker may acknowledge.
     ours: Recent,
+    /// (archive's JID, stanza-id) of the messages delivered: a copy that
+    /// comes again (a resumed stream's resend, a catch-up, an offline
+    /// message also in the archive) is dropped.
+    seen_stanza_ids: Recent,
+    /// (sender, origin-id) of the messages delivered: a message its sender
+    /// sent again after a failed resumption keeps its origin-id.
+    seen_origin_ids: Recent,
 }
 
 impl Default for Messages {
@@ -172,6 +179,8 @@ impl Messages {
             sent_by: Recent::new(DEFAULT_MEMORY),
             acknowledged: Recent::new(DEFAULT_MEMORY),
             ours: Recent::new(DEFAULT_MEMORY),
+            seen_stanza_ids: Recent::new(DEFAULT_MEMORY),
+            seen_origin_ids: Recent::new(DEFAULT_MEMORY),
         }
     }
 
@@ -197,6 +206,8 @@ impl Messages {
         self.sent_by = Recent::new(pairs);
         self.acknowledged = Recent::new(pairs);
         self.ours = Recent::new(pairs);
+        self.seen_stanza_ids = Recent::new(pairs);
+        self.seen_origin_ids = Recent::new(pairs);
         self
     }
 
@@ -319,6 +330,48 @@ impl Messages {
         ok
     }
 
+    /// True when `chat` was delivered already (same archive id, or same
+    /// sender and origin-id) and may be dropped: a live message, a carbon
+    /// or a catch-up result, never an error or an application's own
+    /// archive query (history asked for is delivered whole). Remembers it
+    /// otherwise.
+    fn seen_before(&mut self, cx: &ModuleContext<'_>, chat: &ChatMessage) -> bool {
+        let m = &chat.message;
+        if m.type_ == MessageType::Error {
+            return false;
+        }
+        let droppable = match &chat.provenance {
+            Provenance::Live | Provenance::Carbon(_) => true,
+            Provenance::Archive { catch_up, .. } => *catch_up,
+            _ => false,
+        };
+        let groupchat = m.type_ == MessageType::Groupchat;
+        let mut seen = false;
+        if let Some(sid) = &chat.stanza_id {
+            // Whose id it is: the room's for groupchat, else our archive's.
+            let room;
+            let by = if groupchat {
+                room = m.from.as_ref().map(Jid::to_bare);
+                room.as_ref().map_or("", |r| r.as_str())
+            } else {
+                cx.account().as_str()
+            };
+            seen |= !self.seen_stanza_ids.insert(by, sid);
+        }
+        if let (Some(oid), Some(from)) = (&chat.origin_id, &m.from) {
+            // An occupant is its room JID; a contact, any of its resources.
+            let bare;
+            let sender = if groupchat {
+                from.as_str()
+            } else {
+                bare = from.to_bare();
+                bare.as_str()
+            };
+            seen |= !self.seen_origin_ids.insert(sender, oid);
+        }
+        droppable && seen
+    }
+
     /// Decodes `m` and applies the rules; warnings go out through `cx`.
     fn decode(&mut self, cx: &mut ModuleContext<'_>, message: Message) -> ChatMessage {
         let m = &message;
@@ -415,6 +468,9 @@ impl Module for Messages {
     fn take_stanza(&mut self, cx: &mut ModuleContext<'_>, stanza: Stanza) {
         let Stanza::Message(m) = stanza else { return };
         let chat = self.decode(cx, m);
+        if self.seen_before(cx, &chat) {
+            return;
+        }
         if self.auto_receipts {
             // Only when online; an error here means the session is closing.
             let _ = self.acknowledge(cx, &chat);
