@@ -30,7 +30,7 @@ pub(super) enum Run {
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Step {
     /// Ask for the next page.
-    Next(Query),
+    Next(Box<Query>),
     /// The catch-up is complete.
     Finished,
 }
@@ -112,7 +112,9 @@ impl CatchUp {
             // that says "incomplete" on an empty page would loop forever.
             if !fin.complete && fin.page.last.is_some() {
                 let after = self.cursor.clone().unwrap_or_default();
-                return Step::Next(Query::new().page(Page::new().with_max(self.page).after(after)));
+                return Step::Next(Box::new(
+                    Query::new().page(Page::new().with_max(self.page).after(after)),
+                ));
             }
         }
         self.finish();

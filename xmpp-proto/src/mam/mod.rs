@@ -349,7 +349,7 @@ impl Mam {
         }
         match step {
             Step::Next(query) => {
-                if self.send_query(cx, query, run).is_err() {
+                if self.send_query(cx, *query, run).is_err() {
                     self.catch_up_failed(cx, QueryError::Iq(IqFailure::Disconnected));
                 }
             }
@@ -368,25 +368,41 @@ impl Mam {
         request: Request,
         result: Result<Iq, IqFailure>,
     ) {
-        let payload = result.map(|iq| iq.payload_element().cloned());
+        let payload = match result {
+            Ok(iq) => iq.payload_element().cloned(),
+            Err(e) => {
+                let error = QueryError::from(e);
+                return cx.emit(Event::Mam(match request {
+                    Request::Prefs => MamEvent::Prefs {
+                        id,
+                        result: Err(error),
+                    },
+                    Request::Fields => MamEvent::Fields {
+                        id,
+                        result: Err(error),
+                    },
+                }));
+            }
+        };
         let event = match request {
             Request::Prefs => MamEvent::Prefs {
                 id,
-                result: payload.map_err(QueryError::from).and_then(|p| {
-                    p.ok_or(QueryError::Prefs(PrefsError::Missing))
-                        .and_then(|p| Prefs::parse(&p).map_err(QueryError::from))
-                }),
+                result: match payload {
+                    None => Err(QueryError::Prefs(PrefsError::Missing)),
+                    Some(p) => Prefs::parse(&p).map_err(QueryError::from),
+                },
             },
-            Request::Fields => MamEvent::Fields {
-                id,
-                result: payload.map_err(QueryError::from).and_then(|p| {
-                    p.as_ref()
-                        .filter(|q| q.is(NS_MAM, "query"))
-                        .and_then(|q| q.child(crate::disco::form::NS_DATA_FORMS, "x"))
-                        .and_then(|x| DataForm::parse(x).ok())
-                        .ok_or(QueryError::NoForm)
-                }),
-            },
+            Request::Fields => {
+                let form = payload
+                    .as_ref()
+                    .filter(|q| q.is(NS_MAM, "query"))
+                    .and_then(|q| q.child(crate::disco::form::NS_DATA_FORMS, "x"))
+                    .and_then(|x| DataForm::parse(x).ok());
+                MamEvent::Fields {
+                    id,
+                    result: form.ok_or(QueryError::NoForm),
+                }
+            }
         };
         cx.emit(Event::Mam(event));
     }
