@@ -295,13 +295,19 @@ impl Client {
             cb_types: f.cb_types.clone(),
         };
         let cb = self.channel_binding.clone();
-        let selected = sasl::select(
-            &offer,
-            self.tls,
-            cb.as_ref(),
-            &self.config.sasl,
-            neg.avoid_plus,
-        );
+        // Stored keys without the password fit only SCRAM with their hash.
+        let narrowed;
+        let policy = match &self.config.credentials {
+            sasl::Credentials::Salted(keys) => {
+                let mut p = self.config.sasl.clone();
+                p.allowed
+                    .retain(|m| m.scram_hash() == Some(keys.mechanism_hash));
+                narrowed = p;
+                &narrowed
+            }
+            _ => &self.config.sasl,
+        };
+        let selected = sasl::select(&offer, self.tls, cb.as_ref(), policy, neg.avoid_plus);
         let Ok(selection) = selected else {
             self.state = State::AwaitingFeatures(neg);
             self.fail(DisconnectReason::NoMechanism {

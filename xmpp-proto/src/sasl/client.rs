@@ -113,12 +113,14 @@ impl SaslClient {
         };
         let inner = match mechanism.scram_hash() {
             None => match creds {
-                Credentials::Password(password) => Inner::Plain(PlainClient::new(
-                    authcid,
-                    password,
-                    sel.tls,
-                    policy.allow_plain_without_tls,
-                )?),
+                Credentials::Password(password) | Credentials::PasswordAndKeys(password, _) => {
+                    Inner::Plain(PlainClient::new(
+                        authcid,
+                        password,
+                        sel.tls,
+                        policy.allow_plain_without_tls,
+                    )?)
+                }
                 Credentials::Salted(_) => {
                     return Err(SaslError::PasswordRequired {
                         mechanism: mechanism.name(),

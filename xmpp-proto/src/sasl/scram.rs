@@ -76,7 +76,32 @@ pub enum Credentials {
     /// The password (used as its UTF-8 bytes: no SASLprep, see the module doc).
     Password(String),
     /// Keys from an earlier SCRAM login (see [`SaslClient::success`](super::SaslClient::success)).
+    /// Only SCRAM with the keys' hash can be used, and only while the
+    /// server keeps the salt and iteration count.
     Salted(ScramKeys),
+    /// Keys from an earlier login, and the password: the keys are used when
+    /// they fit the server's SCRAM challenge (no PBKDF2 is run), the
+    /// password when they do not (the server changed its salt, count or
+    /// hash) and for PLAIN. What a client that stores the keys passes.
+    PasswordAndKeys(String, ScramKeys),
+}
+
+impl Credentials {
+    /// The password, if these credentials carry one.
+    pub fn password(&self) -> Option<&str> {
+        match self {
+            Credentials::Password(p) | Credentials::PasswordAndKeys(p, _) => Some(p),
+            Credentials::Salted(_) => None,
+        }
+    }
+
+    /// The stored keys, if any.
+    pub fn keys(&self) -> Option<&ScramKeys> {
+        match self {
+            Credentials::Salted(k) | Credentials::PasswordAndKeys(_, k) => Some(k),
+            Credentials::Password(_) => None,
+        }
+    }
 }
 
 impl fmt::Debug for Credentials {
@@ -84,6 +109,11 @@ impl fmt::Debug for Credentials {
         match self {
             Credentials::Password(_) => f.write_str("Password(<redacted>)"),
             Credentials::Salted(keys) => f.debug_tuple("Salted").field(keys).finish(),
+            Credentials::PasswordAndKeys(_, keys) => f
+                .debug_tuple("PasswordAndKeys")
+                .field(&"<redacted>")
+                .field(keys)
+                .finish(),
         }
     }
 }
@@ -149,12 +179,12 @@ impl ScramClient {
     ) -> Result<Self, SaslError> {
         let username = escape_saslname(authcid)?;
         match credentials {
-            Credentials::Password(p) if p.is_empty() => {
+            Credentials::Password(p) | Credentials::PasswordAndKeys(p, _) if p.is_empty() => {
                 return Err(SaslError::InvalidPassword {
                     reason: "it is empty",
                 })
             }
-            Credentials::Password(_) => {}
+            Credentials::Password(_) | Credentials::PasswordAndKeys(..) => {}
             Credentials::Salted(keys) if keys.mechanism_hash != hash => {
                 return Err(SaslError::SaltedKeysMismatch {
                     reason: "they were derived for the other SCRAM hash function",
@@ -293,7 +323,14 @@ impl ScramClient {
         }
 
         let keys = match &self.credentials {
-            Credentials::Password(password) => {
+            Credentials::PasswordAndKeys(_, keys)
+                if keys.mechanism_hash == self.hash
+                    && keys.salt == salt
+                    && keys.iterations == iterations =>
+            {
+                keys.clone()
+            }
+            Credentials::Password(password) | Credentials::PasswordAndKeys(password, _) => {
                 ScramKeys::derive(self.hash, password, &salt, iterations)?
             }
             Credentials::Salted(keys) if keys.salt != salt => {
