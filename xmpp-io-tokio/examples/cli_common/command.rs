@@ -15,6 +15,7 @@ use xmpp_proto::Client;
 
 use super::blocking::{self, BlockingCmd};
 use super::disco;
+use super::mam::{self, MamCmd};
 use super::muc::{self, MucCmd};
 use super::ping;
 use super::presence::{self, PresenceCmd};
@@ -22,7 +23,7 @@ use super::roster::{self, RosterCmd};
 use super::vcard::{self, VCardChange, VCardCmd};
 
 /// Commands of the contract that this version does not carry out yet.
-pub const NOT_IMPLEMENTED: [&str; 1] = ["mam"];
+pub const NOT_IMPLEMENTED: [&str; 0] = [];
 
 /// A decoded command line.
 #[derive(Clone, Debug)]
@@ -67,6 +68,8 @@ pub enum ModuleCmd {
     VCard(VCardCmd),
     /// `join` / `leave`: answered when the room does.
     Muc(MucCmd),
+    /// `mam`: answered when the archive ends the query.
+    Mam(MamCmd),
 }
 
 impl ModuleCmd {
@@ -98,6 +101,10 @@ impl ModuleCmd {
             }
             ModuleCmd::Muc(cmd) => {
                 muc::run(client, now, cmd, command.name.clone(), command.tag.clone())?;
+                Ok(false)
+            }
+            ModuleCmd::Mam(cmd) => {
+                mam::run(client, now, cmd, command.name.clone(), command.tag.clone())?;
                 Ok(false)
             }
         }
@@ -233,6 +240,27 @@ fn plan(f: &Fields<'_>, own: &BareJid) -> Result<Plan, Value> {
             Plan::Module(ModuleCmd::Muc(MucCmd::Join(join)))
         }
         "leave" => Plan::Module(ModuleCmd::Muc(MucCmd::Leave(f.bare_jid("room")?))),
+        "mam" => {
+            let with = match f.opt_string("with")? {
+                Some(_) => Some(f.jid("with")?),
+                None => None,
+            };
+            let room = match f.opt_string("room")? {
+                Some(_) => Some(f.bare_jid("room")?),
+                None => None,
+            };
+            let cmd = MamCmd::new(
+                with,
+                room,
+                f.opt_u64("max")?,
+                f.opt_string("before")?,
+                f.opt_string("after")?,
+                f.opt_string("start")?,
+                f.opt_string("end")?,
+            )
+            .map_err(|e| f.bad(&e))?;
+            Plan::Module(ModuleCmd::Mam(cmd))
+        }
         "ping" => {
             let to = match f.opt_string("jid")? {
                 Some(_) => f.jid("jid")?,

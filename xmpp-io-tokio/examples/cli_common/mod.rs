@@ -18,6 +18,7 @@ pub mod blocking;
 pub mod command;
 pub mod disco;
 pub mod event;
+pub mod mam;
 pub mod muc;
 pub mod ping;
 pub mod presence;

@@ -13,7 +13,7 @@ use xmpp_proto::stanza::BareJid;
 
 use super::args::{self, Args, ArgsError};
 use super::disco;
-use super::{blocking, muc, ping, presence, roster, vcard};
+use super::{blocking, mam, muc, ping, presence, roster, vcard};
 use super::{command, event, print, Exit};
 
 /// The flags and `XMPP_PASSWORD` of this process, or the exit status for
@@ -63,7 +63,8 @@ pub fn options(args: &Args) -> ConnectOptions {
     if args.reconnect {
         options = options.reconnect(ReconnectPolicy::new());
     }
-    options.on_client(|client| {
+    let catch_up = (args.reconnect || args.store.is_some()).then_some(None::<String>);
+    options.on_client(move |client| {
         // The roster first: its request leaves before our presence (RFC 6121 §2.2).
         roster::register(client);
         // The block list before our presence as well (XEP-0191 §3.2).
@@ -77,6 +78,10 @@ pub fn options(args: &Args) -> ConnectOptions {
         vcard::register(client);
         let _ = client.register(xmpp_proto::avatar::Avatars::new());
         let _ = client.register(xmpp_proto::bookmarks::Bookmarks::new());
+        // The archive, before the messages module takes every message (its
+        // routing priority says so anyway); catching up after each new
+        // session when the run keeps state or reconnects.
+        mam::register(client, catch_up.clone());
         // Carbons, then every message decoded (receipts, corrections, ids).
         let _ = client.register(Carbons::new());
         let _ = client.register(Messages::new());
@@ -184,6 +189,11 @@ pub fn on_event(event: Event, jid: &BareJid, before_end: impl FnOnce()) -> Optio
         }
         Event::Core(xmpp_proto::Event::Muc(e)) => {
             for v in muc::event(&e) {
+                print(&v);
+            }
+        }
+        Event::Core(xmpp_proto::Event::Mam(e)) => {
+            for v in mam::event(&e) {
                 print(&v);
             }
         }
