@@ -4,6 +4,8 @@
 //! CLIs and runs these with `--ignored`.
 
 use xmpp_test_support::cli;
+#[path = "interop/archive.rs"]
+mod archive;
 #[path = "interop/disco.rs"]
 mod disco;
 #[path = "interop/library.rs"]

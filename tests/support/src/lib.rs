@@ -18,7 +18,8 @@
 //!
 //! Behind the feature `cli`, module `cli` (with `serde_json`): drives an
 //! adapter's `xmpp-cli` as a black box through its contract (the interop
-//! tests and benchmark of `xmpp-tests`).
+//! tests and benchmark of `xmpp-tests`), and module `proxy`: a loopback
+//! TCP proxy that cuts connections on demand.
 //!
 //! Behind features, the adapters' in-process test servers:
 //!
@@ -41,5 +42,7 @@ pub mod adapter;
 pub mod blocking_server;
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cli")]
+pub mod proxy;
 #[cfg(feature = "tokio")]
 pub mod tokio_server;

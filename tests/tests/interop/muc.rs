@@ -33,7 +33,7 @@ fn muc_domain(s: &Server) -> String {
 }
 
 /// A room name no earlier run used (rooms persist in Prosody's data).
-fn fresh_room(s: &Server, what: &str) -> BareJid {
+pub(crate) fn fresh_room(s: &Server, what: &str) -> BareJid {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
