@@ -4,7 +4,8 @@
 //! itself and bob answers each message; alice's second client, her phone,
 //! sees both directions as carbon copies (XEP-0280). Then alice creates a
 //! room (XEP-0045), bob joins, they talk there, and alice destroys it;
-//! alice edits her vCard (XEP-0054) and bob reads it. Everyone prints what they received
+//! alice edits her vCard (XEP-0054) and bob reads it; alice's phone reads
+//! the conversation back from her message archive (XEP-0313). Everyone prints what they received
 //! and closes cleanly.
 //!
 //! Run it with `scripts/demo`, which starts the private Prosody of
@@ -16,6 +17,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use xmpp_io_tokio::{connect, ConnectOptions, Event, Events, Handle, TlsMode};
+use xmpp_proto::mam::{Mam, MamEvent, Page, Query};
 use xmpp_proto::messages::{Carbons, CarbonsEvent, ChatMessage, Messages};
 use xmpp_proto::muc::{Join, Muc, MucEvent, StatusCode};
 use xmpp_proto::stanza::MessageType;
@@ -76,6 +78,7 @@ async fn login(
             // Every message decoded (receipts answered), carbons enabled.
             let _ = client.register(VCards::new());
             let _ = client.register(Muc::new());
+            let _ = client.register(Mam::new());
             let _ = client.register(Carbons::new());
             let _ = client.register(Messages::new());
         });
@@ -329,6 +332,40 @@ async fn run() -> Result<(), String> {
                 println!("bob was told the room is gone: {departure:?}");
                 break;
             }
+        }
+    }
+
+    // History: alice's phone reads the conversation back from the archive
+    // (the last page: each round's two messages and the receipt between
+    // them, which the archive keeps too; the receipts are not printed).
+    let with = bob_jid.clone();
+    let started = phone
+        .with(move |c, now| {
+            c.with_module(now, |m: &mut Mam, cx| {
+                let page = Page::new().with_max(3 * ROUNDS).last();
+                m.query(cx, Query::new().with(with).page(page))
+            })
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    loop {
+        match next_event("alice's phone", &mut phone_events).await? {
+            xmpp_proto::Event::ChatMessage(m) if m.is_archived() && has_body(&m) => println!(
+                "alice's phone read from the archive: [{}] {}: {}",
+                m.delay.as_ref().map_or("?", |d| d.stamp.as_str()),
+                from(&m),
+                body(&m)
+            ),
+            xmpp_proto::Event::Mam(MamEvent::Done { id, complete, .. }) if id == started.id => {
+                println!("alice's phone reached the end of the page (complete: {complete})");
+                break;
+            }
+            xmpp_proto::Event::Mam(MamEvent::Failed { id, error, .. }) if id == started.id => {
+                return Err(format!("alice's archive: {error}"));
+            }
+            _ => {}
         }
     }
 
