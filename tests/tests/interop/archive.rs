@@ -212,12 +212,7 @@ fn catch_up_after_a_cut_delivers_each_missed_message_exactly_once() {
             .expect("an address");
         let proxy = Proxy::start(target).expect("proxy");
         let port = proxy.port().to_string();
-        let mut bob = client(
-            d,
-            s,
-            "bob",
-            &["--reconnect", "--port", &port],
-        );
+        let mut bob = client(d, s, "bob", &["--reconnect", "--port", &port]);
         let mut alice = client(d, s, "alice", &[]);
         let tag = format!("{}-{}", d.name, std::process::id());
         alice.send(json!({"cmd": "send", "to": bob_bare, "body": format!("{tag} before")}));
