@@ -44,6 +44,19 @@ pub struct Session {
     pub deadline: Option<Instant>,
     /// How many times the client asked for a new transport (`Output::Connect`).
     pub connect_requests: usize,
+    /// Everything the server side fed the client, in order: a client with
+    /// the same config and seed writes the same bytes, so replaying this
+    /// times the client alone (the login benchmark).
+    pub record: Vec<Recorded>,
+}
+
+/// One input of a transcript ([`Session::record`]).
+#[derive(Clone, Debug)]
+pub enum Recorded {
+    /// The server sent these bytes.
+    Server(String),
+    /// The TLS handshake completed (no channel binding).
+    TlsUp,
 }
 
 impl Session {
@@ -59,6 +72,7 @@ impl Session {
             flushes: 0,
             deadline: None,
             connect_requests: 0,
+            record: Vec::new(),
         };
         s.drain();
         s
@@ -93,6 +107,7 @@ impl Session {
 
     /// The server sends `xml`.
     pub fn server(&mut self, xml: &str) {
+        self.record.push(Recorded::Server(xml.to_string()));
         self.client
             .handle_input(Input::Received(self.now, xml.as_bytes()));
         self.drain();
@@ -100,6 +115,7 @@ impl Session {
 
     /// The driver reports the TLS handshake done.
     pub fn tls_up(&mut self, cb: Option<ChannelBinding>) {
+        self.record.push(Recorded::TlsUp);
         self.client
             .handle_input(Input::TlsEstablished(self.now, cb));
         self.drain();
