@@ -128,3 +128,36 @@ fn another_programs_database_and_a_newer_schema_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn a_forgotten_key_leaves_no_copy_in_the_file() {
+    use xmpp_proto::sasl::{ScramHash, ScramKeys};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.db");
+    let account = "juliet@example.com".parse().expect("jid");
+    // A salted password that cannot occur by chance in the file.
+    let salted: Vec<u8> = b"0123456789abcdefSALTEDPASSWORD!!".to_vec();
+    let keys = ScramKeys {
+        mechanism_hash: ScramHash::Sha256,
+        salt: b"salt".to_vec(),
+        iterations: 4096,
+        salted_password: salted.clone(),
+    };
+    let contains = |hay: &[u8]| hay.windows(salted.len()).any(|w| w == salted.as_slice());
+    {
+        let mut store = Store::open(&path).expect("open");
+        write_something(&mut store);
+        store.set_scram_keys(&account, Some(&keys)).expect("keys");
+    }
+    // Closed: the WAL was checkpointed into the file.
+    assert!(contains(&std::fs::read(&path).expect("read")), "the key is stored");
+    {
+        let mut store = Store::open(&path).expect("open");
+        store.set_scram_keys(&account, None).expect("forget");
+    }
+    assert!(!side(&path, "-wal").exists(), "checkpointed at close");
+    assert!(
+        !contains(&std::fs::read(&path).expect("read")),
+        "a deleted key is overwritten (secure_delete)"
+    );
+}
