@@ -39,7 +39,7 @@ fn page_bytes(p: usize, id: &str, query_id: &str) -> Vec<u8> {
     let mut s = String::with_capacity(PER_PAGE * 700);
     for i in 0..PER_PAGE {
         let n = p * PER_PAGE + i;
-        let (from, to) = if n % 3 == 0 {
+        let (from, to) = if n.is_multiple_of(3) {
             ("juliet@example.com/balcony", "romeo@montague.lit/orchard")
         } else {
             ("romeo@montague.lit/orchard", "juliet@example.com/balcony")
@@ -50,7 +50,13 @@ fn page_bytes(p: usize, id: &str, query_id: &str) -> Vec<u8> {
              <origin-id xmlns='urn:xmpp:sid:0' id='origin-{n}'/>\
              <active xmlns='http://jabber.org/protocol/chatstates'/></message>"
         );
-        s.push_str(&result(query_id, &format!("arch-{n}"), n as u32, &inner, None));
+        s.push_str(&result(
+            query_id,
+            &format!("arch-{n}"),
+            n as u32,
+            &inner,
+            None,
+        ));
     }
     let first = format!("arch-{}", p * PER_PAGE);
     let last = format!("arch-{}", p * PER_PAGE + PER_PAGE - 1);
@@ -122,10 +128,22 @@ fn main() {
     let rounds = number("--rounds").unwrap_or(if quick { 1 } else { 5 });
     let pages = number("--pages").unwrap_or(if quick { 20 } else { 200 });
     let modes = [
-        (Mode::ParseOnly, "(a) parsed only (Client -> events)            "),
-        (Mode::PerPage, "(b) parsed + stored, file, 1 transaction/page"),
-        (Mode::PerEvent, "(c) parsed + stored, file, 1 transaction/event"),
-        (Mode::Memory, "(d) parsed + stored, in memory, 1 tx/page    "),
+        (
+            Mode::ParseOnly,
+            "(a) parsed only (Client -> events)            ",
+        ),
+        (
+            Mode::PerPage,
+            "(b) parsed + stored, file, 1 transaction/page",
+        ),
+        (
+            Mode::PerEvent,
+            "(c) parsed + stored, file, 1 transaction/event",
+        ),
+        (
+            Mode::Memory,
+            "(d) parsed + stored, in memory, 1 tx/page    ",
+        ),
     ];
     let mut best = [Duration::MAX; 4];
     let mut size = 0;

@@ -28,7 +28,9 @@ fn relevant(event: &Event) -> bool {
     match event {
         Event::Roster(r) => matches!(
             r,
-            RosterEvent::Loaded { .. } | RosterEvent::Unchanged { .. } | RosterEvent::Changed { .. }
+            RosterEvent::Loaded { .. }
+                | RosterEvent::Unchanged { .. }
+                | RosterEvent::Changed { .. }
         ),
         Event::ScramKeys(_) => true,
         Event::Disco(d) => matches!(d, DiscoEvent::CapsLearned { .. }),

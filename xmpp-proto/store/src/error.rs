@@ -21,7 +21,9 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// The path names something other than a regular file.
-    #[error("the store path {path} is not a regular file (give the path of a file to create or reuse)")]
+    #[error(
+        "the store path {path} is not a regular file (give the path of a file to create or reuse)"
+    )]
     NotAFile {
         /// The path.
         path: PathBuf,
@@ -71,7 +73,9 @@ pub enum StoreError {
     },
     /// An archive page was asked before or after a stanza-id the store
     /// does not hold in that archive.
-    #[error("no stored message has the stanza-id {id:?} in that archive (page from the latest instead)")]
+    #[error(
+        "no stored message has the stanza-id {id:?} in that archive (page from the latest instead)"
+    )]
     UnknownStanzaId {
         /// The stanza-id asked for.
         id: String,

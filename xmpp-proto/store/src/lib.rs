@@ -144,8 +144,7 @@ impl Store {
     /// A store in memory, gone when dropped: the default when the
     /// application keeps nothing.
     pub fn in_memory() -> Result<Store, StoreError> {
-        let conn =
-            Connection::open_in_memory().map_err(StoreError::sql("opening the database"))?;
+        let conn = Connection::open_in_memory().map_err(StoreError::sql("opening the database"))?;
         Store::setup(conn, None)
     }
 

@@ -125,7 +125,10 @@ impl Store {
             Some(keys) => put_scram_keys(&self.conn, account, keys),
             None => self
                 .conn
-                .execute("DELETE FROM scram_key WHERE account = ?1", [account.as_str()])
+                .execute(
+                    "DELETE FROM scram_key WHERE account = ?1",
+                    [account.as_str()],
+                )
                 .map(drop),
         }
         .map_err(StoreError::sql("storing the SCRAM keys"))
@@ -147,8 +150,11 @@ impl Store {
             "avatar",
             "message",
         ] {
-            tx.execute(&format!("DELETE FROM {table} WHERE account = ?1"), [account.as_str()])
-                .map_err(StoreError::sql("forgetting the account"))?;
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE account = ?1"),
+                [account.as_str()],
+            )
+            .map_err(StoreError::sql("forgetting the account"))?;
         }
         tx.commit()
             .map_err(StoreError::sql("forgetting the account"))
@@ -185,8 +191,14 @@ pub(crate) fn replace_roster(
     account: &BareJid,
     items: &[RosterItem],
 ) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM roster_item WHERE account = ?1", [account.as_str()])?;
-    conn.execute("DELETE FROM roster_group WHERE account = ?1", [account.as_str()])?;
+    conn.execute(
+        "DELETE FROM roster_item WHERE account = ?1",
+        [account.as_str()],
+    )?;
+    conn.execute(
+        "DELETE FROM roster_group WHERE account = ?1",
+        [account.as_str()],
+    )?;
     for item in items {
         put_roster_item(conn, account, item)?;
     }
@@ -288,7 +300,9 @@ fn scram_keys(conn: &Connection, account: &str) -> Result<Option<ScramKeys>, Sto
         _ => return Err(StoreError::corrupt("scram_key.hash")),
     };
     if salted_password.len() != mechanism_hash.output_len() {
-        return Err(StoreError::corrupt("scram_key.salted_password (its length)"));
+        return Err(StoreError::corrupt(
+            "scram_key.salted_password (its length)",
+        ));
     }
     Ok(Some(ScramKeys {
         mechanism_hash,

@@ -36,32 +36,60 @@ fn a_live_message_is_stored_once_with_what_a_client_shows() {
     let me = account();
     let events = s.feed(live("romeo@montague.lit/orchard", "s1", "Hello", None).as_bytes());
     assert_eq!(events.len(), 1, "{events:?}");
-    assert_eq!(store.apply(&me, &events[0]).expect("apply"), Applied::Stored);
+    assert_eq!(
+        store.apply(&me, &events[0]).expect("apply"),
+        Applied::Stored
+    );
     // The same stanza-id again, live or from the archive: a duplicate.
     let again = s.feed(live("romeo@montague.lit/orchard", "s1", "Hello", None).as_bytes());
-    assert_eq!(store.apply(&me, &again[0]).expect("apply"), Applied::Duplicate);
+    assert_eq!(
+        store.apply(&me, &again[0]).expect("apply"),
+        Applied::Duplicate
+    );
     let q = s.query(None);
     let archived = s.feed(
-        result(&q.query_id, "s1", 5, &chat("romeo@montague.lit", "Hello", false), None).as_bytes(),
+        result(
+            &q.query_id,
+            "s1",
+            5,
+            &chat("romeo@montague.lit", "Hello", false),
+            None,
+        )
+        .as_bytes(),
     );
-    assert_eq!(store.apply(&me, &archived[0]).expect("apply"), Applied::Duplicate);
+    assert_eq!(
+        store.apply(&me, &archived[0]).expect("apply"),
+        Applied::Duplicate
+    );
     assert_eq!(store.archive_len(&me).expect("len"), 1);
 
-    let page = store.archive_page(&me, &ArchiveQuery::latest(10)).expect("page");
+    let page = store
+        .archive_page(&me, &ArchiveQuery::latest(10))
+        .expect("page");
     assert!(page.complete);
     let m = &page.messages[0];
     assert_eq!(m.stanza_id, "s1");
     assert_eq!(m.archive.as_str(), ACCOUNT);
     assert_eq!(m.peer.as_str(), "romeo@montague.lit");
-    assert_eq!(m.from.as_ref().map(|j| j.as_str()), Some("romeo@montague.lit/orchard"));
-    assert_eq!(m.to.as_ref().map(|j| j.as_str()), Some("juliet@example.com/balcony"));
+    assert_eq!(
+        m.from.as_ref().map(|j| j.as_str()),
+        Some("romeo@montague.lit/orchard")
+    );
+    assert_eq!(
+        m.to.as_ref().map(|j| j.as_str()),
+        Some("juliet@example.com/balcony")
+    );
     assert_eq!(m.type_, MessageType::Chat);
     assert_eq!(m.id.as_deref(), Some("m-s1"));
     assert_eq!(m.body, "Hello");
     assert_eq!(m.delay, None);
     assert_eq!(m.carbon, None);
     assert!(!m.archived);
-    assert!(m.time_us > 1_600_000_000_000_000, "stored now: {}", m.time_us);
+    assert!(
+        m.time_us > 1_600_000_000_000_000,
+        "stored now: {}",
+        m.time_us
+    );
 }
 
 #[test]
@@ -112,18 +140,26 @@ fn delay_correction_and_carbon_are_kept() {
     ));
     let applied = store.apply_all(&me, &events).expect("apply");
     assert_eq!(applied, [Applied::Stored; 3], "{events:?}");
-    let page = store.archive_page(&me, &ArchiveQuery::earliest(10)).expect("page");
+    let page = store
+        .archive_page(&me, &ArchiveQuery::earliest(10))
+        .expect("page");
     assert_eq!(ids(&page), ["d1", "d2", "d3"]);
     let [helo, fix, sent] = &page.messages[..] else {
         panic!("three messages")
     };
-    assert_eq!(helo.delay.as_ref().map(|d| d.as_str()), Some("2024-01-01T00:01:00Z"));
+    assert_eq!(
+        helo.delay.as_ref().map(|d| d.as_str()),
+        Some("2024-01-01T00:01:00Z")
+    );
     assert_eq!(helo.time_us, 1_704_067_260_000_000);
     assert_eq!(fix.replaces.as_deref(), Some("m-d1"));
     assert_eq!(sent.carbon, Some(Carbon::Sent));
     // Sent by us: the conversation is with the recipient.
     assert_eq!(sent.peer.as_str(), "nurse@capulet.lit");
-    assert_eq!(sent.from.as_ref().map(|j| j.as_str()), Some("juliet@example.com/phone"));
+    assert_eq!(
+        sent.from.as_ref().map(|j| j.as_str()),
+        Some("juliet@example.com/phone")
+    );
 }
 
 #[test]
@@ -139,11 +175,18 @@ fn pages_go_back_and_forth_through_the_whole_archive() {
         }
     });
     let applied = store.apply_all(&me, &events).expect("apply");
-    assert_eq!(applied.iter().filter(|a| **a == Applied::Stored).count(), 23);
-    assert!(events.iter().zip(&applied).all(|(e, a)| matches!(e, Event::ChatMessage(_))
-        == (*a == Applied::Stored)));
+    assert_eq!(
+        applied.iter().filter(|a| **a == Applied::Stored).count(),
+        23
+    );
+    assert!(events
+        .iter()
+        .zip(&applied)
+        .all(|(e, a)| matches!(e, Event::ChatMessage(_)) == (*a == Applied::Stored)));
     let all: Vec<String> = (0..23).map(|i| format!("a{i}")).collect();
-    let page = store.archive_page(&me, &ArchiveQuery::earliest(100)).expect("page");
+    let page = store
+        .archive_page(&me, &ArchiveQuery::earliest(100))
+        .expect("page");
     assert!(page.messages.iter().all(|m| m.archived));
 
     // Backwards from the newest, 5 at a time: every message once, in order.
@@ -182,7 +225,9 @@ fn pages_go_back_and_forth_through_the_whole_archive() {
     // Only the conversation with romeo (the even ones), both ways.
     let romeo: Vec<String> = (0..23).step_by(2).map(|i| format!("a{i}")).collect();
     let with = |q: ArchiveQuery| q.with("romeo@montague.lit".parse().expect("jid"));
-    let newest = store.archive_page(&me, &with(ArchiveQuery::latest(5))).expect("page");
+    let newest = store
+        .archive_page(&me, &with(ArchiveQuery::latest(5)))
+        .expect("page");
     assert_eq!(ids(&newest), romeo[7..]);
     assert!(!newest.complete);
     let before = store
@@ -216,7 +261,13 @@ fn a_rooms_archive_is_apart_from_ours() {
     let mut bytes = String::new();
     for i in 0..3 {
         let inner = groupchat(ROOM, "firstwitch", &format!("mew {i}"));
-        bytes.push_str(&result(&q.query_id, &format!("a{i}"), i, &inner, Some(ROOM)));
+        bytes.push_str(&result(
+            &q.query_id,
+            &format!("a{i}"),
+            i,
+            &inner,
+            Some(ROOM),
+        ));
     }
     bytes.push_str(&fin(&q.id, "a0", "a2", true, Some(ROOM)));
     let mut events = s.feed(bytes.as_bytes());
@@ -227,13 +278,18 @@ fn a_rooms_archive_is_apart_from_ours() {
     assert_eq!(applied.iter().filter(|a| **a == Applied::Stored).count(), 4);
 
     let room = store
-        .archive_page(&me, &ArchiveQuery::latest(10).room(ROOM.parse().expect("jid")))
+        .archive_page(
+            &me,
+            &ArchiveQuery::latest(10).room(ROOM.parse().expect("jid")),
+        )
         .expect("page");
     assert_eq!(ids(&room), ["a0", "a1", "a2"]);
     assert!(room.messages.iter().all(|m| m.archive.as_str() == ROOM
         && m.peer.as_str() == ROOM
         && m.type_ == MessageType::Groupchat));
-    let ours = store.archive_page(&me, &ArchiveQuery::latest(10)).expect("page");
+    let ours = store
+        .archive_page(&me, &ArchiveQuery::latest(10))
+        .expect("page");
     assert_eq!(ids(&ours), ["a0"]);
     assert_eq!(ours.messages[0].peer.as_str(), "romeo@montague.lit");
     // Another account's store rows are not ours.
@@ -255,9 +311,14 @@ fn an_unknown_anchor_is_an_error_and_pruning_keeps_the_newest() {
     let err = store
         .archive_page(&me, &ArchiveQuery::latest(5).before("nope"))
         .expect_err("unknown id");
-    assert!(matches!(&err, StoreError::UnknownStanzaId { id } if id == "nope"), "{err}");
+    assert!(
+        matches!(&err, StoreError::UnknownStanzaId { id } if id == "nope"),
+        "{err}"
+    );
     assert_eq!(store.prune_archive(&me, 4).expect("prune"), 6);
-    let page = store.archive_page(&me, &ArchiveQuery::earliest(100)).expect("page");
+    let page = store
+        .archive_page(&me, &ArchiveQuery::earliest(100))
+        .expect("page");
     assert_eq!(ids(&page), ["a6", "a7", "a8", "a9"]);
     assert_eq!(store.prune_archive(&me, 4).expect("prune"), 0);
     // A pruned message that comes again is stored again.

@@ -76,7 +76,13 @@ fn killing_a_writer_leaves_whole_batches() {
     // 0: killed as soon as it starts (opening, creating the schema).
     for kill_after in [0, 1, 3, 10, 25] {
         let child = Command::new(&exe)
-            .args(["--ignored", "--exact", "writer", "--nocapture", "--test-threads=1"])
+            .args([
+                "--ignored",
+                "--exact",
+                "writer",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(WRITER_ENV, &path)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -104,8 +110,13 @@ fn killing_a_writer_leaves_whole_batches() {
         let store = Store::open(&path).expect("a killed writer's store opens");
         assert!(store.integrity_check().expect("check"), "integrity_check");
         let stored = store.load(&me).expect("load");
-        let last: Option<u32> = stored.roster_ver.map(|v| v.parse().expect("a batch number"));
-        assert!(last >= reported, "committed batch {reported:?} lost ({last:?} stored)");
+        let last: Option<u32> = stored
+            .roster_ver
+            .map(|v| v.parse().expect("a batch number"));
+        assert!(
+            last >= reported,
+            "committed batch {reported:?} lost ({last:?} stored)"
+        );
         let batches = last.map_or(0, |l| l as usize + 1);
         // The roster push of each batch, and its 20 messages: whole batches.
         assert_eq!(stored.roster.len(), batches);
@@ -124,5 +135,8 @@ fn killing_a_writer_leaves_whole_batches() {
         ids.sort();
         assert_eq!(ids, expected);
     }
-    assert!(reported >= Some(38), "the writer ran through the rounds: {reported:?}");
+    assert!(
+        reported >= Some(38),
+        "the writer ran through the rounds: {reported:?}"
+    );
 }

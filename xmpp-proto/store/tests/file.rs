@@ -20,7 +20,11 @@ fn write_something(store: &mut Store) {
 #[cfg(unix)]
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
 }
 
 fn side(path: &Path, suffix: &str) -> std::path::PathBuf {
@@ -112,12 +116,22 @@ fn another_programs_database_and_a_newer_schema_are_refused() {
         .expect("bump");
     let err = Store::open(&newer).expect_err("newer");
     assert!(
-        matches!(err, StoreError::NewerSchema { found: 99, supported: 1 }),
+        matches!(
+            err,
+            StoreError::NewerSchema {
+                found: 99,
+                supported: 1
+            }
+        ),
         "{err}"
     );
 
     let text = dir.path().join("text.db");
-    std::fs::write(&text, "not a database at all, just some text that is long enough").expect("write");
+    std::fs::write(
+        &text,
+        "not a database at all, just some text that is long enough",
+    )
+    .expect("write");
     let err = Store::open(&text).expect_err("not sqlite");
     assert!(matches!(err, StoreError::Sqlite { .. }), "{err}");
     assert!(err.to_string().contains("move the file away"), "{err}");
@@ -150,7 +164,10 @@ fn a_forgotten_key_leaves_no_copy_in_the_file() {
         store.set_scram_keys(&account, Some(&keys)).expect("keys");
     }
     // Closed: the WAL was checkpointed into the file.
-    assert!(contains(&std::fs::read(&path).expect("read")), "the key is stored");
+    assert!(
+        contains(&std::fs::read(&path).expect("read")),
+        "the key is stored"
+    );
     {
         let mut store = Store::open(&path).expect("open");
         store.set_scram_keys(&account, None).expect("forget");

@@ -55,7 +55,10 @@ fn card() -> VCard {
     card.full_name = Some("Romeo Montague".into());
     card.nickname = Some("Romeo <&> 'R'".into());
     card.emails.push(Email::new("romeo@montague.lit"));
-    card.photo = Some(Photo::Binary(AvatarImage::new("image/png", vec![137, 80, 78, 71])));
+    card.photo = Some(Photo::Binary(AvatarImage::new(
+        "image/png",
+        vec![137, 80, 78, 71],
+    )));
     card
 }
 
@@ -105,10 +108,18 @@ fn fill(store: &mut Store, me: &BareJid) {
         }),
     ];
     for event in &events {
-        assert_eq!(store.apply(me, event).expect("apply"), Applied::Stored, "{event:?}");
+        assert_eq!(
+            store.apply(me, event).expect("apply"),
+            Applied::Stored,
+            "{event:?}"
+        );
     }
-    store.set_archive_cursor(me, Some("cursor-17")).expect("cursor");
-    store.set_resumption(me, Some(b"sm-id:h=5")).expect("resumption");
+    store
+        .set_archive_cursor(me, Some("cursor-17"))
+        .expect("cursor");
+    store
+        .set_resumption(me, Some(b"sm-id:h=5"))
+        .expect("resumption");
 }
 
 fn check(stored: &Stored) {
@@ -119,7 +130,10 @@ fn check(stored: &Stored) {
     tybalt.approved = true;
     assert_eq!(
         stored.roster,
-        [item("nurse@capulet.lit", Some("Nurse"), &["Household"]), tybalt]
+        [
+            item("nurse@capulet.lit", Some("Nurse"), &["Household"]),
+            tybalt
+        ]
     );
     assert_eq!(stored.scram_keys, Some(keys()));
     let (ver, info) = caps_info("Psi");
@@ -148,14 +162,22 @@ fn every_kind_of_state_comes_back_from_memory() {
     let romeo = jid("romeo@montague.lit");
     assert_eq!(store.vcard(&me, &romeo).expect("vcard"), Some(card()));
     let (hash, image) = store.avatar(&me, &romeo).expect("avatar").expect("cached");
-    assert_eq!((hash.as_str(), image.data.as_slice()), (image.sha1_hex().as_str(), &[1, 2, 3][..]));
+    assert_eq!(
+        (hash.as_str(), image.data.as_slice()),
+        (image.sha1_hex().as_str(), &[1, 2, 3][..])
+    );
     // Another account sees none of it but the shared caps cache.
     let other = store.load(&jid("romeo@montague.lit")).expect("load");
     assert_eq!(other.roster, []);
     assert_eq!(other.scram_keys, None);
     assert_eq!(other.archive_cursor, None);
     assert_eq!(other.caps.len(), 1);
-    assert_eq!(store.vcard(&jid("romeo@montague.lit"), &romeo).expect("vcard"), None);
+    assert_eq!(
+        store
+            .vcard(&jid("romeo@montague.lit"), &romeo)
+            .expect("vcard"),
+        None
+    );
 }
 
 #[test]
@@ -190,7 +212,10 @@ fn unchanged_keeps_the_roster_and_none_clears_what_can_be_cleared() {
     let unchanged = Event::Roster(RosterEvent::Unchanged {
         ver: Some("v4".into()),
     });
-    assert_eq!(store.apply(&me, &unchanged).expect("apply"), Applied::Stored);
+    assert_eq!(
+        store.apply(&me, &unchanged).expect("apply"),
+        Applied::Stored
+    );
     assert_eq!(store.load(&me).expect("load").roster.len(), 2);
     // A fresh load without versioning replaces everything.
     let loaded = Event::Roster(RosterEvent::Loaded {
@@ -207,9 +232,15 @@ fn unchanged_keeps_the_roster_and_none_clears_what_can_be_cleared() {
         advertised: None,
         avatar: VCardAvatar::None,
     });
-    assert_eq!(store.apply(&me, &no_avatar).expect("apply"), Applied::Stored);
+    assert_eq!(
+        store.apply(&me, &no_avatar).expect("apply"),
+        Applied::Stored
+    );
     let stored = store.load(&me).expect("load");
-    assert_eq!(stored.roster, [item("benvolio@montague.lit", None, &["Friends"])]);
+    assert_eq!(
+        stored.roster,
+        [item("benvolio@montague.lit", None, &["Friends"])]
+    );
     assert_eq!(stored.roster_ver, None);
     assert_eq!(stored.scram_keys, None);
     assert_eq!(stored.archive_cursor, None);
@@ -259,10 +290,20 @@ fn caches_are_bounded_least_recently_written_first() {
     let stored = store.load(&me).expect("load");
     let kept: Vec<String> = stored.caps.iter().map(|(_, v, _)| v.clone()).collect();
     assert_eq!(kept, [caps_info("B").0, caps_info("C").0]);
-    let contacts: Vec<&str> = stored.avatar_hashes.iter().map(|(j, _)| j.as_str()).collect();
+    let contacts: Vec<&str> = stored
+        .avatar_hashes
+        .iter()
+        .map(|(j, _)| j.as_str())
+        .collect();
     assert_eq!(contacts, ["c1@example.net", "c2@example.net"]);
-    assert_eq!(store.vcard(&me, &jid("c0@example.net")).expect("vcard"), None);
-    assert!(store.vcard(&me, &jid("c2@example.net")).expect("vcard").is_some());
+    assert_eq!(
+        store.vcard(&me, &jid("c0@example.net")).expect("vcard"),
+        None
+    );
+    assert!(store
+        .vcard(&me, &jid("c2@example.net"))
+        .expect("vcard")
+        .is_some());
 }
 
 #[test]

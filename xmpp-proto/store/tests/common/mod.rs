@@ -108,7 +108,13 @@ pub fn live(from: &str, stanza_id: &str, body: &str, at: Option<u32>) -> String 
 
 /// One archive result of query `query_id`: the message `inner` archived
 /// at `at` with the id `archive_id`; from the room when `room` is set.
-pub fn result(query_id: &str, archive_id: &str, at: u32, inner: &str, room: Option<&str>) -> String {
+pub fn result(
+    query_id: &str,
+    archive_id: &str,
+    at: u32,
+    inner: &str,
+    room: Option<&str>,
+) -> String {
     let from = room.map(|r| format!(" from='{r}'")).unwrap_or_default();
     format!(
         "<message{from} to='{ACCOUNT}/balcony' id='r-{archive_id}'>\
