@@ -157,6 +157,8 @@ impl Store {
             "PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON; PRAGMA busy_timeout = 5000;",
         )
         .map_err(StoreError::sql("setting up the database"))?;
+        // Every statement the store prepares stays prepared (about 30).
+        conn.set_prepared_statement_cache_capacity(64);
         let shown = path.clone().unwrap_or_else(|| PathBuf::from(":memory:"));
         schema::migrate(&mut conn, &shown)?;
         Ok(Store {

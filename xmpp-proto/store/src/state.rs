@@ -99,7 +99,7 @@ impl Store {
         account: &BareJid,
         cursor: Option<&str>,
     ) -> Result<(), StoreError> {
-        set_account_column(&self.conn, account, "archive_cursor", cursor)
+        set_archive_cursor(&self.conn, account, cursor)
             .map_err(StoreError::sql("storing the archive cursor"))
     }
 
@@ -174,6 +174,15 @@ fn set_account_column(
     ))?
     .execute(params![account.as_str(), value])
     .map(drop)
+}
+
+/// The last archive stanza-id seen (for an event that reports it, too).
+pub(crate) fn set_archive_cursor(
+    conn: &Connection,
+    account: &BareJid,
+    cursor: Option<&str>,
+) -> rusqlite::Result<()> {
+    set_account_column(conn, account, "archive_cursor", cursor)
 }
 
 /// The roster's version, as an event left it.

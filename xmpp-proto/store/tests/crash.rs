@@ -85,7 +85,8 @@ fn killing_a_writer_leaves_whole_batches() {
             ])
             .env(WRITER_ENV, &path)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            // A writer that fails says why on the test's stderr.
+            .stderr(Stdio::inherit())
             .spawn()
             .expect("start the writer");
         let mut writer = Writer(child);

@@ -320,3 +320,21 @@ fn debug_shows_neither_the_salted_password_nor_the_resumption_data() {
     assert!(!shown.contains(&format!("{salted:?}")), "{shown}");
     assert!(!shown.contains("[0, 1, 2, 3"), "{shown}");
 }
+
+#[test]
+fn a_store_moves_to_another_thread() {
+    // Both adapters hand the store to the thread or task that drains the
+    // events: it must be Send (a compile-time check), and work there.
+    fn send<T: Send>(t: T) -> T {
+        t
+    }
+    let mut store = send(Store::in_memory().expect("store"));
+    let me = account();
+    let stored = std::thread::spawn(move || {
+        store.set_archive_cursor(&me, Some("c1")).expect("cursor");
+        store.load(&me).expect("load")
+    })
+    .join()
+    .expect("thread");
+    assert_eq!(stored.archive_cursor.as_deref(), Some("c1"));
+}
