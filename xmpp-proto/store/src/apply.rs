@@ -3,6 +3,7 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 use xmpp_proto::disco::DiscoEvent;
+use xmpp_proto::mam::MamEvent;
 use xmpp_proto::roster::{RosterChange, RosterEvent};
 use xmpp_proto::stanza::BareJid;
 use xmpp_proto::vcard::{VCardAvatar, VCardEvent};
@@ -33,6 +34,7 @@ fn relevant(event: &Event) -> bool {
                 | RosterEvent::Changed { .. }
         ),
         Event::ScramKeys(_) => true,
+        Event::Mam(m) => matches!(m, MamEvent::Cursor { .. }),
         Event::Disco(d) => matches!(d, DiscoEvent::CapsLearned { .. }),
         Event::VCard(v) => matches!(
             v,
@@ -83,6 +85,10 @@ fn apply_in(
         Event::ScramKeys(keys) => done(
             state::put_scram_keys(conn, account, keys),
             "storing the SCRAM keys",
+        ),
+        Event::Mam(MamEvent::Cursor { id }) => done(
+            state::set_archive_cursor(conn, account, Some(id)),
+            "storing the archive cursor",
         ),
         Event::Disco(DiscoEvent::CapsLearned { hash, ver, info }) => done(
             cache::put_caps(conn, *hash, ver, info, limits.caps),

@@ -114,9 +114,11 @@ fn fill(store: &mut Store, me: &BareJid) {
             "{event:?}"
         );
     }
-    store
-        .set_archive_cursor(me, Some("cursor-17"))
-        .expect("cursor");
+    // The cursor as the archive module reports it (the setter does the same).
+    let cursor = Event::Mam(xmpp_proto::mam::MamEvent::Cursor {
+        id: "cursor-17".into(),
+    });
+    assert_eq!(store.apply(me, &cursor).expect("apply"), Applied::Stored);
     store
         .set_resumption(me, Some(b"sm-id:h=5"))
         .expect("resumption");
