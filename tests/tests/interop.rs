@@ -20,6 +20,8 @@ mod profiles;
 mod roster_presence;
 #[path = "interop/services.rs"]
 mod services;
+#[path = "interop/store.rs"]
+mod store;
 
 use std::time::Duration;
 

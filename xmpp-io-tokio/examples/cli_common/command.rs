@@ -506,7 +506,9 @@ mod tests {
             (r#"{"cmd":"send","body":"no to"}"#, "bad-command"),
             (r#"{"cmd":"send","to":"@@","body":"x"}"#, "bad-command"),
             (r#"{"cmd":"fly"}"#, "unknown-command"),
-            (r#"{"cmd":"mam","tag":7}"#, "not-implemented"),
+            (r#"{"cmd":"mam","max":0}"#, "bad-command"),
+            (r#"{"cmd":"mam","room":"r@muc/x"}"#, "bad-command"),
+            (r#"{"cmd":"mam","start":"yesterday"}"#, "bad-command"),
             (
                 r#"{"cmd":"join","room":"r@muc/x","nick":"n"}"#,
                 "bad-command",

@@ -11,7 +11,7 @@ use std::sync::{LazyLock, Mutex, MutexGuard};
 use std::time::Instant;
 
 use serde_json::{json, Value};
-use xmpp_proto::disco::{Caps, Disco, DiscoError, DiscoEvent, DiscoInfo};
+use xmpp_proto::disco::{Caps, CapsHash, Disco, DiscoError, DiscoEvent, DiscoInfo};
 use xmpp_proto::stanza::Jid;
 use xmpp_proto::Client;
 
@@ -31,11 +31,12 @@ fn waiting() -> MutexGuard<'static, HashMap<String, Waiting>> {
     WAITING.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Registers the disco and caps modules on a new session's core.
-pub fn register(client: &mut Client) {
+/// Registers the disco and caps modules on a new session's core, the caps
+/// cache filled with what `--store` kept (each entry verified again).
+pub fn register(client: &mut Client, cache: Vec<(CapsHash, String, DiscoInfo)>) {
     // A fresh core has neither yet: these cannot conflict.
     let _ = client.register(Disco::new());
-    let _ = client.register(Caps::new(CAPS_NODE));
+    let _ = client.register(Caps::with_cache(CAPS_NODE, cache));
 }
 
 /// Runs `disco-info` for `jid` on the core (where it lives: the adapter's

@@ -10,7 +10,8 @@
 //! mod cli_common;
 //! ```
 //!
-//! Dependencies: `xmpp_proto`, `serde_json` and std, nothing else.
+//! Dependencies: `xmpp_proto`, `serde_json`, `xmpp_store` (for `--store`)
+//! and std, nothing else.
 #![allow(dead_code)] // each CLI uses what its adapter needs
 
 pub mod args;
@@ -24,6 +25,7 @@ pub mod ping;
 pub mod presence;
 pub mod roster;
 pub mod session;
+pub mod store;
 pub mod vcard;
 
 /// Exit statuses of the contract.

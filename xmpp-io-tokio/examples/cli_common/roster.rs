@@ -41,6 +41,9 @@ struct State {
     waiting: HashMap<String, Waiting>,
     ver: Option<String>,
     items: Vec<RosterItem>,
+    /// The server's last answer to a fetch said the copy was current
+    /// (RFC 6121 §2.6: a versioned fetch answered without items).
+    unchanged: bool,
 }
 
 fn state() -> MutexGuard<'static, State> {
@@ -48,10 +51,16 @@ fn state() -> MutexGuard<'static, State> {
     STATE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Registers the roster module on a new session's core.
-pub fn register(client: &mut Client) {
+/// Registers the roster module on a new session's core, with the copy and
+/// version `--store` kept (none: an empty roster, fetched whole).
+pub fn register(client: &mut Client, ver: Option<String>, items: Vec<RosterItem>) {
+    {
+        let mut s = state();
+        s.ver = ver.clone();
+        s.items = items.clone();
+    }
     // A fresh core has no roster module yet: this cannot conflict.
-    let _ = client.register(Roster::new());
+    let _ = client.register(Roster::with_stored(ver, items));
 }
 
 /// Runs `cmd` on the core (where it lives: the adapter's `with`). The
@@ -91,6 +100,7 @@ pub fn event(event: &RosterEvent) -> Vec<Value> {
         RosterEvent::Loaded { ver, items } => {
             s.ver = ver.clone();
             s.items = items.clone();
+            s.unchanged = false;
             Vec::new()
         }
         RosterEvent::Changed { change, ver } => {
@@ -119,7 +129,10 @@ pub fn event(event: &RosterEvent) -> Vec<Value> {
                 Ok(()) => {
                     if w.prints_roster {
                         let items: Vec<Value> = s.items.iter().map(item_json).collect();
-                        out.push(json!({ "event": "roster", "ver": s.ver, "items": items }));
+                        // Added field: `unchanged`, the server said the stored copy is current.
+                        out.push(json!({
+                            "event": "roster", "ver": s.ver, "items": items, "unchanged": s.unchanged,
+                        }));
                     }
                     out.push(json!({ "event": "result", "cmd": w.cmd, "tag": w.tag, "ok": true }));
                 }
@@ -129,7 +142,11 @@ pub fn event(event: &RosterEvent) -> Vec<Value> {
             }
             out
         }
-        RosterEvent::Unchanged { .. } => Vec::new(),
+        RosterEvent::Unchanged { ver } => {
+            s.ver = ver.clone();
+            s.unchanged = true;
+            Vec::new()
+        }
         _ => Vec::new(),
     }
 }

@@ -9,12 +9,13 @@ use xmpp_proto::adapter::{
 };
 use xmpp_proto::connect::Security;
 use xmpp_proto::messages::{Carbons, Messages};
+use xmpp_proto::sasl::Credentials;
 use xmpp_proto::stanza::BareJid;
 
 use super::args::{self, Args, ArgsError};
 use super::disco;
 use super::{blocking, mam, muc, ping, presence, roster, vcard};
-use super::{command, event, print, Exit};
+use super::{command, event, print, store, Exit};
 
 /// The flags and `XMPP_PASSWORD` of this process, or the exit status for
 /// `--help` and bad flags (the usage already printed).
@@ -31,11 +32,11 @@ pub fn args_from_env() -> Result<Args, ExitCode> {
             return Err(ExitCode::from(Exit::Usage.code()));
         }
     };
-    if let Some(store) = &args.store {
-        eprintln!(
-            "xmpp-cli: --store {}: not implemented yet; nothing is kept between runs",
-            store.display()
-        );
+    if let Some(path) = &args.store {
+        if let Err(e) = store::open(path, &args.jid) {
+            eprintln!("xmpp-cli: {e}");
+            return Err(ExitCode::from(Exit::Usage.code()));
+        }
     }
     Ok(args)
 }
@@ -43,7 +44,14 @@ pub fn args_from_env() -> Result<Args, ExitCode> {
 /// The connection options the flags ask for, with the modules the
 /// contract's commands use registered on the session's core.
 pub fn options(args: &Args) -> ConnectOptions {
-    let mut options = ConnectOptions::new(args.jid.clone(), args.password.clone())
+    // With --store: what the last run kept. The salted keys go with the
+    // password (used when they still fit the server's salt: no PBKDF2).
+    let stored = store::loaded().unwrap_or_default();
+    let credentials = match stored.scram_keys.clone() {
+        Some(keys) => Credentials::PasswordAndKeys(args.password.clone(), keys),
+        None => Credentials::Password(args.password.clone()),
+    };
+    let mut options = ConnectOptions::with_credentials(args.jid.clone(), credentials)
         .tls_mode(if args.direct_tls {
             TlsMode::DirectTls
         } else {
@@ -63,19 +71,23 @@ pub fn options(args: &Args) -> ConnectOptions {
     if args.reconnect {
         options = options.reconnect(ReconnectPolicy::new());
     }
-    let catch_up = (args.reconnect || args.store.is_some()).then_some(None::<String>);
+    let catch_up = if args.store.is_some() {
+        Some(stored.archive_cursor.clone())
+    } else {
+        args.reconnect.then_some(None)
+    };
     options.on_client(move |client| {
         // The roster first: its request leaves before our presence (RFC 6121 §2.2).
-        roster::register(client);
+        roster::register(client, stored.roster_ver.clone(), stored.roster.clone());
         // The block list before our presence as well (XEP-0191 §3.2).
         blocking::register(client);
         presence::register(client);
-        disco::register(client);
+        disco::register(client, stored.caps.clone());
         // Room traffic checked before the messages module takes every
         // message (the MUC module's routing priority says so anyway).
         muc::register(client);
         // Profiles, before the messages module: PEP notifications are theirs.
-        vcard::register(client);
+        vcard::register(client, stored.avatar_hashes.clone());
         let _ = client.register(xmpp_proto::avatar::Avatars::new());
         let _ = client.register(xmpp_proto::bookmarks::Bookmarks::new());
         // The archive, before the messages module takes every message (its
@@ -156,6 +168,9 @@ pub fn lost(error: &ConnectError) -> Exit {
 /// once the session is over. `before_end` runs just before the last
 /// event's lines (to print what is still queued).
 pub fn on_event(event: Event, jid: &BareJid, before_end: impl FnOnce()) -> Option<Exit> {
+    if let Event::Core(e) = &event {
+        store::apply(e);
+    }
     match event {
         Event::Core(xmpp_proto::Event::PresenceUpdate(e)) => {
             if let Some(v) = presence::event(&e) {

@@ -82,9 +82,9 @@ fn waiting() -> MutexGuard<'static, HashMap<String, Waiting>> {
 }
 
 /// Registers the vCard module on a new session's core.
-pub fn register(client: &mut Client) {
+pub fn register(client: &mut Client, avatar_hashes: Vec<(BareJid, String)>) {
     // A fresh core has no vCard module yet: this cannot conflict.
-    let _ = client.register(VCards::new());
+    let _ = client.register(VCards::new().with_avatar_hashes(avatar_hashes));
 }
 
 /// Runs `cmd` on the core (where it lives: the adapter's `with`). The
