@@ -1,14 +1,25 @@
 //! A loopback TCP proxy between a client and the real server, for interop
 //! tests that cut connections: every connection accepted is forwarded to
 //! the target; [`Proxy::cut`] closes all of them at once (both sockets, so
-//! the server sees the close at once, as when a phone loses its network).
-//! Threads and std only.
+//! the server sees the close at once, as when a phone loses its network);
+//! [`Proxy::cut_after`] closes them after so many more bytes in one
+//! direction (the last chunk forwarded only in part: mid-stanza, mid-TLS
+//! record). Threads and std only.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
+
+/// Which way bytes flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// From the client to the server.
+    ToServer,
+    /// From the server to the client.
+    ToClient,
+}
 
 /// A running proxy; it stops accepting when dropped.
 pub struct Proxy {
@@ -16,6 +27,10 @@ pub struct Proxy {
     live: Arc<Mutex<Vec<TcpStream>>>,
     accepted: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
+    /// Bytes left before a cut, per direction (negative: no cut planned).
+    budget: Arc<[AtomicI64; 2]>,
+    /// Bytes forwarded, per direction.
+    forwarded: Arc<[AtomicUsize; 2]>,
 }
 
 impl Proxy {
@@ -26,7 +41,10 @@ impl Proxy {
         let live = Arc::new(Mutex::new(Vec::new()));
         let accepted = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
+        let budget = Arc::new([AtomicI64::new(-1), AtomicI64::new(-1)]);
+        let forwarded = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
         let (l, a, s) = (live.clone(), accepted.clone(), stop.clone());
+        let (b, f) = (budget.clone(), forwarded.clone());
         thread::spawn(move || {
             for client in listener.incoming() {
                 if s.load(Ordering::SeqCst) {
@@ -44,8 +62,13 @@ impl Proxy {
                     guard.push(s2);
                 }
                 a.fetch_add(1, Ordering::SeqCst);
-                pipe(&client, &server);
-                pipe(&server, &client);
+                let shared = Shared {
+                    live: l.clone(),
+                    budget: b.clone(),
+                    forwarded: f.clone(),
+                };
+                pipe(&client, &server, Direction::ToServer, shared.clone());
+                pipe(&server, &client, Direction::ToClient, shared);
             }
         });
         Ok(Proxy {
@@ -53,7 +76,28 @@ impl Proxy {
             live,
             accepted,
             stop,
+            budget,
+            forwarded,
         })
+    }
+
+    /// Cuts every connection once `bytes` more have been forwarded in
+    /// `direction` (the chunk that crosses the mark is forwarded only up to
+    /// it). Replaces any cut planned before.
+    pub fn cut_after(&self, direction: Direction, bytes: usize) {
+        let other = 1 - direction as usize;
+        self.budget[other].store(-1, Ordering::SeqCst);
+        self.budget[direction as usize].store(bytes as i64, Ordering::SeqCst);
+    }
+
+    /// True while a [`Proxy::cut_after`] has not happened yet.
+    pub fn cut_pending(&self) -> bool {
+        self.budget.iter().any(|b| b.load(Ordering::SeqCst) >= 0)
+    }
+
+    /// Bytes forwarded so far in `direction`, over all connections.
+    pub fn forwarded(&self, direction: Direction) -> usize {
+        self.forwarded[direction as usize].load(Ordering::SeqCst)
     }
 
     /// The port clients connect to.
@@ -68,13 +112,25 @@ impl Proxy {
 
     /// Closes every connection open now (both ends); returns how many.
     pub fn cut(&self) -> usize {
-        let mut guard = self.live.lock().unwrap_or_else(|e| e.into_inner());
-        let n = guard.len() / 2;
-        for s in guard.drain(..) {
-            let _ = s.shutdown(Shutdown::Both);
-        }
-        n
+        cut_all(&self.live)
     }
+}
+
+/// What the pipes of every connection share.
+#[derive(Clone)]
+struct Shared {
+    live: Arc<Mutex<Vec<TcpStream>>>,
+    budget: Arc<[AtomicI64; 2]>,
+    forwarded: Arc<[AtomicUsize; 2]>,
+}
+
+fn cut_all(live: &Mutex<Vec<TcpStream>>) -> usize {
+    let mut guard = live.lock().unwrap_or_else(|e| e.into_inner());
+    let n = guard.len() / 2;
+    for s in guard.drain(..) {
+        let _ = s.shutdown(Shutdown::Both);
+    }
+    n
 }
 
 impl Drop for Proxy {
@@ -86,21 +142,37 @@ impl Drop for Proxy {
     }
 }
 
-/// Copies `from` to `to` on a thread until either side closes.
-fn pipe(from: &TcpStream, to: &TcpStream) {
+/// Copies `from` to `to` on a thread until either side closes, or a
+/// planned cut in this direction comes.
+fn pipe(from: &TcpStream, to: &TcpStream, direction: Direction, shared: Shared) {
     let (Ok(mut from), Ok(mut to)) = (from.try_clone(), to.try_clone()) else {
         return;
     };
+    let d = direction as usize;
     thread::spawn(move || {
         let mut buf = [0u8; 16 * 1024];
         loop {
-            match from.read(&mut buf) {
+            let n = match from.read(&mut buf) {
                 Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if to.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
+                Ok(n) => n,
+            };
+            let budget = shared.budget[d].load(Ordering::SeqCst);
+            let (n, cut) = if budget >= 0 && n as i64 >= budget {
+                (budget as usize, true)
+            } else {
+                if budget >= 0 {
+                    shared.budget[d].fetch_sub(n as i64, Ordering::SeqCst);
                 }
+                (n, false)
+            };
+            if to.write_all(&buf[..n]).is_err() {
+                break;
+            }
+            shared.forwarded[d].fetch_add(n, Ordering::SeqCst);
+            if cut {
+                shared.budget[d].store(-1, Ordering::SeqCst);
+                cut_all(&shared.live);
+                break;
             }
         }
         let _ = to.shutdown(Shutdown::Both);
@@ -164,5 +236,24 @@ mod tests {
         assert_eq!(proxy.cut(), 1);
         let mut rest = Vec::new();
         assert_eq!(far.read_to_end(&mut rest).map(|_| rest.len()).ok(), Some(0));
+    }
+
+    #[test]
+    fn a_planned_cut_forwards_up_to_the_mark_then_closes() {
+        let server = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let proxy = Proxy::start(server.local_addr().expect("addr")).expect("proxy");
+        let mut client = TcpStream::connect(("127.0.0.1", proxy.port())).expect("connect");
+        let (mut far, _) = server.accept().expect("accept");
+        proxy.cut_after(Direction::ToServer, 6);
+        assert!(proxy.cut_pending());
+        client.write_all(b"<mess").expect("write");
+        let mut buf = [0u8; 5];
+        far.read_exact(&mut buf).expect("read");
+        client.write_all(b"age/>").expect("write");
+        let mut rest = Vec::new();
+        let _ = far.read_to_end(&mut rest);
+        assert_eq!(rest, b"a", "one more byte, then the close");
+        assert!(!proxy.cut_pending());
+        assert_eq!(proxy.forwarded(Direction::ToServer), 6);
     }
 }
