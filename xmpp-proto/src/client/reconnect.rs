@@ -176,7 +176,12 @@ impl Client {
 
     /// After the connection's teardown, a planned attempt: `Reconnecting`
     /// is queued and the wait armed.
-    pub(super) fn reconnect_wait(&mut self, attempt: u32, delay: Duration, reason: DisconnectReason) {
+    pub(super) fn reconnect_wait(
+        &mut self,
+        attempt: u32,
+        delay: Duration,
+        reason: DisconnectReason,
+    ) {
         let r = &mut self.reconnect;
         r.attempt = attempt;
         r.link = Link::Waiting;

@@ -13,7 +13,10 @@ use xmpp_proto::{DisconnectReason, SendError, WarningKind};
 fn enable_follows_the_bind_and_enabled_makes_the_session_resumable() {
     let mut s = Session::login_with(config().timeouts(timeouts()).build(), SM, |_| {});
     assert_eq!(s.sent(), ENABLE);
-    assert!(s.client.resumption_state().is_none(), "nothing to resume yet");
+    assert!(
+        s.client.resumption_state().is_none(),
+        "nothing to resume yet"
+    );
     s.server(
         "<enabled xmlns='urn:xmpp:sm:3' id='sm-1' resume='1' location='[2001:db8::1]:5222' max='300'/>",
     );
@@ -38,8 +41,7 @@ fn no_enable_when_not_offered_or_turned_off_and_no_requests_then() {
         ..SmConfig::default()
     };
     for (features, sm) in [("", SmConfig::default()), (SM, off)] {
-        let mut s =
-            Session::login_with(config().stream_management(sm).build(), features, |_| {});
+        let mut s = Session::login_with(config().stream_management(sm).build(), features, |_| {});
         assert_eq!(s.sent(), "");
         assert_eq!(send(&mut s, &["m1"]), message_bytes("m1"));
         s.advance(Duration::from_secs(10));
@@ -102,7 +104,11 @@ fn acks_are_requested_every_n_stanzas_and_report_the_ids_acknowledged() {
     let mut s = online(sm_config(3), false);
     assert_eq!(
         send(&mut s, &["m1", "m2", "m3", "m4"]),
-        message_bytes("m1") + &message_bytes("m2") + &message_bytes("m3") + R + &message_bytes("m4")
+        message_bytes("m1")
+            + &message_bytes("m2")
+            + &message_bytes("m3")
+            + R
+            + &message_bytes("m4")
     );
     s.server(&a(2));
     assert_eq!(sm_events(&mut s), [acked(&["m1", "m2"])]);
@@ -125,7 +131,11 @@ fn acks_are_requested_every_n_stanzas_and_report_the_ids_acknowledged() {
     assert!(sent.ends_with(&format!("{R}<presence/>")), "{sent}");
     assert_eq!(sent.matches(R).count(), 1, "{sent}");
     s.server(&a(7));
-    assert_eq!(sm_events(&mut s), [acked(&[&id, "d1"])], "a raw stanza without id is not listed");
+    assert_eq!(
+        sm_events(&mut s),
+        [acked(&[&id, "d1"])],
+        "a raw stanza without id is not listed"
+    );
     // A nonza is not counted.
     s.client
         .send_raw(s.now, &Element::new("urn:example:nonza", "x"))
@@ -133,7 +143,9 @@ fn acks_are_requested_every_n_stanzas_and_report_the_ids_acknowledged() {
     s.server(&a(8));
     assert!(matches!(
         s.disconnect_reason(),
-        Some(DisconnectReason::StreamManagement(SmError::HandledCountTooHigh { h: 8, sent: 7 }))
+        Some(DisconnectReason::StreamManagement(
+            SmError::HandledCountTooHigh { h: 8, sent: 7 }
+        ))
     ));
 }
 
@@ -146,7 +158,10 @@ fn an_ack_is_requested_after_a_quiet_time_for_a_stanza_no_request_covers() {
     };
     let mut s = online(sm, false);
     let start = s.now;
-    assert_eq!(s.deadline.map(|d| d > start + Duration::from_secs(2)), Some(true));
+    assert_eq!(
+        s.deadline.map(|d| d > start + Duration::from_secs(2)),
+        Some(true)
+    );
     s.advance(Duration::from_secs(1));
     assert_eq!(send(&mut s, &["m1"]), message_bytes("m1"));
     assert_eq!(s.deadline, Some(s.now + Duration::from_secs(2)));
@@ -159,7 +174,9 @@ fn an_ack_is_requested_after_a_quiet_time_for_a_stanza_no_request_covers() {
     s.advance(Duration::from_millis(1));
     assert_eq!(s.sent(), R);
     // Covered: nothing more to ask until the next stanza.
-    assert!(s.deadline.map_or(true, |d| d > s.now + Duration::from_secs(100)));
+    assert!(s
+        .deadline
+        .is_none_or(|d| d > s.now + Duration::from_secs(100)));
     s.advance(Duration::from_secs(10));
     assert_eq!(s.sent(), "");
     // Requested by count: the timer is not needed.
@@ -183,7 +200,9 @@ fn an_h_beyond_what_was_sent_ends_the_connection_with_handled_count_too_high() {
     s.server(&a(0));
     let events = s.take_events();
     assert!(
-        events.iter().any(|e| matches!(e, Event::Warning(w) if w.kind == WarningKind::UnexpectedInput)),
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Warning(w) if w.kind == WarningKind::UnexpectedInput)),
         "{events:?}"
     );
     s.server(&a(3));
@@ -233,7 +252,8 @@ fn the_queue_is_bounded_sends_are_refused_not_lost_and_a_silent_server_is_cut() 
         Err(SendError::QueueFull(2))
     );
     assert_eq!(
-        s.client.send_raw(s.now, &Element::new("jabber:client", "message")),
+        s.client
+            .send_raw(s.now, &Element::new("jabber:client", "message")),
         Err(SendError::QueueFull(2))
     );
     assert_eq!(s.sent(), "", "nothing refused went out");
@@ -253,7 +273,9 @@ fn the_queue_is_bounded_sends_are_refused_not_lost_and_a_silent_server_is_cut() 
     s.server("<iq from='example.com' id='p3' type='get'><ping xmlns='urn:xmpp:ping'/></iq>");
     assert_eq!(
         s.disconnect_reason(),
-        Some(&DisconnectReason::StreamManagement(SmError::TooManyUnacked { limit: 4 }))
+        Some(&DisconnectReason::StreamManagement(
+            SmError::TooManyUnacked { limit: 4 }
+        ))
     );
     let given_up = unacked(&["m2", "m3", "p1", "p2", "p3"]);
     assert!(

@@ -13,7 +13,10 @@ const ACTIVE: &str = "<active xmlns='urn:xmpp:csi:0'/>";
 fn the_state_is_sent_only_when_offered_and_only_when_it_changes() {
     let mut s = Session::login_with(config().build(), CSI, |_| {});
     assert_eq!(s.client.client_state(), ClientState::Active);
-    assert_eq!(s.client.set_client_state(s.now, ClientState::Active), Ok(()));
+    assert_eq!(
+        s.client.set_client_state(s.now, ClientState::Active),
+        Ok(())
+    );
     assert_eq!(s.sent(), "", "every stream begins active");
     s.client
         .set_client_state(s.now, ClientState::Inactive)
@@ -23,7 +26,9 @@ fn the_state_is_sent_only_when_offered_and_only_when_it_changes() {
         .set_client_state(s.now, ClientState::Inactive)
         .unwrap();
     assert_eq!(s.sent(), "");
-    s.client.set_client_state(s.now, ClientState::Active).unwrap();
+    s.client
+        .set_client_state(s.now, ClientState::Active)
+        .unwrap();
     assert_eq!(s.sent(), ACTIVE);
 
     let mut s = Session::login(config().build());
@@ -61,7 +66,11 @@ fn inactive_is_told_again_after_a_new_session_and_after_a_resumption() {
     // A new session after a failed resumption: after the modules' online.
     s.connect_requests = 0;
     let restart = cut_and_authenticate(&mut s);
-    restart_features(&mut s, &restart, &format!("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>{extra}"));
+    restart_features(
+        &mut s,
+        &restart,
+        &format!("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>{extra}"),
+    );
     s.server("<failed xmlns='urn:xmpp:sm:3'/>");
     let bind = s.sent();
     s.server(&bound(&bind, "again"));

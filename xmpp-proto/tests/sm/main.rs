@@ -85,7 +85,13 @@ pub fn online(sm: SmConfig, reconnect: bool) -> Session {
 
 /// A chat message to Romeo with id `id`, as the client writes it.
 pub fn message(id: &str) -> Message {
-    Message::chat("romeo@example.net".parse::<xmpp_proto::stanza::Jid>().unwrap(), id).with_id(id)
+    Message::chat(
+        "romeo@example.net"
+            .parse::<xmpp_proto::stanza::Jid>()
+            .unwrap(),
+        id,
+    )
+    .with_id(id)
 }
 
 pub fn message_bytes(id: &str) -> String {
@@ -146,8 +152,13 @@ pub fn cut_and_authenticate(s: &mut Session) -> String {
 /// returns what the client sends then.
 pub fn restart_features(s: &mut Session, restart: &str, features: &str) -> String {
     assert!(restart.contains("<stream:stream"), "{restart}");
-    assert!(!restart.contains("<iq"), "no bind before the resume: {restart}");
-    s.server(&(server_header(DOMAIN, "s4") + &format!("<stream:features>{features}</stream:features>")));
+    assert!(
+        !restart.contains("<iq"),
+        "no bind before the resume: {restart}"
+    );
+    s.server(
+        &(server_header(DOMAIN, "s4") + &format!("<stream:features>{features}</stream:features>")),
+    );
     s.sent()
 }
 

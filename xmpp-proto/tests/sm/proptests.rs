@@ -119,7 +119,9 @@ impl Model {
             Op::Cut { lose, outcome } => {
                 self.deliver(lose);
                 self.counting = false;
-                self.s.client.handle_input(Input::TransportClosed(self.s.now));
+                self.s
+                    .client
+                    .handle_input(Input::TransportClosed(self.s.now));
                 self.s.drain();
                 self.s.advance(Duration::from_secs(1));
                 self.s.close_transport = false;

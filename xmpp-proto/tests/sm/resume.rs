@@ -49,7 +49,10 @@ fn five_unacked() -> (Session, String) {
         .send_iq(s.now, Iq::get(None, "q1", Element::new("urn:x", "q")))
         .unwrap();
     let rest = s.sent();
-    assert_eq!(rest, "<presence id='p1'/><iq id='q1' type='get'><q xmlns='urn:x'/></iq>");
+    assert_eq!(
+        rest,
+        "<presence id='p1'/><iq id='q1' type='get'><q xmlns='urn:x'/></iq>"
+    );
     s.take_events();
     (s, rest)
 }
@@ -65,7 +68,10 @@ fn a_cut_connection_is_resumed_and_only_what_the_server_missed_is_sent_again() {
     assert_eq!(sm_events(&mut s), [acked(&["m1"])]);
     let restart = cut_and_authenticate(&mut s);
     // The IQ in flight is kept for the resumption; the modules know it.
-    assert!(!s.events.iter().any(|e| matches!(e, Event::IqResponse { .. })));
+    assert!(!s
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::IqResponse { .. })));
     assert_eq!(hooks(&s), ["online(false)", "offline(true)"]);
     let features = format!("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>{SM}");
     assert_eq!(
@@ -88,8 +94,14 @@ fn a_cut_connection_is_resumed_and_only_what_the_server_missed_is_sent_again() {
         ),
         "{events:?}"
     );
-    assert_eq!(hooks(&s), ["online(false)", "offline(true)", "online(true)"]);
-    assert_eq!(s.client.bound_jid().map(|j| j.to_string()).as_deref(), Some(OWN));
+    assert_eq!(
+        hooks(&s),
+        ["online(false)", "offline(true)", "online(true)"]
+    );
+    assert_eq!(
+        s.client.bound_jid().map(|j| j.to_string()).as_deref(),
+        Some(OWN)
+    );
     // The IQ's answer reaches the application; the counters went on.
     s.server("<iq id='q1' type='result'/>");
     assert!(s
@@ -115,7 +127,8 @@ fn a_failed_resumption_with_h_drops_what_the_server_handled_and_sends_only_the_r
     // A new session is bound on the same stream.
     let bind = s.sent();
     assert!(
-        bind.starts_with("<iq type='set' id='") && bind.contains("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"),
+        bind.starts_with("<iq type='set' id='")
+            && bind.contains("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"),
         "{bind}"
     );
     let events = s.take_events();
@@ -130,7 +143,10 @@ fn a_failed_resumption_with_h_drops_what_the_server_handled_and_sends_only_the_r
         ),
         "{events:?}"
     );
-    assert_eq!(hooks(&s), ["online(false)", "offline(true)", "offline(false)"]);
+    assert_eq!(
+        hooks(&s),
+        ["online(false)", "offline(true)", "offline(false)"]
+    );
     s.server(&bound(&bind, "again"));
     // Enabled anew first, then the modules' online, then the one message
     // the server did not handle, as it was (same id).
@@ -148,7 +164,12 @@ fn a_failed_resumption_with_h_drops_what_the_server_handled_and_sends_only_the_r
     );
     assert_eq!(
         hooks(&s),
-        ["online(false)", "offline(true)", "offline(false)", "online(false)"]
+        [
+            "online(false)",
+            "offline(true)",
+            "offline(false)",
+            "online(false)"
+        ]
     );
     s.server(ENABLED);
     s.server(&a(1));
@@ -207,10 +228,20 @@ fn no_stream_management_on_the_new_stream_binds_and_gives_up_what_waited() {
         &restart,
         "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>",
     );
-    assert!(bind.contains("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"), "{bind}");
+    assert!(
+        bind.contains("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"),
+        "{bind}"
+    );
     s.server(&bound(&bind, "again"));
-    assert_eq!(s.sent(), "", "nothing sent again without acks to confirm it");
-    assert_eq!(sm_events(&mut s), [unacked(&["m1", "m2", "m3", "p1", "q1"])]);
+    assert_eq!(
+        s.sent(),
+        "",
+        "nothing sent again without acks to confirm it"
+    );
+    assert_eq!(
+        sm_events(&mut s),
+        [unacked(&["m1", "m2", "m3", "p1", "q1"])]
+    );
     assert!(s.client.resumption_state().is_none());
 }
 
@@ -277,7 +308,10 @@ fn without_reconnection_the_unacknowledged_come_back_and_the_state_stays_exporta
         ),
         "{events:?}"
     );
-    let state = s.client.resumption_state().expect("kept for a later process");
+    let state = s
+        .client
+        .resumption_state()
+        .expect("kept for a later process");
     assert_eq!((state.handled(), state.acked()), (1, 1));
     assert_eq!(state.unacked_ids().collect::<Vec<_>>(), [Some("m2")]);
 }

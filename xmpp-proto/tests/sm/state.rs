@@ -100,7 +100,10 @@ fn a_state_kept_as_bytes_resumes_the_session_in_another_client() {
     assert_eq!(state.unacked_ids().collect::<Vec<_>>(), [Some("m2")]);
     // The server missed m2: it is sent again as it was, and acknowledged.
     let (mut s, resume) = resuming_client(state.clone(), 10);
-    assert_eq!(resume, "<resume xmlns='urn:xmpp:sm:3' previd='sm-1' h='1'/>");
+    assert_eq!(
+        resume,
+        "<resume xmlns='urn:xmpp:sm:3' previd='sm-1' h='1'/>"
+    );
     s.server("<resumed xmlns='urn:xmpp:sm:3' previd='sm-1' h='1'/>");
     assert_eq!(s.sent(), message_bytes("m2") + R);
     s.server(&a(2));
@@ -124,13 +127,14 @@ fn a_state_kept_as_bytes_resumes_the_session_in_another_client() {
 
 #[test]
 fn a_state_of_another_account_is_ignored_with_a_warning() {
-    let state = ResumptionState::new("sm-9", "romeo@example.net/orchard".parse().unwrap(), 0, 0)
-        .unwrap();
+    let state =
+        ResumptionState::new("sm-9", "romeo@example.net/orchard".parse().unwrap(), 0, 0).unwrap();
     let c = config().resume_from(state).build();
     let mut s = Session::new(c);
-    assert!(s.take_events().iter().any(
-        |e| matches!(e, Event::Warning(w) if w.kind == WarningKind::UnexpectedInput)
-    ));
+    assert!(s
+        .take_events()
+        .iter()
+        .any(|e| matches!(e, Event::Warning(w) if w.kind == WarningKind::UnexpectedInput)));
     assert!(s.client.resumption_state().is_none());
     // An ordinary login: bind pipelined with the restart.
     s.starttls_to_sasl(&["SCRAM-SHA-1"], "", None);

@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use crate::xml::Element;
 
-use super::super::{Client, SendError};
 use super::super::features::StreamFeatures;
+use super::super::{Client, SendError};
 
 /// XEP-0352 namespace.
 pub const NS_CSI: &str = "urn:xmpp:csi:0";

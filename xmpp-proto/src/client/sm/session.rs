@@ -81,8 +81,13 @@ impl Client {
             "enabled" if self.sm.phase == Phase::Enabling => self.sm_enabled(&element),
             "failed" if self.sm.phase == Phase::Enabling => {
                 self.sm.phase = Phase::Off;
-                let given_up: Vec<String> =
-                    self.outbox.sm.stop().into_iter().filter_map(|u| u.id).collect();
+                let given_up: Vec<String> = self
+                    .outbox
+                    .sm
+                    .stop()
+                    .into_iter()
+                    .filter_map(|u| u.id)
+                    .collect();
                 self.sm_event(SmEvent::EnableFailed {
                     condition: condition(&element),
                 });
@@ -231,8 +236,13 @@ impl Client {
 
     /// The session is over: what waits for an ack is given up.
     pub(crate) fn sm_session_ended(&mut self) {
-        let ids: Vec<String> = self.outbox.sm.entries().filter_map(|u| u.id.clone()).collect();
-        if !self.sm.resumable.is_some() {
+        let ids: Vec<String> = self
+            .outbox
+            .sm
+            .entries()
+            .filter_map(|u| u.id.clone())
+            .collect();
+        if self.sm.resumable.is_none() {
             self.outbox.sm.stop();
         }
         if !ids.is_empty() {

@@ -152,7 +152,12 @@ impl ResumptionState {
     /// The state as bytes (see the module documentation for the format).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
-            64 + self.id.len() + self.unacked.iter().map(|u| 4 + u.bytes.len()).sum::<usize>(),
+            64 + self.id.len()
+                + self
+                    .unacked
+                    .iter()
+                    .map(|u| 4 + u.bytes.len())
+                    .sum::<usize>(),
         );
         out.extend_from_slice(MAGIC);
         out.push(VERSION);
