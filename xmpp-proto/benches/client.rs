@@ -19,9 +19,7 @@ use xmpp_proto::presence::Presence;
 use xmpp_proto::roster::Roster;
 use xmpp_proto::sasl::{Credentials, SaslPolicy};
 use xmpp_proto::stanza::{Jid, Message};
-use xmpp_proto::testing::{
-    bind_reply, features_sasl, pump, server_header, ScriptedServer, FEATURES_STARTTLS,
-};
+use xmpp_proto::testing::{pump, ScriptedServer};
 use xmpp_proto::xml::{ReaderLimits, StreamEvent, StreamReader};
 use xmpp_proto::{Client, Config, Event, Input, Mechanism, Output};
 
@@ -69,37 +67,6 @@ fn logged_in_with(now: Instant, modules: Modules) -> Client {
     logged_in(now, modules, false)
 }
 
-/// A PLAIN login whose server offers stream management and enables it.
-fn login_with_sm() -> ScriptedServer {
-    ScriptedServer::default()
-        .then(
-            "<stream:stream",
-            server_header("example.com", "s1") + FEATURES_STARTTLS,
-        )
-        .then(
-            "<starttls",
-            "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>",
-        )
-        .then(
-            "<stream:stream",
-            server_header("example.com", "p1") + &features_sasl(&["PLAIN"]),
-        )
-        .then(
-            "mechanism='PLAIN'",
-            "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
-        )
-        .then_with("</iq>", |sent| {
-            server_header("example.com", "p2")
-                + "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>\
-                   <sm xmlns='urn:xmpp:sm:3'/></stream:features>"
-                + &bind_reply(sent, "juliet@example.com/balcony")
-        })
-        .then(
-            "<enable",
-            "<enabled xmlns='urn:xmpp:sm:3' id='sm-1' resume='true'/>",
-        )
-}
-
 /// Logged in, with `modules` registered, and stream management on (`sm`).
 fn logged_in(now: Instant, modules: Modules, sm: bool) -> Client {
     let config = Config::builder(
@@ -122,7 +89,7 @@ fn logged_in(now: Instant, modules: Modules, sm: bool) -> Client {
         Modules::Messages => client.register(Messages::new()).expect("register"),
     }
     let mut server = if sm {
-        login_with_sm()
+        ScriptedServer::login_plain_with_sm("example.com", "juliet", "balcony")
     } else {
         ScriptedServer::login_plain("example.com", "juliet", "balcony")
     };
