@@ -2,7 +2,10 @@
 //! `Client` (bytes in -> typed events out), beside raw `xmlparser`
 //! tokenization of the same bytes and the `StreamReader` alone, in the same
 //! run, for the messages corpus and for plain chat messages; allocations
-//! per stanza; and the heap held by an idle logged-in connection.
+//! per stanza; the same with XEP-0198 stream management on (every stanza
+//! counted); sending (`Client::send` to bytes) with stream management off
+//! and on (every stanza kept until acknowledged); and the heap held by an
+//! idle logged-in connection.
 //!
 //! `cargo bench -p xmpp-proto --bench client [-- --quick | --rounds N]`
 
@@ -15,6 +18,7 @@ use xmpp_proto::messages::Messages;
 use xmpp_proto::presence::Presence;
 use xmpp_proto::roster::Roster;
 use xmpp_proto::sasl::{Credentials, SaslPolicy};
+use xmpp_proto::stanza::{Jid, Message};
 use xmpp_proto::testing::{pump, ScriptedServer};
 use xmpp_proto::xml::{ReaderLimits, StreamEvent, StreamReader};
 use xmpp_proto::{Client, Config, Event, Input, Mechanism, Output};
@@ -60,6 +64,11 @@ enum Modules {
 
 /// Logged in, with `modules` registered.
 fn logged_in_with(now: Instant, modules: Modules) -> Client {
+    logged_in(now, modules, false)
+}
+
+/// Logged in, with `modules` registered, and stream management on (`sm`).
+fn logged_in(now: Instant, modules: Modules, sm: bool) -> Client {
     let config = Config::builder(
         "juliet@example.com".parse().expect("jid"),
         Credentials::Password("pencil".into()),
@@ -79,9 +88,14 @@ fn logged_in_with(now: Instant, modules: Modules) -> Client {
         }
         Modules::Messages => client.register(Messages::new()).expect("register"),
     }
-    let mut server = ScriptedServer::login_plain("example.com", "juliet", "balcony");
+    let mut server = if sm {
+        ScriptedServer::login_plain_with_sm("example.com", "juliet", "balcony")
+    } else {
+        ScriptedServer::login_plain("example.com", "juliet", "balcony")
+    };
     let events = pump(&mut client, &mut server, now);
     assert!(events.iter().any(|e| matches!(e, Event::Online { .. })));
+    assert_eq!(client.resumption_state().is_some(), sm);
     client
 }
 
@@ -181,6 +195,7 @@ fn main() {
             Duration::MAX,
         );
         let (mut tokens, mut allocs_r, mut allocs_b, mut allocs_c, mut allocs_d) = (0, 0, 0, 0, 0);
+        let (mut te, mut allocs_e) = (Duration::MAX, 0);
         for _ in 0..rounds {
             let t = Clock::now();
             tokens = 0;
@@ -197,6 +212,8 @@ fn main() {
             (tc, allocs_c) = (tc.min(t), allocs);
             let (t, allocs) = through_client(&bytes, n, Modules::Messages);
             (td, allocs_d) = (td.min(t), allocs);
+            let (t, allocs) = through_client_sm(&bytes, n, true);
+            (te, allocs_e) = (te.min(t), allocs);
         }
 
         println!("connection throughput, {corpus_name} corpus ({n} stanzas, {mb:.1} MB, {tokens} tokens), best of {rounds}:");
@@ -210,6 +227,7 @@ fn main() {
             ("(b) logged-in Client -> Event     ", tb, allocs_b),
             ("(c) with roster + presence modules", tc, allocs_c),
             ("(d) with the messages module      ", td, allocs_d),
+            ("(e) (b) with stream management on ", te, allocs_e),
         ] {
             println!(
                 "  {name} {:8.1} MB/s {:10.0} stanzas/s  {:.2} allocations/stanza",
@@ -225,6 +243,33 @@ fn main() {
             100.0 * tb.as_secs_f64() / tc.as_secs_f64()
         );
     }
+
+    // Sending: Client::send to transmitted bytes, stream management off
+    // and on (each stanza kept until the server's ack, an <r/> every 5,
+    // the server's <a/> fed back every 100 messages).
+    let sends = 100_000;
+    let (mut off, mut on, mut allocs_off, mut allocs_on) = (Duration::MAX, Duration::MAX, 0, 0);
+    for _ in 0..rounds {
+        let (t, allocs) = sending(sends, false);
+        (off, allocs_off) = (off.min(t), allocs);
+        let (t, allocs) = sending(sends, true);
+        (on, allocs_on) = (on.min(t), allocs);
+    }
+    println!("sending {sends} chat messages (Client::send -> Transmit), best of {rounds}:");
+    for (name, t, allocs) in [
+        ("stream management off", off, allocs_off),
+        ("stream management on ", on, allocs_on),
+    ] {
+        println!(
+            "  {name} {:10.0} messages/s  {:.2} allocations/message",
+            sends as f64 / t.as_secs_f64(),
+            allocs as f64 / sends as f64
+        );
+    }
+    println!(
+        "  on/off = {:.0}%",
+        100.0 * off.as_secs_f64() / on.as_secs_f64()
+    );
 
     // Heap of an idle logged-in connection: everything else is dropped.
     for modules in [false, true] {
@@ -306,5 +351,71 @@ fn through_client(bytes: &[u8], n: usize, modules: Modules) -> (Duration, u64) {
     let elapsed = t.elapsed();
     let allocs = ALLOCS.load(Ordering::Relaxed) - before;
     assert_eq!(messages, n, "every message reaches the application");
+    (elapsed, allocs)
+}
+
+/// As [`through_client`] without modules, on a session whose server
+/// enabled stream management (`sm`): every stanza received is counted.
+fn through_client_sm(bytes: &[u8], n: usize, sm: bool) -> (Duration, u64) {
+    let now = Instant::now();
+    let mut client = logged_in(now, Modules::None, sm);
+    let before = ALLOCS.load(Ordering::Relaxed);
+    let t = Clock::now();
+    let mut messages = 0;
+    for chunk in bytes.chunks(4096) {
+        client.handle_input(Input::Received(now, chunk));
+        loop {
+            match client.poll_output() {
+                Output::Event(Event::Message(m)) => {
+                    black_box(&m);
+                    messages += 1;
+                }
+                Output::Event(Event::Disconnected { reason }) => panic!("{reason}"),
+                Output::Timeout(_) => break,
+                other => {
+                    black_box(other);
+                }
+            }
+        }
+    }
+    let elapsed = t.elapsed();
+    let allocs = ALLOCS.load(Ordering::Relaxed) - before;
+    assert_eq!(messages, n, "every message reaches the application");
+    (elapsed, allocs)
+}
+
+/// The time to send `n` chat messages and drain their bytes, with stream
+/// management on or off, and the allocations it took.
+fn sending(n: usize, sm: bool) -> (Duration, u64) {
+    let now = Instant::now();
+    let mut client = logged_in(now, Modules::None, sm);
+    let to: Jid = "romeo@example.net".parse().expect("jid");
+    let message = Message::chat(to, "Wherefore art thou, Romeo?");
+    let before = ALLOCS.load(Ordering::Relaxed);
+    let t = Clock::now();
+    let mut written = 0;
+    for i in 1..=n {
+        client.send(now, message.clone()).expect("sent");
+        if sm && i % 100 == 0 {
+            let ack = format!("<a xmlns='urn:xmpp:sm:3' h='{i}'/>");
+            client.handle_input(Input::Received(now, ack.as_bytes()));
+        }
+        loop {
+            match client.poll_output() {
+                Output::Transmit(t) => written += t.bytes.len(),
+                Output::Event(Event::Disconnected { reason }) => panic!("{reason}"),
+                Output::Timeout(_) => break,
+                other => {
+                    black_box(other);
+                }
+            }
+        }
+    }
+    let elapsed = t.elapsed();
+    let allocs = ALLOCS.load(Ordering::Relaxed) - before;
+    black_box(written);
+    if sm {
+        assert_eq!(client.resumption_state().map(|s| s.acked()), Some(n as u32));
+    }
     (elapsed, allocs)
 }

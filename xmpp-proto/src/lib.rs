@@ -135,11 +135,22 @@ pub use client::{
 };
 pub use sasl::Mechanism;
 
+/// XEP-0198 stream management (acks, resumption, the resumption state as
+/// data) and XEP-0352 client state indication, which the connection
+/// machine runs itself: see [`SmConfig`](sm::SmConfig),
+/// [`Event::StreamManagement`], [`Client::resumption_state`] and
+/// [`Client::set_client_state`].
+pub mod sm {
+    pub use crate::client::{
+        ClientState, ResumptionState, ResumptionStateError, SmConfig, SmError, SmEvent, NS_CSI,
+    };
+}
+
 /// XML namespaces of the protocols this crate speaks.
 pub mod ns {
     pub use crate::client::{
-        NS_BIND, NS_DISCO_INFO, NS_PING, NS_SASL, NS_SASL_CB, NS_SESSION, NS_SM, NS_STREAM_ERRORS,
-        NS_TLS,
+        NS_BIND, NS_CSI, NS_DISCO_INFO, NS_PING, NS_SASL, NS_SASL_CB, NS_SESSION, NS_SM,
+        NS_STREAM_ERRORS, NS_TLS,
     };
     pub use crate::disco::{NS_CAPS, NS_DISCO_ITEMS};
     pub use crate::stanza::{NS_CLIENT, NS_STANZAS};

@@ -130,6 +130,42 @@ impl ScriptedServer {
             .plain_then_bind(domain, user, resource)
     }
 
+    /// As [`ScriptedServer::login_plain`], the post-authentication
+    /// features also offering XEP-0198 stream management, and the
+    /// client's `<enable/>` answered with a resumable `<enabled/>`
+    /// (SM-ID `sm-1`).
+    pub fn login_plain_with_sm(domain: &str, user: &str, resource: &str) -> Self {
+        let domain_ = domain.to_string();
+        let bound = format!("{user}@{domain}/{resource}");
+        ScriptedServer::default()
+            .then(
+                "<stream:stream",
+                server_header(domain, "s1") + FEATURES_STARTTLS,
+            )
+            .then(
+                "<starttls",
+                "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>",
+            )
+            .then(
+                "<stream:stream",
+                server_header(domain, "p1") + &features_sasl(&["PLAIN"]),
+            )
+            .then(
+                "mechanism='PLAIN'",
+                "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
+            )
+            .then_with("</iq>", move |sent| {
+                server_header(&domain_, "p2")
+                    + "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>\
+                       <sm xmlns='urn:xmpp:sm:3'/></stream:features>"
+                    + &bind_reply(sent, &bound)
+            })
+            .then(
+                "<enable",
+                "<enabled xmlns='urn:xmpp:sm:3' id='sm-1' resume='true'/>",
+            )
+    }
+
     /// Direct TLS (XEP-0368: the stream starts inside TLS, no STARTTLS
     /// offered), PLAIN (any password), and binding `user@domain/resource`.
     pub fn login_plain_direct_tls(domain: &str, user: &str, resource: &str) -> Self {

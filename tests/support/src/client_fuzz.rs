@@ -114,7 +114,8 @@ fn feed(
 }
 
 /// A client logged in over a scripted STARTTLS + PLAIN login, with the
-/// built-in modules registered (so hostile bytes reach them too).
+/// built-in modules registered (so hostile bytes reach them too) and
+/// XEP-0198 stream management enabled.
 fn online_client(now: Instant) -> Client {
     let cfg = Config {
         sasl: xmpp_proto::sasl::SaslPolicy {
@@ -140,9 +141,11 @@ fn online_client(now: Instant) -> Client {
         client.register(xmpp_proto::muc::Muc::new()),
     ];
     assert!(registered.iter().all(Result::is_ok), "{registered:?}");
-    let mut server = ScriptedServer::login_plain("example.com", "juliet", "balcony");
+    // Stream management on: hostile bytes meet the counters and the queue.
+    let mut server = ScriptedServer::login_plain_with_sm("example.com", "juliet", "balcony");
     let events = pump(&mut client, &mut server, now);
     assert!(events.iter().any(|e| matches!(e, Event::Online { .. })));
+    assert!(client.resumption_state().is_some(), "stream management on");
     client
 }
 

@@ -6,6 +6,7 @@ use crate::sasl::{Credentials, Mechanism, SaslPolicy};
 
 pub use crate::disco::Identity;
 
+use super::sm::{ResumptionState, SmConfig};
 use super::ReconnectPolicy;
 use crate::stanza::BareJid;
 use crate::xml::ReaderLimits;
@@ -85,6 +86,13 @@ pub struct Config {
     /// Reconnect after a lost connection, as this policy says (`None`, the
     /// default: a lost connection ends the session).
     pub reconnect: Option<ReconnectPolicy>,
+    /// XEP-0198 stream management (on by default when the server offers it).
+    pub stream_management: SmConfig,
+    /// A session to resume on the first connection (XEP-0198 §5), as
+    /// [`Client::resumption_state`](crate::Client::resumption_state)
+    /// exported it, say before the process ended. Ignored (with a
+    /// warning) when it is not of this account.
+    pub resumption: Option<ResumptionState>,
 }
 
 impl Config {
@@ -104,6 +112,8 @@ impl Config {
                 lang: "en".into(),
                 identity: Identity::default(),
                 reconnect: None,
+                stream_management: SmConfig::default(),
+                resumption: None,
             },
         }
     }
@@ -182,6 +192,18 @@ impl ConfigBuilder {
     /// Reconnects after a lost connection (see [`ReconnectPolicy`]).
     pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
         self.config.reconnect = Some(policy);
+        self
+    }
+
+    /// Sets how stream management (XEP-0198) is used.
+    pub fn stream_management(mut self, sm: SmConfig) -> Self {
+        self.config.stream_management = sm;
+        self
+    }
+
+    /// Resumes this session on the first connection (XEP-0198 §5).
+    pub fn resume_from(mut self, state: ResumptionState) -> Self {
+        self.config.resumption = Some(state);
         self
     }
 

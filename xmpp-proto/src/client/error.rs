@@ -222,6 +222,11 @@ pub enum DisconnectReason {
         /// The driver's verdict: trying again would fail the same way.
         is_final: bool,
     },
+    /// The server broke XEP-0198 stream management (an `h` beyond what was
+    /// sent, no ack while the queue overflowed): the connection ended and
+    /// the session is not resumed.
+    #[error("stream management failure: {0}")]
+    StreamManagement(super::sm::SmError),
 }
 
 fn no_stream_header(tls: bool) -> &'static str {

@@ -194,6 +194,9 @@ pub enum Event {
     },
     /// Refused input; the session goes on.
     Warning(Warning),
+    /// Stream management (XEP-0198): enabled, resumption refused, and which
+    /// outgoing stanzas the server acknowledged (or this client gave up on).
+    StreamManagement(super::sm::SmEvent),
 
     // ===== stanzas =====
     /// A message no module consumed.

@@ -2,8 +2,9 @@
 //!
 //! Rules (as h11's `_state.py` states its own):
 //! 1. Every state transition of the session lives in this module: `mod.rs`
-//!    (inputs, outputs, teardown), `negotiate.rs` (stream, TLS, SASL, bind)
-//!    and `online.rs` (routing). Modules never change the session state,
+//!    (inputs, outputs, teardown), `negotiate.rs` (stream, TLS, SASL, bind),
+//!    `online.rs` (routing) and `sm/` (XEP-0198 stream management: enable,
+//!    acks, resumption instead of binding). Modules never change the session state,
 //!    except that one may declare the connection lost
 //!    ([`ModuleContext::connection_lost`], the XEP-0199 liveness check).
 //! 2. The client never blocks, never reads a clock, never draws randomness:
@@ -32,6 +33,7 @@ mod negotiate;
 mod online;
 mod outbox;
 mod reconnect;
+mod sm;
 mod timer;
 
 use std::collections::VecDeque;
@@ -50,6 +52,9 @@ pub use module::{
 };
 pub use online::NS_DISCO_INFO;
 pub use reconnect::{ReconnectPolicy, MIN_RECONNECT_DELAY};
+pub use sm::{
+    ClientState, ResumptionState, ResumptionStateError, SmConfig, SmError, SmEvent, NS_CSI,
+};
 
 use crate::entropy::Entropy;
 use crate::iq_tracker::{IqTracker, TrackerError};
@@ -76,6 +81,15 @@ pub enum SendError {
     /// The IQ could not be tracked (duplicate id, too many in flight).
     #[error("cannot track the IQ: {0}")]
     Iq(TrackerError),
+    /// Stream management holds [`SmConfig::max_unacked`] stanzas the server
+    /// has not acknowledged yet: nothing is sent (nor lost); try again after
+    /// the next [`SmEvent::Acked`].
+    #[error("{0} stanzas wait for the server's acknowledgement: try again after the next ack")]
+    QueueFull(usize),
+    /// The server of this stream does not advertise this feature (its
+    /// namespace), so the command was not sent.
+    #[error("the server does not offer {0}")]
+    NotOffered(&'static str),
 }
 
 /// A client session. See the crate documentation for the driver loop.
@@ -111,6 +125,8 @@ pub struct Client {
     now: Instant,
     /// The session across transports (`reconnect.rs`).
     reconnect: Reconnect,
+    /// XEP-0198 stream management and XEP-0352 client state (`sm/`).
+    sm: sm::Sm,
 }
 
 impl std::fmt::Debug for Client {
@@ -139,7 +155,9 @@ impl Client {
         let mut id_seed = [0u8; 32];
         entropy.fill(&mut id_seed);
         let tracker = IqTracker::with_max_pending(config.max_pending_iqs);
-        let outbox = Outbox::new(Entropy::new(id_seed), tracker, config.timeouts.iq);
+        let sm_config = config.stream_management;
+        let queue = sm::SmQueue::new(sm_config.max_unacked, sm_config.ack_every);
+        let outbox = Outbox::new(Entropy::new(id_seed), tracker, config.timeouts.iq, queue);
         let mut timers = TimerTable::default();
         timers.set(Timer::Connect, now + config.timeouts.connect);
         let direct = config.tls == TlsPolicy::DirectTls;
@@ -161,8 +179,12 @@ impl Client {
             heard: false,
             now,
             reconnect: Reconnect::new(config.seed, config.tls),
+            sm: sm::Sm::new(sm_config),
             config,
         };
+        if let Some(state) = client.config.resumption.take() {
+            client.sm_import(state);
+        }
         // A fresh session has no module yet: this cannot conflict.
         let _ = client.register(crate::ping::Ping::new(client.config.timeouts.idle));
         if !direct {
@@ -276,10 +298,13 @@ impl Client {
     /// the application correlates receipts, markers and corrections).
     /// `now` re-arms the keepalive from the time of this write, as every
     /// input does.
+    ///
+    /// With stream management, [`SmEvent::Acked`] later reports the id
+    /// when the server acknowledged the stanza (or [`SmEvent::Unacked`]
+    /// when this client gave up on it); past [`SmConfig::max_unacked`]
+    /// waiting stanzas the send is refused with [`SendError::QueueFull`].
     pub fn send(&mut self, now: Instant, stanza: impl Into<Stanza>) -> Result<String, SendError> {
-        if !self.is_online() {
-            return Err(SendError::NotOnline);
-        }
+        self.may_send()?;
         self.now = now;
         let id = self.transmit(stanza.into());
         self.arm_session_timers();
@@ -290,9 +315,7 @@ impl Client {
     /// [`Event::IqResponse`] with the returned id, and only if it comes from
     /// the address the request went to. An empty id is replaced by a fresh one.
     pub fn send_iq(&mut self, now: Instant, iq: Iq) -> Result<String, SendError> {
-        if !self.is_online() {
-            return Err(SendError::NotOnline);
-        }
+        self.may_send()?;
         self.now = now;
         let mut iq = iq;
         let id = self.outbox.track_iq(now, &mut iq, IqOwner::App)?;
@@ -302,13 +325,36 @@ impl Client {
     }
 
     /// Sends an element as is (the escape hatch for what is not modelled).
+    /// A `<message/>`, `<presence/>` or `<iq/>` in `jabber:client` is a
+    /// stanza to stream management: counted, kept until acknowledged, and
+    /// refused with [`SendError::QueueFull`] like any.
     pub fn send_raw(&mut self, now: Instant, element: &Element) -> Result<(), SendError> {
         if !self.is_online() {
             return Err(SendError::NotOnline);
         }
         self.now = now;
-        self.outbox.write_element(element);
+        let kind = (element.ns() == crate::stanza::NS_CLIENT)
+            .then(|| sm::Kind::of(element.local_name()))
+            .flatten();
+        match kind {
+            Some(kind) => {
+                self.may_send()?;
+                self.outbox.write_stanza(element, kind);
+            }
+            None => self.outbox.write_element(element),
+        }
         self.arm_session_timers();
+        Ok(())
+    }
+
+    /// Whether a stanza of the application may be sent now.
+    fn may_send(&self) -> Result<(), SendError> {
+        if !self.is_online() {
+            return Err(SendError::NotOnline);
+        }
+        if self.outbox.sm.is_full(0) {
+            return Err(SendError::QueueFull(self.outbox.sm.len()));
+        }
         Ok(())
     }
 
@@ -325,6 +371,7 @@ impl Client {
             // Nothing was said on a stream yet (e.g. waiting for TLS).
             return self.end(DisconnectReason::Closed);
         }
+        self.sm_close();
         self.outbox.open = false;
         self.outbox.write_raw(crate::xml::STREAM_CLOSE);
         self.state = State::Closing;
@@ -427,6 +474,7 @@ impl Client {
                     }
                 }
                 Timer::Reconnect => self.reconnect_due(),
+                Timer::AckRequest => self.sm_ack_timer(),
             }
             if self.ended {
                 return;
@@ -440,8 +488,13 @@ impl Client {
         }
     }
 
-    /// (Re)arms keepalive after output; called after each input and command.
+    /// (Re)arms keepalive and the ack request after output; called after
+    /// each input and command.
     fn arm_session_timers(&mut self) {
+        if self.ended || !self.outbox.open {
+            return;
+        }
+        self.sm_after_io();
         if self.ended || !self.outbox.open {
             return;
         }
@@ -504,6 +557,8 @@ impl Client {
     /// pending, modules that were online go offline; then either the
     /// session goes on with a new transport (`reconnect.rs` decides, and
     /// queues `Reconnecting`) or it ends with one `Disconnected` event.
+    /// A stream management session that the server keeps for a resumption
+    /// keeps its IQs in flight and tells the modules so (`sm/`).
     fn end(&mut self, reason: DisconnectReason) {
         if self.ended {
             return;
@@ -512,15 +567,22 @@ impl Client {
         self.state = State::Closed;
         self.timers = TimerTable::default();
         self.close_transport = true;
-        for id in self.outbox.tracker.cancel_all() {
-            self.iq_done(id, Err(IqFailure::Disconnected));
+        let plan = self.reconnect_plan(&reason);
+        let resumable = self.sm_connection_ended(&reason, plan.is_some());
+        if !resumable {
+            self.sm_release();
+            for id in self.outbox.tracker.cancel_all() {
+                self.iq_done(id, Err(IqFailure::Disconnected));
+            }
         }
         if self.bound.is_some() {
-            self.modules_offline(false);
+            self.modules_offline(resumable);
         }
-        if self.reconnect_after(&reason) {
-            return;
+        self.sm.suspended = resumable;
+        if let Some((attempt, delay)) = plan {
+            return self.reconnect_wait(attempt, delay, reason);
         }
+        self.sm_session_ended();
         self.ended = true;
         self.events.push_back(Event::Disconnected { reason });
     }

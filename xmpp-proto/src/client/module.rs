@@ -189,9 +189,7 @@ impl ModuleContext<'_> {
     /// id. It leaves after the current hook or command, through every
     /// module's [`Module::on_outgoing`].
     pub fn send(&mut self, stanza: impl Into<Stanza>) -> Result<String, SendError> {
-        if !self.outbox.open {
-            return Err(SendError::NotOnline);
-        }
+        self.may_send()?;
         let mut stanza = stanza.into();
         let id = self.outbox.ensure_id(&mut stanza);
         self.queued.push(stanza);
@@ -203,13 +201,23 @@ impl ModuleContext<'_> {
     /// the address the request went to. Returns the id used (a fresh one
     /// when the IQ has none), with which the answer is correlated.
     pub fn send_iq(&mut self, mut iq: Iq) -> Result<String, SendError> {
-        if !self.outbox.open {
-            return Err(SendError::NotOnline);
-        }
+        self.may_send()?;
         let owner = IqOwner::Module(self.module_index);
         let id = self.outbox.track_iq(self.now, &mut iq, owner)?;
         self.queued.push(Stanza::Iq(iq));
         Ok(id)
+    }
+
+    /// Online, and room in stream management's queue (counting what this
+    /// hook already queued).
+    fn may_send(&self) -> Result<(), SendError> {
+        if !self.outbox.open {
+            return Err(SendError::NotOnline);
+        }
+        if self.outbox.sm.is_full(self.queued.len()) {
+            return Err(SendError::QueueFull(self.outbox.sm.len()));
+        }
+        Ok(())
     }
 
     /// A fresh unique id.

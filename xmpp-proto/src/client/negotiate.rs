@@ -42,6 +42,9 @@ pub(crate) enum State {
     Authenticating(Box<Auth>),
     /// Authenticated; restart header and bind request sent.
     AwaitingBind(Bind),
+    /// Authenticated with a session to resume (XEP-0198 §5): restart
+    /// header sent, waiting for the features, then for `<resumed/>`.
+    Resuming(Box<super::sm::Resume>),
     /// Legacy session request sent.
     AwaitingSession {
         /// The session IQ id.
@@ -104,6 +107,7 @@ impl State {
             State::AwaitingTls(_) => "awaiting-tls",
             State::Authenticating(_) => "authenticating",
             State::AwaitingBind(_) => "awaiting-bind",
+            State::Resuming(_) => "resuming",
             State::AwaitingSession { .. } => "awaiting-session",
             State::Online => "online",
             State::Closing => "closing",
@@ -211,6 +215,10 @@ impl Client {
                 self.bind_step(bind, element);
                 !self.ended
             }
+            State::Resuming(r) => {
+                self.sm_resume_step(r, element);
+                !self.ended
+            }
             State::AwaitingSession { id, jid, features } if element.is(NS_CLIENT, "iq") => {
                 let is_reply = element.attr("id") == Some(id.as_str());
                 self.state = State::AwaitingSession { id, jid, features };
@@ -262,6 +270,10 @@ impl Client {
             State::AwaitingBind(mut b) => {
                 b.header = true;
                 State::AwaitingBind(b)
+            }
+            State::Resuming(mut r) => {
+                Client::sm_resume_header(&mut r);
+                State::Resuming(r)
             }
             other => other,
         };
@@ -440,9 +452,40 @@ impl Client {
         }
     }
 
-    /// After SASL success: new stream header and bind request in one flush.
-    fn restart_for_bind(&mut self, mut neg: Negotiation) {
+    /// After SASL success: new stream header and bind request in one flush
+    /// (or, with a session to resume, the header alone: `sm/resume.rs`).
+    fn restart_for_bind(&mut self, neg: Negotiation) {
+        let Err(neg) = self.sm_try_resume(neg) else {
+            return;
+        };
         self.open_stream();
+        let id = self.bind_request(neg);
+        self.state = State::AwaitingBind(Bind {
+            id,
+            header: false,
+            features: None,
+        });
+    }
+
+    /// Binds on a stream whose features already came (a resumption that
+    /// failed or could not be tried).
+    pub(super) fn bind_now(&mut self, neg: Negotiation, features: StreamFeatures) {
+        let offered = features.bind;
+        let id = self.bind_request(neg);
+        self.state = State::AwaitingBind(Bind {
+            id,
+            header: true,
+            features: Some(features),
+        });
+        if !offered {
+            self.fail(DisconnectReason::BindFailed(
+                "the server does not offer resource binding".into(),
+            ));
+        }
+    }
+
+    /// Writes the bind request; returns its id.
+    fn bind_request(&mut self, mut neg: Negotiation) -> String {
         let id = neg.entropy.id();
         let mut bind = Element::new(NS_BIND, "bind");
         if let Some(r) = &self.config.resource {
@@ -453,11 +496,7 @@ impl Client {
             .with_attr("id", id.clone())
             .with_child(bind);
         self.outbox.write_element(&iq);
-        self.state = State::AwaitingBind(Bind {
-            id,
-            header: false,
-            features: None,
-        });
+        id
     }
 
     fn bind_step(&mut self, mut b: Bind, element: Element) {
@@ -530,14 +569,20 @@ impl Client {
         }
     }
 
+    /// A new session is bound: stream management enabled first (so that
+    /// everything after is counted), the login event, the modules'
+    /// `online`, then what a lost session left to send again.
     fn go_online(&mut self, jid: FullJid, features: &StreamFeatures) {
         self.state = State::Online;
         self.bound = Some(jid.clone());
         self.outbox.open = true;
         self.timers.stop(Timer::Connect);
-        let event = self.login_event(jid);
+        let carried = self.sm_enable(features);
+        let event = self.login_event(jid, false);
         self.events.push_back(event);
         self.modules_online(features, false);
+        self.sm_carry_over(carried);
+        self.csi_online(features);
     }
 
     pub(super) fn tls_established(&mut self, cb: Option<sasl::ChannelBinding>) {

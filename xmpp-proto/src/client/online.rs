@@ -31,7 +31,14 @@ impl Client {
         let is_stanza = element.ns() == NS_CLIENT
             && matches!(element.local_name(), "message" | "presence" | "iq");
         if !is_stanza {
+            if element.ns() == crate::ns::NS_SM {
+                return self.sm_nonza(element);
+            }
             return self.nonza(element);
+        }
+        // XEP-0198: handled once received, valid or not.
+        if self.sm.phase == super::sm::Phase::On {
+            self.sm.handled = self.sm.handled.wrapping_add(1);
         }
         let mut jids = JidSource::cached(&mut self.jids, self.bound.as_ref());
         let mut dropped = Vec::new();
@@ -150,7 +157,7 @@ impl Client {
     }
 
     /// A top-level element that is not a stanza: to the modules, else an event.
-    fn nonza(&mut self, element: Element) {
+    pub(super) fn nonza(&mut self, element: Element) {
         for i in 0..self.ext.modules.len() {
             let handled = self.with_context(i, |m, cx| m.handle_nonza(cx, &element));
             if handled == Some(Handled::Yes) {

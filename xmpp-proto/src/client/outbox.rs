@@ -1,5 +1,7 @@
 //! Everything that leaves the client: the write buffer (one flush = one
-//! transmit), stanza ids from the seeded entropy, and the IQ requests in flight.
+//! transmit), stanza ids from the seeded entropy, the IQ requests in flight,
+//! and stream management's queue of unacknowledged stanzas (every stanza
+//! is written here, so none leaves uncounted).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -9,6 +11,7 @@ use crate::iq_tracker::IqTracker;
 use crate::stanza::{Iq, Stanza, NS_CLIENT};
 use crate::xml::Element;
 
+use super::sm::{Kind, SmQueue, Unacked, REQUEST};
 use super::SendError;
 
 /// Who waits for an IQ response.
@@ -32,10 +35,17 @@ pub(crate) struct Outbox {
     pub(crate) wrote: bool,
     /// Stanzas may be written (the session is online).
     pub(crate) open: bool,
+    /// XEP-0198: the stanzas written and not yet acknowledged.
+    pub(crate) sm: SmQueue,
 }
 
 impl Outbox {
-    pub(crate) fn new(entropy: Entropy, tracker: IqTracker, iq_timeout: Duration) -> Self {
+    pub(crate) fn new(
+        entropy: Entropy,
+        tracker: IqTracker,
+        iq_timeout: Duration,
+        sm: SmQueue,
+    ) -> Self {
         Outbox {
             buf: Vec::new(),
             entropy,
@@ -44,6 +54,7 @@ impl Outbox {
             iq_timeout,
             wrote: false,
             open: false,
+            sm,
         }
     }
 
@@ -61,12 +72,56 @@ impl Outbox {
 
     /// Queues a stanza, giving it an id if it has none.
     pub(crate) fn send_stanza(&mut self, stanza: Stanza) {
+        let kind = match stanza {
+            Stanza::Message(_) => Kind::Message,
+            Stanza::Presence(_) => Kind::Presence,
+            Stanza::Iq(_) => Kind::Iq,
+        };
         let mut e = Element::from(stanza);
         if e.attr("id").is_none() {
             let id = self.entropy.id();
             e.set_attr("id", id);
         }
-        self.write_element(&e);
+        self.write_stanza(&e, kind);
+    }
+
+    /// Queues a stanza element as it is; stream management keeps what went
+    /// out (and asks for an ack every `ack_every` stanzas).
+    pub(crate) fn write_stanza(&mut self, e: &Element, kind: Kind) {
+        let start = self.buf.len();
+        self.write_element(e);
+        if self.sm.counting {
+            let entry = Unacked {
+                kind,
+                id: e.attr("id").map(str::to_string),
+                bytes: self.buf[start..].into(),
+            };
+            if self.sm.push(entry) {
+                self.write_raw(REQUEST);
+            }
+        }
+    }
+
+    /// Sends an unacknowledged stanza of a lost session again, as it was;
+    /// `count`: in the new session's queue (a fresh session), else it is
+    /// still in the queue (a resumption).
+    pub(crate) fn resend(&mut self, entry: Unacked, count: bool) {
+        self.write_raw(&entry.bytes);
+        if count && self.sm.counting && self.sm.push(entry) {
+            self.write_raw(REQUEST);
+        }
+    }
+
+    /// After `<resumed/>`: every stanza still unacknowledged goes out
+    /// again, in order. Returns how many.
+    pub(crate) fn resend_all(&mut self) -> usize {
+        let mut n = 0;
+        for entry in self.sm.entries() {
+            self.buf.extend_from_slice(&entry.bytes);
+            n += 1;
+        }
+        self.wrote |= n > 0;
+        n
     }
 
     /// The stanza's id, after giving it a fresh one when it has none (an

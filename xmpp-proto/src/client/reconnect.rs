@@ -24,8 +24,9 @@
 //!    core's own seeded entropy (never the OS), and never less than
 //!    [`MIN_RECONNECT_DELAY`], also before the first attempt after a drop.
 //! 5. IQs in flight fail with `IqFailure::Disconnected` and the modules go
-//!    `offline` when a connection that was online ends; after each later
-//!    login they go `online` again and the application sees
+//!    `offline` when a connection that was online ends (unless stream
+//!    management keeps the session for a resumption: `sm/`); after each
+//!    later login they go `online` again and the application sees
 //!    [`Event::Reconnected`] instead of [`Event::Online`].
 
 use std::time::Duration;
@@ -156,25 +157,32 @@ impl Reconnect {
 }
 
 impl Client {
-    /// Called by `end` after the connection's teardown: true when the
-    /// session goes on with a new transport (`Reconnecting` is queued and
-    /// the wait armed), false when it ends.
-    pub(super) fn reconnect_after(&mut self, reason: &DisconnectReason) -> bool {
+    /// Called by `end` when a connection ends: the attempt and its delay
+    /// when the session goes on with a new transport, `None` when it ends.
+    pub(super) fn reconnect_plan(&mut self, reason: &DisconnectReason) -> Option<(u32, Duration)> {
         // A transport asked for but not yet handed out is no longer wanted.
         self.reconnect.connect = false;
-        let Some(policy) = self.config.reconnect else {
-            return false;
-        };
+        let policy = self.config.reconnect?;
         let r = &mut self.reconnect;
         if !r.was_online || r.closed_by_app || reason.is_final() {
-            return false;
+            return None;
         }
         let attempt = r.attempt.saturating_add(1);
         let mut random = [0u8; 8];
         r.entropy.fill(&mut random);
-        let Some(delay) = policy.delay(attempt, Some(u64::from_be_bytes(random))) else {
-            return false;
-        };
+        let delay = policy.delay(attempt, Some(u64::from_be_bytes(random)))?;
+        Some((attempt, delay))
+    }
+
+    /// After the connection's teardown, a planned attempt: `Reconnecting`
+    /// is queued and the wait armed.
+    pub(super) fn reconnect_wait(
+        &mut self,
+        attempt: u32,
+        delay: Duration,
+        reason: DisconnectReason,
+    ) {
+        let r = &mut self.reconnect;
         r.attempt = attempt;
         r.link = Link::Waiting;
         let at = self.now.checked_add(delay).unwrap_or(self.now + FAR);
@@ -182,9 +190,8 @@ impl Client {
         self.events.push_back(Event::Reconnecting {
             attempt,
             delay,
-            reason: reason.clone(),
+            reason,
         });
-        true
     }
 
     /// `Timer::Reconnect` fired: ask the driver for a transport.
@@ -268,8 +275,9 @@ impl Client {
     }
 
     /// The login event: `Online` for the session's first login,
-    /// `Reconnected` for every later one.
-    pub(super) fn login_event(&mut self, jid: FullJid) -> Event {
+    /// `Reconnected` for every later one; `resumed` for a XEP-0198
+    /// resumption.
+    pub(super) fn login_event(&mut self, jid: FullJid, resumed: bool) -> Event {
         let tls = self.tls;
         let mechanism = self.mechanism.unwrap_or(crate::sasl::Mechanism::Plain);
         let r = &mut self.reconnect;
@@ -279,14 +287,14 @@ impl Client {
                 jid,
                 tls,
                 mechanism,
-                resumed: false,
+                resumed,
             }
         } else {
             Event::Online {
                 jid,
                 tls,
                 mechanism,
-                resumed: false,
+                resumed,
             }
         }
     }

@@ -14,9 +14,11 @@ pub(crate) enum Timer {
     Close,
     /// The reconnection delay passed: ask for a new transport.
     Reconnect,
+    /// XEP-0198: a stanza waited `SmConfig::ack_after` without an `<r/>`.
+    AckRequest,
 }
 
-const COUNT: usize = 4;
+const COUNT: usize = 5;
 
 impl Timer {
     const ALL: [Timer; COUNT] = [
@@ -24,6 +26,7 @@ impl Timer {
         Timer::Keepalive,
         Timer::Close,
         Timer::Reconnect,
+        Timer::AckRequest,
     ];
 
     fn index(self) -> usize {
