@@ -6,6 +6,8 @@
 use xmpp_test_support::cli;
 #[path = "interop/archive.rs"]
 mod archive;
+#[path = "interop/archive_catch_up.rs"]
+mod archive_catch_up;
 #[path = "interop/archive_prefs.rs"]
 mod archive_prefs;
 #[path = "interop/disco.rs"]

@@ -1,0 +1,118 @@
+//! Catch-up after a reconnect that is not a resumption (XEP-0313 through
+//! the library, Tokio adapter): stream management without resumption, the
+//! connection cut under the client by a proxy, messages sent meanwhile; on
+//! the new session the archive module pages forwards from the last archive
+//! id seen and every missed message reaches the application exactly once,
+//! though the server also delivers it from offline storage; the cursor
+//! ends at the newest message.
+
+use std::collections::HashMap;
+use std::net::ToSocketAddrs;
+use std::time::Duration;
+
+use serde_json::json;
+use xmpp_io_tokio::{connect, ConnectOptions, Event, ReconnectPolicy};
+use xmpp_proto::mam::{Mam, MamEvent};
+use xmpp_proto::messages::Messages;
+use xmpp_proto::sm::SmConfig;
+use xmpp_proto::stanza::Presence;
+use xmpp_test_support::proxy::Proxy;
+
+use super::cli::{drivers, Cli, Server};
+
+#[test]
+#[ignore = "needs the private Prosody: run through scripts/test"]
+fn a_new_session_after_a_cut_catches_up_each_missed_message_once() {
+    let s = Server::from_env();
+    let target = (s.host.as_str(), s.c2s_port.parse::<u16>().expect("port"))
+        .to_socket_addrs()
+        .expect("address")
+        .next()
+        .expect("an address");
+    let proxy = Proxy::start(target).expect("proxy");
+    let bob_bare = format!("bob@{}", s.domain);
+    let tag = format!("catch-up-{}", std::process::id());
+    let driver = drivers().into_iter().next().expect("a driver");
+    let mut alice = Cli::start(&driver, &s, "alice", "alice-pass", &["--ca-file", &s.ca]);
+    alice.online();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let options = ConnectOptions::new(bob_bare.parse().expect("jid"), "bob-pass")
+            .server("127.0.0.1", proxy.port())
+            .ca_file(s.ca.clone())
+            .reconnect(ReconnectPolicy::new())
+            .configure(|c| {
+                c.stream_management(SmConfig {
+                    resume: false,
+                    ..SmConfig::default()
+                })
+            })
+            .on_client(|c| {
+                c.register(Mam::new().catch_up(None)).expect("register");
+                c.register(Messages::new()).expect("register");
+            });
+        let (handle, mut events) = connect(options).await.expect("online");
+        handle.send(Presence::available()).await.expect("presence");
+        let mut bodies: HashMap<String, usize> = HashMap::new();
+        let mut cursor = None;
+        let mut caught_up = 0;
+        let mut resumed = None;
+        let mut cut = false;
+        let missed: Vec<String> = (0..20).map(|i| format!("{tag} missed {i}")).collect();
+        let last = missed.last().cloned().unwrap_or_default();
+        alice.send(json!({"cmd": "send", "to": bob_bare, "body": format!("{tag} before")}));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while bodies.get(&last).is_none() || resumed.is_none() || caught_up < 2 {
+            let event = tokio::time::timeout_at(deadline, events.next())
+                .await
+                .unwrap_or_else(|_| panic!("stuck: {bodies:?} resumed {resumed:?}"))
+                .expect("the session goes on");
+            match event {
+                Event::Core(xmpp_proto::Event::ChatMessage(m)) => {
+                    if let Some(b) = m.message.body.clone().filter(|b| b.starts_with(&tag)) {
+                        *bodies.entry(b).or_default() += 1;
+                    }
+                }
+                Event::Core(xmpp_proto::Event::Mam(MamEvent::Cursor { id })) => cursor = Some(id),
+                Event::Core(xmpp_proto::Event::Mam(MamEvent::CaughtUp { result, .. })) => {
+                    result.expect("the catch-up completes");
+                    caught_up += 1;
+                }
+                Event::Reconnected { resumed: r, .. } => resumed = Some(r),
+                _ => {}
+            }
+            // The message before, seen live: cut, and send while away.
+            if !cut && bodies.contains_key(&format!("{tag} before")) && caught_up >= 1 {
+                assert_eq!(proxy.cut(), 1);
+                cut = true;
+                for body in &missed {
+                    alice.send(json!({"cmd": "send", "to": bob_bare, "body": body}));
+                }
+            }
+        }
+        assert_eq!(resumed, Some(false), "not a resumption");
+        // What else may come (offline storage's copies), then count.
+        let settle = tokio::time::Instant::now() + Duration::from_secs(2);
+        while let Ok(Some(event)) = tokio::time::timeout_at(settle, events.next()).await {
+            if let Event::Core(xmpp_proto::Event::ChatMessage(m)) = event {
+                if let Some(b) = m.message.body.clone().filter(|b| b.starts_with(&tag)) {
+                    *bodies.entry(b).or_default() += 1;
+                }
+            }
+        }
+        for body in missed.iter().chain([&format!("{tag} before")]) {
+            assert_eq!(bodies.get(body), Some(&1), "{body}: {bodies:?}");
+        }
+        let at_end = handle
+            .with(|c, _| c.module::<Mam>().and_then(Mam::cursor).map(str::to_string))
+            .await
+            .expect("online");
+        assert_eq!(at_end, cursor, "the last cursor reported is the module's");
+        assert!(at_end.is_some());
+        handle.close().await;
+    });
+    alice.finish();
+}
