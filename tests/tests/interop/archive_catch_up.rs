@@ -65,7 +65,7 @@ fn a_new_session_after_a_cut_catches_up_each_missed_message_once() {
         let last = missed.last().cloned().unwrap_or_default();
         alice.send(json!({"cmd": "send", "to": bob_bare, "body": format!("{tag} before")}));
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        while bodies.get(&last).is_none() || resumed.is_none() || caught_up < 2 {
+        while !bodies.contains_key(&last) || resumed.is_none() || caught_up < 2 {
             let event = tokio::time::timeout_at(deadline, events.next())
                 .await
                 .unwrap_or_else(|_| panic!("stuck: {bodies:?} resumed {resumed:?}"))
