@@ -12,6 +12,8 @@ mod archive_catch_up;
 mod archive_prefs;
 #[path = "interop/disco.rs"]
 mod disco;
+#[path = "interop/faults.rs"]
+mod faults;
 #[path = "interop/library.rs"]
 mod library;
 #[path = "interop/messaging.rs"]

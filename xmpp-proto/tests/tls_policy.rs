@@ -128,3 +128,32 @@ fn a_connection_closed_before_the_servers_first_byte_is_named() {
         Some(&DisconnectReason::TransportClosed)
     );
 }
+
+#[test]
+fn starttls_leaves_with_the_header_only_when_tls_is_required() {
+    let mut s = Session::new(config().build());
+    let first = s.sent();
+    assert_eq!(s.flushes, 1, "one flush: {first}");
+    assert!(
+        first.contains("<stream:stream")
+            && first.ends_with("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
+        "{first}"
+    );
+    // Features that say nothing of STARTTLS, and a <proceed/> an attacker
+    // slips in after them: the session ends at the features, no credential.
+    s.server(
+        &(server_header(DOMAIN, "s1")
+            + &features_sasl(&["PLAIN"])
+            + "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
+    );
+    assert_eq!(s.disconnect_reason(), Some(&DisconnectReason::TlsRequired));
+    assert!(s.start_tls.is_empty(), "no TLS on the attacker's word");
+    assert!(!s.sent().contains("<auth"));
+
+    let mut s = Session::new(config().tls(TlsPolicy::AllowPlaintext).build());
+    let first = s.sent();
+    assert!(
+        !first.contains("starttls"),
+        "plaintext allowed: waits for the features: {first}"
+    );
+}

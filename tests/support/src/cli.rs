@@ -272,6 +272,16 @@ impl Cli {
         }
     }
 
+    /// The next event, if one comes within `within` (recorded in `seen`).
+    #[allow(dead_code)]
+    pub fn try_next(&mut self, within: Duration) -> Option<serde_json::Value> {
+        let line = self.lines.recv_timeout(within).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("[{}] stdout line is not JSON ({e}): {line}", self.driver));
+        self.seen.push(v.clone());
+        Some(v)
+    }
+
     /// Waits for the `online` event.
     pub fn online(&mut self) -> serde_json::Value {
         self.expect("online", Duration::from_secs(20), |v| {

@@ -90,6 +90,13 @@ impl Proxy {
         self.budget[direction as usize].store(bytes as i64, Ordering::SeqCst);
     }
 
+    /// Forgets a planned [`Proxy::cut_after`].
+    pub fn cancel_cut(&self) {
+        for b in self.budget.iter() {
+            b.store(-1, Ordering::SeqCst);
+        }
+    }
+
     /// True while a [`Proxy::cut_after`] has not happened yet.
     pub fn cut_pending(&self) -> bool {
         self.budget.iter().any(|b| b.load(Ordering::SeqCst) >= 0)

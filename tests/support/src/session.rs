@@ -179,11 +179,15 @@ impl Session {
         extra: &str,
         cb: Option<ChannelBinding>,
     ) {
-        assert!(self.sent().contains("<stream:stream"));
+        // The header and `<starttls/>` leave together (TLS is required).
+        let first = self.sent();
+        assert!(first.contains("<stream:stream"), "{first}");
+        assert!(
+            first.ends_with("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
+            "{first}"
+        );
         self.server(&(server_header(DOMAIN, "s1") + FEATURES_STARTTLS));
-        assert!(self
-            .sent()
-            .contains("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"));
+        assert_eq!(self.sent(), "", "nothing more before <proceed/>");
         self.server("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
         assert_eq!(self.start_tls, [DOMAIN]);
         self.tls_up(cb);

@@ -381,6 +381,11 @@ pub fn failure(cmd: &Value, tag: &Value, error: &str, detail: &str) -> Value {
 pub fn sent(command: &Command, outcome: Result<String, String>) -> Value {
     match outcome {
         Ok(id) => {
+            // Its `sent` event comes when the server confirms it (or came
+            // already: printed now).
+            if let Some(early) = super::sent::record(&id) {
+                super::print(&early);
+            }
             let mut v = result(command, Ok(()));
             v["id"] = json!(id);
             v

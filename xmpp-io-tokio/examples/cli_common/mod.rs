@@ -24,6 +24,7 @@ pub mod muc;
 pub mod ping;
 pub mod presence;
 pub mod roster;
+pub mod sent;
 pub mod session;
 pub mod store;
 pub mod vcard;

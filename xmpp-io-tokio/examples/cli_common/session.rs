@@ -207,6 +207,11 @@ pub fn on_event(event: Event, jid: &BareJid, before_end: impl FnOnce()) -> Optio
                 print(&v);
             }
         }
+        Event::Core(xmpp_proto::Event::StreamManagement(e)) => {
+            for v in super::sent::event(&e) {
+                print(&v);
+            }
+        }
         Event::Core(xmpp_proto::Event::Mam(e)) => {
             for v in mam::event(&e) {
                 print(&v);

@@ -188,7 +188,7 @@ impl Client {
         // A fresh session has no module yet: this cannot conflict.
         let _ = client.register(crate::ping::Ping::new(client.config.timeouts.idle));
         if !direct {
-            client.open_stream();
+            client.open_plain_stream();
         }
         client
     }
@@ -501,6 +501,21 @@ impl Client {
         if std::mem::take(&mut self.outbox.wrote) || self.timers.get(Timer::Keepalive).is_none() {
             self.timers
                 .set(Timer::Keepalive, self.now + self.config.timeouts.keepalive);
+        }
+    }
+
+    /// Queues the first header of a plaintext connection. When TLS is
+    /// required, `<starttls/>` goes out with it, one round trip before the
+    /// features would ask for it; features without STARTTLS still end the
+    /// session before any credential is sent (`negotiate.rs`).
+    fn open_plain_stream(&mut self) {
+        self.open_stream();
+        if self.config.tls == TlsPolicy::Required {
+            self.outbox
+                .write_element(&crate::xml::Element::new(features::NS_TLS, "starttls"));
+            if let negotiate::State::AwaitingHeader(neg) = &mut self.state {
+                neg.starttls_sent = true;
+            }
         }
     }
 

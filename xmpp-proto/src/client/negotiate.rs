@@ -68,6 +68,8 @@ pub(crate) struct Negotiation {
     entropy: Entropy,
     /// Whether a guessed channel-binding attempt already failed.
     avoid_plus: bool,
+    /// `<starttls/>` went out with the stream header (TLS required).
+    pub(super) starttls_sent: bool,
 }
 
 /// An authentication attempt.
@@ -133,6 +135,7 @@ impl Negotiation {
         Negotiation {
             entropy,
             avoid_plus: false,
+            starttls_sent: false,
         }
     }
 }
@@ -284,7 +287,9 @@ impl Client {
         if !self.tls {
             match (f.starttls, self.config.tls) {
                 (Some(_), _) => {
-                    self.outbox.write_element(&Element::new(NS_TLS, "starttls"));
+                    if !neg.starttls_sent {
+                        self.outbox.write_element(&Element::new(NS_TLS, "starttls"));
+                    }
                     self.state = State::AwaitingProceed(neg);
                     return true;
                 }

@@ -270,7 +270,7 @@ impl Client {
         self.bound = None;
         self.heard = false;
         if !direct {
-            self.open_stream();
+            self.open_plain_stream();
         }
     }
 
