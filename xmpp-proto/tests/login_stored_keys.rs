@@ -102,7 +102,16 @@ fn keys_and_password_take_the_strongest_mechanism_and_derive_for_it() {
         PASSWORD.into(),
         sha1_keys(),
     )));
+    // The keys' SCRAM-SHA-1 goes out optimistically with the header; the
+    // features offer SCRAM-SHA-256: abandoned, and the stronger one chosen.
     s.starttls_to_sasl(&["SCRAM-SHA-1", "SCRAM-SHA-256"], "", None);
+    let sent = s.sent();
+    assert!(
+        sent.contains("mechanism='SCRAM-SHA-1'")
+            && sent.ends_with("<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"),
+        "{sent}"
+    );
+    s.server("<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><aborted/></failure>");
     let auth = s.sent();
     assert!(auth.contains("mechanism='SCRAM-SHA-256'"), "{auth}");
     let mut scram = ScramServer::new(Hash::Sha256, PASSWORD);

@@ -13,9 +13,8 @@ use xmpp_proto::Event;
 #[test]
 fn bytes_after_proceed_in_the_same_read_are_discarded() {
     let mut s = Session::new(config().build());
-    s.sent();
+    assert!(s.sent().contains("<starttls"), "with the header");
     s.server(&(server_header(DOMAIN, "s1") + FEATURES_STARTTLS));
-    assert!(s.sent().contains("<starttls"));
     // The attacker appends a fake stream, fake features offering PLAIN, and
     // a message, in the same TCP segment as <proceed/>.
     let injected = format!(

@@ -193,6 +193,11 @@ impl Session {
         self.tls_up(cb);
         let header = self.sent();
         assert!(header.contains(" from='juliet@example.com'"), "{header}");
+        // A returning client's optimistic `<auth/>` left with the header:
+        // keep it for `scram()`, which reads it after the features.
+        if let Some(at) = header.find("<auth") {
+            self.unread = header[at..].to_string();
+        }
         let features = features_sasl(mechanisms)
             .replace("</stream:features>", &format!("{extra}</stream:features>"));
         self.server(&(server_header(DOMAIN, "s2") + &features));

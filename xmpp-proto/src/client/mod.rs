@@ -31,6 +31,7 @@ mod features;
 mod module;
 mod negotiate;
 mod online;
+mod optimistic;
 mod outbox;
 mod reconnect;
 mod sm;
@@ -58,7 +59,7 @@ pub use sm::{
 
 use crate::entropy::Entropy;
 use crate::iq_tracker::{IqTracker, TrackerError};
-use crate::sasl::{ChannelBinding, Mechanism};
+use crate::sasl::{self, ChannelBinding, Mechanism};
 use crate::stanza::{FullJid, Iq, JidCache, Stanza};
 use crate::xml::{Element, StreamReader};
 
@@ -115,6 +116,9 @@ pub struct Client {
     tls: bool,
     channel_binding: Option<ChannelBinding>,
     mechanism: Option<Mechanism>,
+    /// The SASL offer of the last login's features (kept across
+    /// reconnections): what an optimistic authentication bets on.
+    known_offer: Option<sasl::Offer>,
     bound: Option<FullJid>,
     /// Recent non-ASCII addresses, so that they are not normalized again.
     jids: JidCache,
@@ -173,6 +177,7 @@ impl Client {
             tls: false,
             channel_binding: None,
             mechanism: None,
+            known_offer: None,
             bound: None,
             jids: JidCache::default(),
             ended: false,

@@ -40,6 +40,9 @@ pub(crate) enum State {
     AwaitingTls(Negotiation),
     /// SASL exchange in progress.
     Authenticating(Box<Auth>),
+    /// An optimistic attempt abandoned (`<abort/>` sent): waiting for the
+    /// server's `<failure/>`, then the choice the features call for.
+    Aborting(Negotiation, Box<StreamFeatures>),
     /// Authenticated; restart header and bind request sent.
     AwaitingBind(Bind),
     /// Authenticated with a session to resume (XEP-0198 §5): restart
@@ -65,9 +68,9 @@ pub(crate) enum State {
 /// Negotiation data kept until authentication.
 #[derive(Debug)]
 pub(crate) struct Negotiation {
-    entropy: Entropy,
+    pub(super) entropy: Entropy,
     /// Whether a guessed channel-binding attempt already failed.
-    avoid_plus: bool,
+    pub(super) avoid_plus: bool,
     /// `<starttls/>` went out with the stream header (TLS required).
     pub(super) starttls_sent: bool,
 }
@@ -75,10 +78,13 @@ pub(crate) struct Negotiation {
 /// An authentication attempt.
 #[derive(Debug)]
 pub(crate) struct Auth {
-    neg: Negotiation,
-    sasl: SaslClient,
-    offer: Offer,
-    selection: Selection,
+    pub(super) neg: Negotiation,
+    pub(super) sasl: SaslClient,
+    pub(super) offer: Offer,
+    pub(super) selection: Selection,
+    /// An optimistic attempt (`optimistic.rs`) whose features have not
+    /// come yet: the nonce entropy it used, to rebuild it on the real offer.
+    pub(super) optimistic: Option<Vec<u8>>,
 }
 
 /// Waiting for the restarted stream and the bind result.
@@ -108,6 +114,7 @@ impl State {
             State::AwaitingProceed(_) => "awaiting-proceed",
             State::AwaitingTls(_) => "awaiting-tls",
             State::Authenticating(_) => "authenticating",
+            State::Aborting(..) => "aborting",
             State::AwaitingBind(_) => "awaiting-bind",
             State::Resuming(_) => "resuming",
             State::AwaitingSession { .. } => "awaiting-session",
@@ -140,7 +147,7 @@ impl Negotiation {
     }
 }
 
-fn sasl_element(name: &str, data: Option<&[u8]>) -> Element {
+pub(super) fn sasl_element(name: &str, data: Option<&[u8]>) -> Element {
     let e = Element::new(NS_SASL, name);
     match data {
         None => e,
@@ -213,7 +220,11 @@ impl Client {
                 self.fail(DisconnectReason::TlsRefused);
                 false
             }
+            State::Authenticating(auth) if auth.optimistic.is_some() => {
+                self.optimistic_features(*auth, &element)
+            }
             State::Authenticating(auth) if element.ns() == NS_SASL => self.sasl(*auth, &element),
+            State::Aborting(neg, f) if element.ns() == NS_SASL => self.aborted(neg, *f, &element),
             State::AwaitingBind(bind) => {
                 self.bind_step(bind, element);
                 !self.ended
@@ -306,25 +317,13 @@ impl Client {
     }
 
     /// Starts (or retries) SASL with the best mechanism.
-    fn authenticate(&mut self, mut neg: Negotiation, f: &StreamFeatures) -> bool {
+    pub(super) fn authenticate(&mut self, mut neg: Negotiation, f: &StreamFeatures) -> bool {
         let offer = Offer {
             mechanisms: f.mechanisms.clone(),
             cb_types: f.cb_types.clone(),
         };
-        let cb = self.channel_binding.clone();
-        // Stored keys without the password fit only SCRAM with their hash.
-        let narrowed;
-        let policy = match &self.config.credentials {
-            sasl::Credentials::Salted(keys) => {
-                let mut p = self.config.sasl.clone();
-                p.allowed
-                    .retain(|m| m.scram_hash() == Some(keys.mechanism_hash));
-                narrowed = p;
-                &narrowed
-            }
-            _ => &self.config.sasl,
-        };
-        let selected = sasl::select(&offer, self.tls, cb.as_ref(), policy, neg.avoid_plus);
+        self.known_offer = Some(offer.clone());
+        let selected = self.select(&offer, &neg);
         let Ok(selection) = selected else {
             self.state = State::AwaitingFeatures(neg);
             self.fail(DisconnectReason::NoMechanism {
@@ -333,21 +332,7 @@ impl Client {
             return false;
         };
         let nonce = neg.entropy.bytes(24);
-        let authcid = self
-            .config
-            .jid
-            .node()
-            .map(|n| n.to_string())
-            .unwrap_or_default();
-        let client = SaslClient::new(
-            &selection,
-            &authcid,
-            &self.config.credentials,
-            cb.as_ref(),
-            &nonce,
-            &self.config.sasl,
-            &offer,
-        );
+        let client = self.sasl_client(&selection, &nonce, &offer);
         let mut sasl = match client {
             Ok(c) => c,
             Err(e) => {
@@ -365,8 +350,52 @@ impl Client {
             sasl,
             offer,
             selection,
+            optimistic: None,
         }));
         true
+    }
+
+    /// The best mechanism for `offer` under the policy (stored keys without
+    /// the password fit only SCRAM with their hash).
+    pub(super) fn select(
+        &self,
+        offer: &Offer,
+        neg: &Negotiation,
+    ) -> Result<Selection, sasl::SaslError> {
+        let cb = self.channel_binding.as_ref();
+        match &self.config.credentials {
+            sasl::Credentials::Salted(keys) => {
+                let mut p = self.config.sasl.clone();
+                p.allowed
+                    .retain(|m| m.scram_hash() == Some(keys.mechanism_hash));
+                sasl::select(offer, self.tls, cb, &p, neg.avoid_plus)
+            }
+            _ => sasl::select(offer, self.tls, cb, &self.config.sasl, neg.avoid_plus),
+        }
+    }
+
+    /// A SASL client for `selection` on `offer` with this nonce entropy.
+    pub(super) fn sasl_client(
+        &self,
+        selection: &Selection,
+        nonce: &[u8],
+        offer: &Offer,
+    ) -> Result<SaslClient, sasl::SaslError> {
+        let authcid = self
+            .config
+            .jid
+            .node()
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+        SaslClient::new(
+            selection,
+            &authcid,
+            &self.config.credentials,
+            self.channel_binding.as_ref(),
+            nonce,
+            &self.config.sasl,
+            offer,
+        )
     }
 
     fn sasl(&mut self, mut auth: Auth, element: &Element) -> bool {
@@ -606,6 +635,11 @@ impl Client {
         self.tls = true;
         self.channel_binding = cb;
         self.open_stream();
-        self.state = State::AwaitingHeader(neg);
+        // A returning client bets on the offer it knows: its SASL initial
+        // response leaves with the header (`optimistic.rs`).
+        self.state = match self.authenticate_optimistically(neg) {
+            Ok(()) => return,
+            Err(neg) => State::AwaitingHeader(neg),
+        };
     }
 }
