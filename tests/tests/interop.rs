@@ -24,6 +24,8 @@ mod muc;
 mod profiles;
 #[path = "interop/roster_presence.rs"]
 mod roster_presence;
+#[path = "interop/round_trips.rs"]
+mod round_trips;
 #[path = "interop/services.rs"]
 mod services;
 #[path = "interop/store.rs"]

@@ -11,6 +11,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::{Duration, Instant};
 
 /// Which way bytes flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +37,13 @@ pub struct Proxy {
 impl Proxy {
     /// Listens on a free loopback port and forwards to `target`.
     pub fn start(target: SocketAddr) -> std::io::Result<Proxy> {
+        Proxy::start_delayed(target, Duration::ZERO)
+    }
+
+    /// As [`Proxy::start`], every byte held `one_way` in each direction
+    /// (a round trip costs twice that): a slow link, for counting the
+    /// round trips of a login by its time.
+    pub fn start_delayed(target: SocketAddr, one_way: Duration) -> std::io::Result<Proxy> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
         let live = Arc::new(Mutex::new(Vec::new()));
@@ -66,6 +74,7 @@ impl Proxy {
                     live: l.clone(),
                     budget: b.clone(),
                     forwarded: f.clone(),
+                    delay: one_way,
                 };
                 pipe(&client, &server, Direction::ToServer, shared.clone());
                 pipe(&server, &client, Direction::ToClient, shared);
@@ -129,6 +138,7 @@ struct Shared {
     live: Arc<Mutex<Vec<TcpStream>>>,
     budget: Arc<[AtomicI64; 2]>,
     forwarded: Arc<[AtomicUsize; 2]>,
+    delay: Duration,
 }
 
 fn cut_all(live: &Mutex<Vec<TcpStream>>) -> usize {
@@ -156,6 +166,25 @@ fn pipe(from: &TcpStream, to: &TcpStream, direction: Direction, shared: Shared) 
         return;
     };
     let d = direction as usize;
+    let delay = shared.delay;
+    // With a delay, a second thread writes each chunk when its time comes.
+    let delayed = (!delay.is_zero()).then(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+        let mut out = to.try_clone();
+        thread::spawn(move || {
+            for (at, bytes) in rx {
+                thread::sleep(at.saturating_duration_since(Instant::now()));
+                let Ok(o) = out.as_mut() else { break };
+                if o.write_all(&bytes).is_err() {
+                    break;
+                }
+            }
+            if let Ok(o) = out {
+                let _ = o.shutdown(Shutdown::Both);
+            }
+        });
+        tx
+    });
     thread::spawn(move || {
         let mut buf = [0u8; 16 * 1024];
         loop {
@@ -172,7 +201,11 @@ fn pipe(from: &TcpStream, to: &TcpStream, direction: Direction, shared: Shared) 
                 }
                 (n, false)
             };
-            if to.write_all(&buf[..n]).is_err() {
+            let written = match &delayed {
+                Some(tx) => tx.send((Instant::now() + delay, buf[..n].to_vec())).is_ok(),
+                None => to.write_all(&buf[..n]).is_ok(),
+            };
+            if !written {
                 break;
             }
             shared.forwarded[d].fetch_add(n, Ordering::SeqCst);
@@ -182,7 +215,10 @@ fn pipe(from: &TcpStream, to: &TcpStream, direction: Direction, shared: Shared) 
                 break;
             }
         }
-        let _ = to.shutdown(Shutdown::Both);
+        // With a delay, the writer closes `to` once the last chunk is out.
+        if delayed.is_none() {
+            let _ = to.shutdown(Shutdown::Both);
+        }
         let _ = from.shutdown(Shutdown::Both);
     });
 }
@@ -216,7 +252,7 @@ pub fn utc_stamp(t: std::time::SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, UNIX_EPOCH};
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn stamps_are_utc_civil_dates() {
