@@ -62,7 +62,10 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: as `alloc`.
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+            LIVE.fetch_add(
+                new_size as isize - layout.size() as isize,
+                Ordering::Relaxed,
+            );
         }
         p
     }
@@ -218,7 +221,9 @@ mod tokio_run {
             for handle in &handles {
                 assert!(!handle.is_closed(), "every session is still online");
             }
-            let closing = handles.into_iter().map(|h| tokio::spawn(async move { h.close().await }));
+            let closing = handles
+                .into_iter()
+                .map(|h| tokio::spawn(async move { h.close().await }));
             for close in closing.collect::<Vec<_>>() {
                 close.await.expect("closed");
             }
@@ -249,7 +254,10 @@ mod blocking_run {
             login_cpu.push(process_cpu() - c);
             login_wall.push(t.elapsed());
             client.close();
-            while !matches!(client.next_event(None), Ok(Some(Event::Disconnected { .. })) | Err(_)) {}
+            while !matches!(
+                client.next_event(None),
+                Ok(Some(Event::Disconnected { .. })) | Err(_)
+            ) {}
         }
         std::thread::sleep(Duration::from_millis(200));
         let (rss_before, heap_before) = (status("VmRSS"), live_heap());
