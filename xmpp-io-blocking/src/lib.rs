@@ -121,7 +121,7 @@ use session::{Shared, State, Turn};
 /// bounded by [`ConnectOptions::timeout`]. A failure here is never retried,
 /// whatever the reconnect policy: that applies to sessions that were online.
 pub fn connect(options: ConnectOptions) -> Result<Client, ConnectError> {
-    let tls = Arc::new(tls::Tls::new(&options)?);
+    let tls = tls::Tls::shared(&options)?;
     let (tx, rx) = mpsc::channel();
     let shared = Arc::new(Shared {
         opts: options,
