@@ -104,6 +104,14 @@ fn status(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Bytes in use in glibc's malloc, every arena (OpenSSL's allocations and
+/// the Rust heap's, through `System`); the mmapped large blocks included.
+fn malloc_in_use() -> isize {
+    // SAFETY: mallinfo2 only reads the allocator's statistics.
+    let info = unsafe { libc::mallinfo2() };
+    (info.uordblks + info.hblkhd) as isize
+}
+
 fn live_heap() -> isize {
     LIVE.load(Ordering::Relaxed)
 }
@@ -119,8 +127,13 @@ struct Run {
     rss_idle: u64,
     heap_before: isize,
     heap_idle: isize,
+    malloc_before: isize,
+    malloc_idle: isize,
     threads_before: u64,
     threads_idle: u64,
+    /// RSS per idle thread alone (KiB): threads blocked on a channel, as
+    /// a reference for the blocking adapter's two threads per session.
+    thread_alone: Option<f64>,
 }
 
 fn report(adapter: &str, r: &Run) {
@@ -150,15 +163,21 @@ fn report(adapter: &str, r: &Run) {
     );
     let n = r.sessions as f64;
     println!(
-        "  {} idle sessions: RSS {} -> {} KiB, {:.1} KiB per session; Rust heap {:.1} KiB per session; threads {} -> {}",
+        "  {} idle sessions: RSS {} -> {} KiB, {:.1} KiB per session; in use per session: Rust heap {:.1} KiB, all of malloc (C libraries too) {:.1} KiB; threads {} -> {}",
         r.sessions,
         r.rss_before,
         r.rss_idle,
         (r.rss_idle as f64 - r.rss_before as f64) / n,
         (r.heap_idle - r.heap_before) as f64 / 1024.0 / n,
+        (r.malloc_idle - r.malloc_before) as f64 / 1024.0 / n,
         r.threads_before,
         r.threads_idle,
     );
+    if let Some(kib) = r.thread_alone {
+        println!(
+            "  reference: an idle thread alone (blocked on a channel, default stack) {kib:.1} KiB RSS"
+        );
+    }
 }
 
 /// How long the sessions are left alone before the memory is read.
@@ -193,6 +212,7 @@ mod tokio_run {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
             let (rss_before, heap_before) = (status("VmRSS"), live_heap());
+            let malloc_before = malloc_in_use();
             let threads_before = status("Threads");
             let (t, c) = (Instant::now(), process_cpu());
             let logins = (0..sessions).map(|i| tokio::spawn(connect(options(s, i))));
@@ -215,8 +235,11 @@ mod tokio_run {
                 rss_idle: status("VmRSS"),
                 heap_before,
                 heap_idle: live_heap(),
+                malloc_before,
+                malloc_idle: malloc_in_use(),
                 threads_before,
                 threads_idle: status("Threads"),
+                thread_alone: None,
             };
             for handle in &handles {
                 assert!(!handle.is_closed(), "every session is still online");
@@ -245,6 +268,24 @@ mod blocking_run {
             .resource("bench")
     }
 
+    /// RSS per thread (KiB) of `n` threads that wait on a channel.
+    fn idle_threads(n: usize) -> f64 {
+        let before = status("VmRSS");
+        let (wake, threads): (Vec<mpsc::Sender<()>>, Vec<_>) = (0..n)
+            .map(|_| {
+                let (tx, rx) = mpsc::channel::<()>();
+                (tx, std::thread::spawn(move || rx.recv().is_err()))
+            })
+            .unzip();
+        std::thread::sleep(SETTLE);
+        let per_thread = (status("VmRSS") as f64 - before as f64) / n as f64;
+        drop(wake);
+        for thread in threads {
+            assert!(thread.join().expect("thread"), "woken by the drop");
+        }
+        per_thread
+    }
+
     pub(super) fn run(s: &Server, sessions: usize, sequential: usize) -> Run {
         let mut login_cpu = Vec::new();
         let mut login_wall = Vec::new();
@@ -260,7 +301,9 @@ mod blocking_run {
             ) {}
         }
         std::thread::sleep(Duration::from_millis(200));
+        let thread_alone = idle_threads(sessions);
         let (rss_before, heap_before) = (status("VmRSS"), live_heap());
+        let malloc_before = malloc_in_use();
         let threads_before = status("Threads");
         let (t, c) = (Instant::now(), process_cpu());
         let (tx, rx) = mpsc::channel();
@@ -293,8 +336,11 @@ mod blocking_run {
             rss_idle: status("VmRSS"),
             heap_before,
             heap_idle: live_heap(),
+            malloc_before,
+            malloc_idle: malloc_in_use(),
             threads_before,
             threads_idle: status("Threads"),
+            thread_alone: Some(thread_alone),
         };
         for sender in &senders {
             assert!(!sender.is_closed(), "every session is still online");
@@ -319,7 +365,10 @@ fn main() {
     let sessions: usize = arg_value(&args, "--sessions")
         .map(|n| n.parse().expect("--sessions N"))
         .unwrap_or(if quick { 50 } else { 200 });
-    let sequential = if quick { 4 } else { 21 };
+    let sequential: usize = arg_value(&args, "--logins")
+        .map(|n| n.parse().expect("--logins N (at least 2)"))
+        .unwrap_or(if quick { 4 } else { 21 })
+        .max(2);
     if let Some(adapter) = arg_value(&args, "--child") {
         let server = Server::from_env();
         let run = match adapter.as_str() {
@@ -334,6 +383,7 @@ fn main() {
     for adapter in ["tokio", "blocking"] {
         let status = Command::new(&exe)
             .args(["--child", adapter, "--sessions", &sessions.to_string()])
+            .args(["--logins", &sequential.to_string()])
             .args(quick.then_some("--quick"))
             .status()
             .expect("child");

@@ -17,8 +17,10 @@
 //!   time a session needs them, and shared by every session of the process
 //!   with the same settings (a process-wide cache of the last four sets,
 //!   keyed by the extra CA certificates themselves, not by file names).
-//!   rustls' TLS session store is part of them: a new session to a domain
-//!   resumes the TLS session of an earlier one (TLS 1.3 tickets).
+//!   rustls' TLS session store (at most 32 domains, 8 tickets each) is
+//!   part of them: a new session to a domain offers the TLS 1.3 ticket of
+//!   an earlier one, which a server may accept (the local Prosody 0.12
+//!   issues tickets but resumes none: the log's `handshake` says which).
 //! * **Name:** the certificate must be valid for the JID's domain
 //!   (RFC 6125, RFC 7590 §3.2.2, XEP-0368 §4), never for the SRV target or
 //!   the explicit host: a DNS answer cannot redirect the client to a
@@ -53,8 +55,8 @@ const EXPORTER_LABEL: &[u8] = b"EXPORTER-Channel-Binding";
 /// The two client configurations of a set of trust settings (same roots;
 /// ALPN differs), shared by every session that has those settings (see
 /// [`Tls::shared`]). rustls' in-memory TLS session store comes with them,
-/// so a session resumes the TLS session of an earlier one to the same
-/// domain (TLS 1.3 tickets; the certificate was verified, for that domain
+/// so a session may resume the TLS session of an earlier one to the same
+/// domain (a TLS 1.3 ticket; the certificate was verified, for that domain
 /// and with these roots, when the ticket was issued).
 pub(crate) struct Tls {
     starttls: TlsConnector,
@@ -173,6 +175,7 @@ impl Tls {
             version = ?conn.protocol_version(),
             alpn = ?conn.alpn_protocol().map(String::from_utf8_lossy),
             channel_binding = cb.as_ref().map(|c| c.kind.name()),
+            handshake = ?conn.handshake_kind(),
             "TLS established"
         );
         Ok((stream, cb))
