@@ -22,7 +22,7 @@ use xmpp_proto::stanza::Iq;
 use xmpp_proto::{Client, DisconnectReason, Input, Output};
 
 use crate::handle::{Command, Queued, QueuedEvent};
-use crate::tls::Tls;
+use crate::tls::SessionTls;
 use crate::transport::Transport;
 use crate::ConnectOptions;
 use crate::{CommandError, ConnectError, Disconnect, Event};
@@ -38,7 +38,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 /// What the session's driver task keeps besides its core: the options and TLS setup.
 pub(crate) struct Shared {
     pub(crate) opts: ConnectOptions,
-    pub(crate) tls: Arc<Tls>,
+    pub(crate) tls: SessionTls,
 }
 
 /// Where events go.

@@ -114,7 +114,7 @@ const COMMAND_QUEUE: usize = 64;
 /// the reconnect policy: that applies to sessions that were online.
 pub async fn connect(options: ConnectOptions) -> Result<(Handle, Events), ConnectError> {
     let span = tracing::info_span!("xmpp", jid = %options.jid());
-    let tls = tls::Tls::shared(&options)?;
+    let tls = tls::Tls::shared(&options)?.for_session();
     let shared = Arc::new(driver::Shared { opts: options, tls });
     let (sink, events) = mpsc::unbounded_channel();
     let conn = driver::establish(&shared, &sink)

@@ -17,10 +17,12 @@
 //!   time a session needs them, and shared by every session of the process
 //!   with the same settings (a process-wide cache of the last four sets,
 //!   keyed by the extra CA certificates themselves, not by file names).
-//!   rustls' TLS session store (at most 32 domains, 8 tickets each) is
-//!   part of them: a new session to a domain offers the TLS 1.3 ticket of
-//!   an earlier one, which a server may accept (the local Prosody 0.12
-//!   issues tickets but resumes none: the log's `handshake` says which).
+//!   Not shared: the TLS session store. Each session has its own (a copy
+//!   of the configurations, a few hundred bytes), so its reconnections may
+//!   resume its TLS session but no session offers another's ticket, which
+//!   would let a server link two accounts of one process (the local
+//!   Prosody 0.12 issues tickets and resumes none: the log's `handshake`
+//!   says which).
 //! * **Name:** the certificate must be valid for the JID's domain
 //!   (RFC 6125, RFC 7590 §3.2.2, XEP-0368 §4), never for the SRV target or
 //!   the explicit host: a DNS answer cannot redirect the client to a
@@ -35,6 +37,7 @@ use std::io;
 use std::sync::{Arc, Mutex};
 
 use crate::transport::Tcp;
+use rustls::client::{ClientSessionMemoryCache, Resumption};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, TrustAnchor};
 use rustls::{CertificateError, ClientConfig, ProtocolVersion, RootCertStore};
@@ -54,14 +57,26 @@ const EXPORTER_LABEL: &[u8] = b"EXPORTER-Channel-Binding";
 
 /// The two client configurations of a set of trust settings (same roots;
 /// ALPN differs), shared by every session that has those settings (see
-/// [`Tls::shared`]). rustls' in-memory TLS session store comes with them,
-/// so a session may resume the TLS session of an earlier one to the same
-/// domain (a TLS 1.3 ticket; the certificate was verified, for that domain
-/// and with these roots, when the ticket was issued).
+/// [`Tls::shared`]): the root store, the certificate verifier and the
+/// crypto provider. Each session uses copies of them with a TLS session
+/// store of its own ([`Tls::for_session`]).
 pub(crate) struct Tls {
+    starttls: Arc<ClientConfig>,
+    direct: Arc<ClientConfig>,
+}
+
+/// A session's TLS: the shared configurations, with a TLS session store of
+/// the session's own, so that its reconnections may resume its TLS session
+/// but a server never sees one session's ticket offered by another (which
+/// would link two accounts of a process that the network does not).
+pub(crate) struct SessionTls {
     starttls: TlsConnector,
     direct: TlsConnector,
 }
+
+/// The TLS 1.3 tickets a session keeps for its reconnections (rustls'
+/// most per server; one server per session).
+const SESSION_TICKETS: usize = 8;
 
 /// How many trust settings the process-wide cache keeps (the least recently
 /// used is forgotten first: its sessions keep their own `Arc`).
@@ -130,19 +145,39 @@ impl Tls {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         roots.extend(extra);
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let base = ClientConfig::builder_with_provider(provider)
+        let mut base = ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
             .map_err(|e| ConnectError::Tls(tls_handshake_error("", io::Error::other(e), true)))?
             .with_root_certificates(roots)
             .with_no_client_auth();
+        // The shared copies keep no tickets: each session's copy has a store.
+        base.resumption = Resumption::disabled();
         let mut direct = base.clone();
         direct.alpn_protocols = vec![ALPN_XMPP_CLIENT.to_vec()];
         Ok(Tls {
-            starttls: TlsConnector::from(Arc::new(base)),
-            direct: TlsConnector::from(Arc::new(direct)),
+            starttls: Arc::new(base),
+            direct: Arc::new(direct),
         })
     }
 
+    /// The configurations for one session: copies of the shared ones
+    /// (the root store and verifier are shared through `Arc`s: a copy is a
+    /// few hundred bytes) with a TLS session store of the session's own.
+    pub(crate) fn for_session(&self) -> SessionTls {
+        let store = Arc::new(ClientSessionMemoryCache::new(SESSION_TICKETS));
+        let copy = |shared: &ClientConfig| {
+            let mut config = shared.clone();
+            config.resumption = Resumption::store(store.clone());
+            TlsConnector::from(Arc::new(config))
+        };
+        SessionTls {
+            starttls: copy(&self.starttls),
+            direct: copy(&self.direct),
+        }
+    }
+}
+
+impl SessionTls {
     /// Runs the handshake over `tcp`, verifying the certificate for
     /// `domain`, and exports the channel binding. A failure is typed by
     /// [`classify`], then by what the server sent first (a direct-TLS
