@@ -14,6 +14,8 @@
 //!
 //! Each adapter runs in a child process of its own (this binary again, with
 //! `--child ADAPTER`), so that neither's memory is in the other's figures.
+//! A third child (`--child compare`) alternates the two adapters' logins
+//! in one process, so that their CPU times see the same machine load.
 //! `scripts/bench-interop` starts Prosody, makes the accounts
 //! (`scripts/prosody addusers load 200 load-pass`) and runs this after the
 //! login and throughput benchmark; `scripts/bench-interop --sessions-only`
@@ -195,20 +197,31 @@ mod tokio_run {
             .resource("bench")
     }
 
-    pub(super) fn run(s: &Server, sessions: usize, sequential: usize) -> Run {
-        let rt = tokio::runtime::Builder::new_current_thread()
+    pub(super) fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .expect("runtime");
-        rt.block_on(async {
+            .expect("runtime")
+    }
+
+    /// One login as `load000`: the CPU time and wall time of `connect`
+    /// (then the session is closed).
+    pub(super) async fn login(s: &Server) -> (Duration, Duration) {
+        let (t, c) = (Instant::now(), process_cpu());
+        let (handle, _events) = connect(options(s, 0)).await.expect("login");
+        let measured = (process_cpu() - c, t.elapsed());
+        handle.close().await;
+        measured
+    }
+
+    pub(super) fn run(s: &Server, sessions: usize, sequential: usize) -> Run {
+        runtime().block_on(async {
             let mut login_cpu = Vec::new();
             let mut login_wall = Vec::new();
             for _ in 0..sequential {
-                let (t, c) = (Instant::now(), process_cpu());
-                let (handle, _events) = connect(options(s, 0)).await.expect("login");
-                login_cpu.push(process_cpu() - c);
-                login_wall.push(t.elapsed());
-                handle.close().await;
+                let (cpu, wall) = login(s).await;
+                login_cpu.push(cpu);
+                login_wall.push(wall);
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
             let (rss_before, heap_before) = (status("VmRSS"), live_heap());
@@ -286,19 +299,27 @@ mod blocking_run {
         per_thread
     }
 
+    /// One login as `load000`: the CPU time and wall time of `connect`
+    /// (then the session is closed).
+    pub(super) fn login(s: &Server) -> (Duration, Duration) {
+        let (t, c) = (Instant::now(), process_cpu());
+        let mut client = connect(options(s, 0)).expect("login");
+        let measured = (process_cpu() - c, t.elapsed());
+        client.close();
+        while !matches!(
+            client.next_event(None),
+            Ok(Some(Event::Disconnected { .. })) | Err(_)
+        ) {}
+        measured
+    }
+
     pub(super) fn run(s: &Server, sessions: usize, sequential: usize) -> Run {
         let mut login_cpu = Vec::new();
         let mut login_wall = Vec::new();
         for _ in 0..sequential {
-            let (t, c) = (Instant::now(), process_cpu());
-            let mut client = connect(options(s, 0)).expect("login");
-            login_cpu.push(process_cpu() - c);
-            login_wall.push(t.elapsed());
-            client.close();
-            while !matches!(
-                client.next_event(None),
-                Ok(Some(Event::Disconnected { .. })) | Err(_)
-            ) {}
+            let (cpu, wall) = login(s);
+            login_cpu.push(cpu);
+            login_wall.push(wall);
         }
         std::thread::sleep(Duration::from_millis(200));
         let thread_alone = idle_threads(sessions);
@@ -353,6 +374,34 @@ mod blocking_run {
     }
 }
 
+/// Logins of both adapters in one process, alternating (so that both see
+/// the same machine load), `n` each: the CPU time of each `connect`.
+fn compare(s: &Server, n: usize) {
+    let rt = tokio_run::runtime();
+    let (mut tokio, mut blocking) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        tokio.push(rt.block_on(tokio_run::login(s)).0);
+        blocking.push(blocking_run::login(s).0);
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let median = |v: &[Duration]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v[v.len() / 2]
+    };
+    let (t, b) = (median(&tokio[1..]), median(&blocking[1..]));
+    println!("alternating logins in one process, {n} of each adapter (CPU time of connect):");
+    println!(
+        "  first: tokio {:.2} ms, blocking {:.2} ms; the next {}: median tokio {:.2} ms, blocking {:.2} ms: blocking/tokio {:.2}",
+        ms(tokio[0]),
+        ms(blocking[0]),
+        n - 1,
+        ms(t),
+        ms(b),
+        b.as_secs_f64() / t.as_secs_f64()
+    );
+}
+
 fn arg_value(args: &[String], name: &str) -> Option<String> {
     args.iter()
         .position(|a| a == name)
@@ -371,6 +420,9 @@ fn main() {
         .max(2);
     if let Some(adapter) = arg_value(&args, "--child") {
         let server = Server::from_env();
+        if adapter == "compare" {
+            return compare(&server, sequential);
+        }
         let run = match adapter.as_str() {
             "tokio" => tokio_run::run(&server, sessions, sequential),
             "blocking" => blocking_run::run(&server, sessions, sequential),
@@ -380,7 +432,7 @@ fn main() {
         return;
     }
     let exe = std::env::current_exe().expect("this binary");
-    for adapter in ["tokio", "blocking"] {
+    for adapter in ["tokio", "blocking", "compare"] {
         let status = Command::new(&exe)
             .args(["--child", adapter, "--sessions", &sessions.to_string()])
             .args(["--logins", &sequential.to_string()])
