@@ -185,9 +185,13 @@ const CACHED: usize = 4;
 /// is every extra CA (from files and DER), DER, sorted and without
 /// duplicates.
 pub(crate) struct TlsCache {
-    entries: Mutex<Vec<(Vec<Vec<u8>>, Arc<Tls>)>>,
+    entries: Mutex<Vec<(TrustKey, Arc<Tls>)>>,
     capacity: usize,
 }
+
+/// Every extra CA certificate of a set of trust settings, DER, sorted and
+/// without duplicates.
+type TrustKey = Vec<Vec<u8>>;
 
 /// The process's cache, used by [`Tls::shared`].
 static CACHE: TlsCache = TlsCache::new(CACHED);

@@ -434,6 +434,10 @@ impl Session {
 /// Not an `async fn`: the parameters of one are copied into the body's
 /// locals, and the task would keep room for the `Connection` (~2.4 KiB)
 /// twice for as long as the session lives; the block uses them in place.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would keep the Connection twice (see above)"
+)]
 pub(crate) fn run(
     shared: Arc<Shared>,
     mut conn: Connection,

@@ -86,9 +86,13 @@ const CACHED: usize = 4;
 /// is every extra CA (from files and DER), DER, sorted and without
 /// duplicates.
 pub(crate) struct TlsCache {
-    entries: Mutex<Vec<(Vec<Vec<u8>>, Arc<Tls>)>>,
+    entries: Mutex<Vec<(TrustKey, Arc<Tls>)>>,
     capacity: usize,
 }
+
+/// Every extra CA certificate of a set of trust settings, DER, sorted and
+/// without duplicates.
+type TrustKey = Vec<Vec<u8>>;
 
 /// The process's cache, used by [`Tls::shared`].
 static CACHE: TlsCache = TlsCache::new(CACHED);
@@ -105,7 +109,7 @@ impl TlsCache {
     /// (see [`Tls::shared`]).
     pub(crate) fn get(&self, opts: &ConnectOptions) -> Result<Arc<Tls>, ConnectError> {
         let extra = extra_roots(opts)?;
-        let mut key: Vec<Vec<u8>> = extra.iter().map(|(der, _)| der.to_vec()).collect();
+        let mut key: TrustKey = extra.iter().map(|(der, _)| der.to_vec()).collect();
         key.sort();
         key.dedup();
         // Built under the lock: sessions started together share one build.
