@@ -26,6 +26,10 @@ use crate::{ConnectError, ConnectionInfo, Event};
 /// session's lock is held meanwhile, so the connection is then given up.
 pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The most one read of decrypted bytes takes (a TLS record is read in
+/// several when larger).
+const TLS_READ: usize = 4096;
+
 /// The byte stream under the core.
 enum Link {
     /// TCP, before STARTTLS (or for a plaintext session).
@@ -63,7 +67,6 @@ pub(crate) struct Connection {
     /// The core reported `Disconnected`.
     pub(crate) ended: Option<DisconnectReason>,
     binding: Option<ChannelBindingType>,
-    read_buf: Vec<u8>,
 }
 
 impl Connection {
@@ -90,7 +93,6 @@ impl Connection {
             connect_requested: false,
             ended: None,
             binding: None,
-            read_buf: vec![0; 16 * 1024],
         };
         if conn.candidate.security == Security::DirectTls {
             let domain = conn.domain.clone();
@@ -248,22 +250,20 @@ impl Connection {
         }
     }
 
-    /// Reads everything the TLS session can decrypt now into the core.
+    /// Reads everything the TLS session can decrypt now into the core,
+    /// through a buffer on the stack of this call (none is kept with the
+    /// connection: an idle session holds no read buffer of ours).
     fn read_tls(&mut self, now: Instant) {
+        let mut buf = [0u8; TLS_READ];
         loop {
-            let Connection {
-                link,
-                core,
-                read_buf,
-                ..
-            } = self;
+            let Connection { link, core, .. } = self;
             let Link::Tls(stream) = link else { return };
-            match stream.read(read_buf) {
+            match stream.read(&mut buf) {
                 Ok(0) => {
                     tracing::debug!("the server closed the TLS session");
                     return self.closed(now);
                 }
-                Ok(n) => core.handle_input(Input::Received(now, &read_buf[..n])),
+                Ok(n) => core.handle_input(Input::Received(now, &buf[..n])),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return self.lost(ConnectError::Io(e), now),

@@ -81,6 +81,33 @@
 //! }
 //! ```
 //!
+//! ## What a session costs
+//!
+//! * **The first login of a process** builds the TLS configuration, and
+//!   OpenSSL reads and parses the whole system root store for it (twice,
+//!   through native-tls: ~90-120 ms of CPU on a small VM). It is built once
+//!   per set of trust settings (the system's roots plus the same extra CA
+//!   certificates) and shared by every later connection and reconnection
+//!   of the process: a later login costs ~4-5 ms of CPU, under twice the
+//!   Tokio adapter's (docs/performance.md, `scripts/bench-interop`). A
+//!   program that logs in once per process pays the first cost every time.
+//! * **Threads: one per connection, plus the application's.** Each
+//!   connection has a thread that waits in a blocking read of its socket
+//!   (the default stack: 2 MiB of address space, ~10 KiB resident while
+//!   idle), and each attempt to connect a short-lived dialing thread. The
+//!   session's loop runs on the application's thread
+//!   ([`Reader::next_event`]); an application with one such thread per
+//!   session pays for a second thread per session.
+//! * **Memory:** an idle logged-in session with one application thread of
+//!   its own costs ~126 KiB resident (200 sessions, one process): ~26 KiB
+//!   of Rust heap (the core, the session's state), ~58 KiB that OpenSSL
+//!   keeps per connection (its read and write buffers among them:
+//!   native-tls gives no way to let OpenSSL release them while idle), the
+//!   two threads' ~20 KiB, and the allocator's own. The Tokio adapter's
+//!   idle session costs ~35 KiB and no thread: for hundreds of sessions in
+//!   one process, use it. Neither adapter holds a read buffer of its own
+//!   while idle: the reading thread waits in a one-byte `peek`.
+//!
 //! Logging goes through `tracing` (no subscriber is installed here). Logs
 //! never contain a password or a SASL payload: only states, lengths,
 //! addresses and errors.
@@ -121,7 +148,7 @@ use session::{Shared, State, Turn};
 /// bounded by [`ConnectOptions::timeout`]. A failure here is never retried,
 /// whatever the reconnect policy: that applies to sessions that were online.
 pub fn connect(options: ConnectOptions) -> Result<Client, ConnectError> {
-    let tls = Arc::new(tls::Tls::new(&options)?);
+    let tls = tls::Tls::shared(&options)?;
     let (tx, rx) = mpsc::channel();
     let shared = Arc::new(Shared {
         opts: options,

@@ -7,6 +7,12 @@
 //!   [`ConnectOptions::ca_file`](crate::ConnectOptions::ca_file) or
 //!   [`ConnectOptions::add_ca_certificate`](crate::ConnectOptions::add_ca_certificate).
 //!   There is deliberately no way to accept any certificate or any name.
+//! * **Shared:** the configurations are built once per set of trust
+//!   settings, by the first session that needs each (OpenSSL then reads
+//!   the system's roots: most of a first login's CPU), and shared by every
+//!   session of the process with the same settings (a process-wide cache
+//!   of the last four sets, keyed by the extra CA certificates themselves,
+//!   not by file names), for every connection and reconnection.
 //! * **Name:** the certificate must be valid for the JID's domain
 //!   (RFC 6125, RFC 7590 §3.2.2, XEP-0368 §4), never for the SRV target or
 //!   the explicit host: a DNS answer cannot redirect the client to a server
@@ -37,7 +43,7 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use native_tls::{
     Certificate, HandshakeError, MidHandshakeTlsStream, Protocol, TlsConnector, TlsStream,
@@ -128,6 +134,11 @@ impl Read for Wire {
         let n = pending.len().min(buf.len());
         buf[..n].copy_from_slice(&pending[..n]);
         self.read_at += n;
+        if self.read_at == self.inbox.len() {
+            // All taken: an idle session keeps no buffer here.
+            self.inbox = Vec::new();
+            self.read_at = 0;
+        }
         Ok(n)
     }
 }
@@ -153,46 +164,123 @@ pub(crate) enum Handshake {
     Failed(TlsError),
 }
 
-/// The two client configurations of a session (same roots; ALPN differs),
-/// each built when first needed: native-tls loads the system's root store
-/// for every configuration it builds (~50 ms with OpenSSL), and a session
-/// usually needs only one of them.
+/// The two client configurations of a set of trust settings (same roots;
+/// ALPN differs), each built when first needed, and shared by every
+/// session with those settings (see [`Tls::shared`]): building one is what
+/// a login costs most with OpenSSL, which reads and parses the whole system
+/// root store for it (~50-100 ms of CPU, measured in docs/performance.md);
+/// a handshake only uses it. A process usually needs one of the two.
 pub(crate) struct Tls {
-    /// The extra CAs, read and parsed when the session starts.
+    /// The extra CAs, read and parsed when the first session with them started.
     extra: Vec<Certificate>,
     starttls: OnceLock<Result<TlsConnector, String>>,
     direct: OnceLock<Result<TlsConnector, String>>,
 }
 
-impl Tls {
-    /// Reads the CA files (a missing or empty one is an error now, before
-    /// any connection).
-    pub(crate) fn new(opts: &ConnectOptions) -> Result<Self, ConnectError> {
-        let mut extra = Vec::new();
-        for (index, der) in opts.ca_certificates().iter().enumerate() {
-            let cert = Certificate::from_der(der).map_err(|e| ConnectError::CaCertificate {
-                index,
-                reason: e.to_string(),
-            })?;
-            extra.push(cert);
+/// How many trust settings the process-wide cache keeps (the least recently
+/// used is forgotten first: its sessions keep their own `Arc`).
+const CACHED: usize = 4;
+
+/// Configurations by trust settings, the most recently used last. The key
+/// is every extra CA (from files and DER), DER, sorted and without
+/// duplicates.
+pub(crate) struct TlsCache {
+    entries: Mutex<Vec<(TrustKey, Arc<Tls>)>>,
+    capacity: usize,
+}
+
+/// Every extra CA certificate of a set of trust settings, DER, sorted and
+/// without duplicates.
+type TrustKey = Vec<Vec<u8>>;
+
+/// The process's cache, used by [`Tls::shared`].
+static CACHE: TlsCache = TlsCache::new(CACHED);
+
+impl TlsCache {
+    pub(crate) const fn new(capacity: usize) -> Self {
+        TlsCache {
+            entries: Mutex::new(Vec::new()),
+            capacity,
         }
-        for path in opts.ca_files() {
-            let ca_error = |reason: String| ConnectError::CaFile {
-                path: path.clone(),
-                reason,
+    }
+
+    /// The configurations for `opts`' trust settings (see [`Tls::shared`]).
+    pub(crate) fn get(&self, opts: &ConnectOptions) -> Result<Arc<Tls>, ConnectError> {
+        let extra = extra_roots(opts)?;
+        let mut key = Vec::with_capacity(extra.len());
+        for cert in &extra {
+            // A certificate that parsed has a DER form; should OpenSSL still
+            // fail to give it, the settings are not shared.
+            let Ok(der) = cert.to_der() else {
+                return Ok(Arc::new(Tls::new(extra)));
             };
-            let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
-            let certs = Certificate::stack_from_pem(&pem).map_err(|e| ca_error(e.to_string()))?;
-            if certs.is_empty() {
-                return Err(ca_error("no PEM certificate in the file".into()));
-            }
-            extra.extend(certs);
+            key.push(der);
         }
-        Ok(Tls {
+        key.sort();
+        key.dedup();
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(at) = entries.iter().position(|(k, _)| *k == key) {
+            let entry = entries.remove(at);
+            let tls = entry.1.clone();
+            entries.push(entry);
+            return Ok(tls);
+        }
+        let tls = Arc::new(Tls::new(extra));
+        if entries.len() >= self.capacity {
+            entries.remove(0);
+        }
+        entries.push((key, tls.clone()));
+        Ok(tls)
+    }
+}
+
+/// Every extra CA of `opts` (its DER certificates, then its files'): a
+/// missing or empty file, or a certificate that does not parse, is an
+/// error now, before any connection.
+fn extra_roots(opts: &ConnectOptions) -> Result<Vec<Certificate>, ConnectError> {
+    let mut extra = Vec::new();
+    for (index, der) in opts.ca_certificates().iter().enumerate() {
+        let cert = Certificate::from_der(der).map_err(|e| ConnectError::CaCertificate {
+            index,
+            reason: e.to_string(),
+        })?;
+        extra.push(cert);
+    }
+    for path in opts.ca_files() {
+        let ca_error = |reason: String| ConnectError::CaFile {
+            path: path.clone(),
+            reason,
+        };
+        let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
+        let certs = Certificate::stack_from_pem(&pem).map_err(|e| ca_error(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(ca_error("no PEM certificate in the file".into()));
+        }
+        extra.extend(certs);
+    }
+    Ok(extra)
+}
+
+impl Tls {
+    /// The configurations for `opts`' trust settings: shared by every
+    /// session of the process with the same settings (the same CA
+    /// certificates, wherever they were read from), each configuration
+    /// built by the first session that needs it. The CA files are read on
+    /// each call, so a file's errors are reported for each session and a
+    /// file that now holds another CA gets configurations of its own.
+    pub(crate) fn shared(opts: &ConnectOptions) -> Result<Arc<Self>, ConnectError> {
+        CACHE.get(opts)
+    }
+
+    fn new(extra: Vec<Certificate>) -> Self {
+        Tls {
             extra,
             starttls: OnceLock::new(),
             direct: OnceLock::new(),
-        })
+        }
     }
 
     fn connector(&self, security: Security) -> Result<&TlsConnector, &str> {
@@ -325,6 +413,7 @@ fn network_cause(error: &native_tls::Error) -> Option<io::ErrorKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xmpp_test_support::adapter::Pki;
 
     #[test]
     fn wire_reads_what_was_pushed_then_would_block_then_eof() {
@@ -350,17 +439,93 @@ mod tests {
     fn a_missing_ca_file_is_typed() {
         let opts = ConnectOptions::new("a@example.com".parse().unwrap(), "pw")
             .ca_file("/nonexistent/ca.pem");
-        assert!(matches!(Tls::new(&opts), Err(ConnectError::CaFile { .. })));
+        assert!(matches!(
+            Tls::shared(&opts),
+            Err(ConnectError::CaFile { .. })
+        ));
         let path =
             std::env::temp_dir().join(format!("xmpp-io-blocking-empty-{}.pem", std::process::id()));
         std::fs::write(&path, "not a certificate\n").unwrap();
         let opts = ConnectOptions::new("a@example.com".parse().unwrap(), "pw").ca_file(&path);
-        let result = Tls::new(&opts);
+        let result = Tls::shared(&opts);
         std::fs::remove_file(&path).unwrap();
         assert!(
             matches!(result, Err(ConnectError::CaFile { .. })),
             "{:?}",
             result.err()
         );
+    }
+
+    fn options() -> ConnectOptions {
+        ConnectOptions::new("a@example.com".parse().unwrap(), "pw")
+    }
+
+    /// A PEM file holding `pem`, removed when dropped.
+    struct PemFile(std::path::PathBuf);
+
+    impl PemFile {
+        fn new(name: &str, pem: &str) -> Self {
+            let path = std::env::temp_dir().join(format!(
+                "xmpp-io-blocking-{}-{name}.pem",
+                std::process::id()
+            ));
+            std::fs::write(&path, pem).unwrap();
+            PemFile(path)
+        }
+    }
+
+    impl Drop for PemFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    #[test]
+    fn sessions_with_the_same_trust_settings_share_one_configuration() {
+        let cache = TlsCache::new(CACHED);
+        let (one, two) = (Pki::new("one"), Pki::new("two"));
+        let file = PemFile::new("one", &one.ca_pem());
+        let with_file = || options().ca_file(&file.0);
+        let first = cache.get(&with_file()).unwrap();
+        assert!(Arc::ptr_eq(&first, &cache.get(&with_file()).unwrap()));
+        // The same CA given as DER, or twice, is the same trust setting.
+        let as_der = options().add_ca_certificate(one.ca());
+        assert!(Arc::ptr_eq(&first, &cache.get(&as_der).unwrap()));
+        let twice = with_file().add_ca_certificate(one.ca());
+        assert!(Arc::ptr_eq(&first, &cache.get(&twice).unwrap()));
+        // Another CA, or none, is another one.
+        let other = cache.get(&options().add_ca_certificate(two.ca())).unwrap();
+        assert!(!Arc::ptr_eq(&first, &other));
+        let system = cache.get(&options()).unwrap();
+        assert!(!Arc::ptr_eq(&first, &system) && !Arc::ptr_eq(&other, &system));
+        assert!(Arc::ptr_eq(&system, &cache.get(&options()).unwrap()));
+        // The same file holding another CA now: read again, not reused.
+        std::fs::write(&file.0, two.ca_pem()).unwrap();
+        assert!(Arc::ptr_eq(&other, &cache.get(&with_file()).unwrap()));
+    }
+
+    #[test]
+    fn a_connector_is_built_once_for_every_session_that_shares_it() {
+        let cache = TlsCache::new(CACHED);
+        let pki = Pki::new("ca");
+        let opts = options().add_ca_certificate(pki.ca());
+        let (a, b) = (cache.get(&opts).unwrap(), cache.get(&opts).unwrap());
+        let built = a.connector(Security::StartTls).unwrap() as *const TlsConnector;
+        let again = b.connector(Security::StartTls).unwrap() as *const TlsConnector;
+        assert_eq!(built, again);
+        assert!(b.direct.get().is_none(), "direct TLS not needed yet");
+    }
+
+    #[test]
+    fn the_least_recently_used_settings_are_forgotten_first() {
+        let cache = TlsCache::new(2);
+        let pkis: Vec<Pki> = (0..3).map(|i| Pki::new(&format!("ca{i}"))).collect();
+        let opts = |i: usize| options().add_ca_certificate(pkis[i].ca());
+        let zero = cache.get(&opts(0)).unwrap();
+        let one = cache.get(&opts(1)).unwrap();
+        assert!(Arc::ptr_eq(&zero, &cache.get(&opts(0)).unwrap()));
+        cache.get(&opts(2)).unwrap(); // forgets 1, used least recently
+        assert!(Arc::ptr_eq(&zero, &cache.get(&opts(0)).unwrap()));
+        assert!(!Arc::ptr_eq(&one, &cache.get(&opts(1)).unwrap()));
     }
 }

@@ -37,7 +37,7 @@ use xmpp_proto::connect::Candidate;
 
 use crate::ConnectError;
 
-/// Size of one read: one maximal TLS record.
+/// The most one read takes: one maximal TLS record.
 const READ_BUFFER: usize = 16 * 1024;
 
 /// Something for the session's loop.
@@ -72,28 +72,43 @@ pub(crate) enum NetData {
 
 /// Starts the thread that reads `tcp` (a clone of the connection's socket)
 /// and sends what it reads to the session's loop.
-pub(crate) fn spawn_reader(mut tcp: TcpStream, gen: u64, tx: mpsc::Sender<Msg>) -> io::Result<()> {
+///
+/// While the server sends nothing, the thread waits in a `peek` of one
+/// byte: no read buffer is held by an idle session. Once bytes are there,
+/// it reads them into a buffer of [`READ_BUFFER`] bytes made for this read
+/// and sent on, shrunk to what was read (in place).
+pub(crate) fn spawn_reader(tcp: TcpStream, gen: u64, tx: mpsc::Sender<Msg>) -> io::Result<()> {
     std::thread::Builder::new()
         .name("xmpp-io-blocking-read".into())
-        .spawn(move || {
-            let mut buf = vec![0u8; READ_BUFFER];
-            loop {
-                let data = match tcp.read(&mut buf) {
-                    Ok(0) => NetData::Eof,
-                    Ok(n) => {
-                        quick_ack(&tcp);
-                        NetData::Bytes(buf[..n].to_vec())
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => NetData::Error(e),
-                };
-                let last = !matches!(data, NetData::Bytes(_));
-                if tx.send(Msg::Net { gen, data }).is_err() || last {
-                    return;
+        .spawn(move || loop {
+            let data = match read(&tcp) {
+                Ok(buf) if buf.is_empty() => NetData::Eof,
+                Ok(buf) => {
+                    quick_ack(&tcp);
+                    NetData::Bytes(buf)
                 }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => NetData::Error(e),
+            };
+            let last = !matches!(data, NetData::Bytes(_));
+            if tx.send(Msg::Net { gen, data }).is_err() || last {
+                return;
             }
         })
         .map(drop)
+}
+
+/// Waits for bytes without a buffer, then reads what is there (at most
+/// [`READ_BUFFER`] bytes); empty at the end of the stream.
+fn read(mut tcp: &TcpStream) -> io::Result<Vec<u8>> {
+    if tcp.peek(&mut [0u8; 1])? == 0 {
+        return Ok(Vec::new());
+    }
+    let mut buf = vec![0u8; READ_BUFFER];
+    let n = tcp.read(&mut buf)?;
+    buf.truncate(n);
+    buf.shrink_to_fit();
+    Ok(buf)
 }
 
 /// Acknowledges received data at once instead of after the delayed-ACK

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 use xmpp_proto::adapter::driver::{
     end_error, login_event, new_client, reconnecting_event, tls_handshake_error,
@@ -21,14 +21,11 @@ use xmpp_proto::sasl::{ChannelBinding, ChannelBindingType};
 use xmpp_proto::stanza::Iq;
 use xmpp_proto::{Client, DisconnectReason, Input, Output};
 
-use crate::handle::Command;
-use crate::tls::Tls;
+use crate::handle::{Command, Queued, QueuedEvent};
+use crate::tls::SessionTls;
 use crate::transport::Transport;
 use crate::ConnectOptions;
 use crate::{CommandError, ConnectError, Disconnect, Event};
-
-/// Size of the read buffer: one maximal TLS record.
-const READ_BUFFER: usize = 16 * 1024;
 
 /// How long closing the socket (TLS close_notify, FIN) may take.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
@@ -41,15 +38,22 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 /// What the session's driver task keeps besides its core: the options and TLS setup.
 pub(crate) struct Shared {
     pub(crate) opts: ConnectOptions,
-    pub(crate) tls: Tls,
+    pub(crate) tls: SessionTls,
 }
 
 /// Where events go.
-pub(crate) type Sink = mpsc::UnboundedSender<Event>;
+pub(crate) type Sink = mpsc::UnboundedSender<QueuedEvent>;
 
 fn emit(sink: &Sink, event: Event) {
     // The application may have dropped `Events`; the session goes on.
-    let _ = sink.send(event);
+    let _ = sink.send(Box::new(event));
+}
+
+/// What `Connection::drain` awaits for one of the core's outputs.
+enum Step {
+    Write(Vec<u8>),
+    StartTls(String),
+    Close,
 }
 
 /// The session's core client and its current transport (`Gone` between
@@ -64,7 +68,6 @@ pub(crate) struct Connection {
     failure: Option<ConnectError>,
     /// The core asked for a new transport (`Output::Connect`).
     connect_requested: bool,
-    read_buf: Vec<u8>,
 }
 
 /// Resolves, connects, secures and logs in, within the configured timeout.
@@ -121,7 +124,6 @@ async fn login(shared: &Shared, sink: &Sink) -> Result<Connection, ConnectError>
         binding: binding_type,
         failure: None,
         connect_requested: false,
-        read_buf: vec![0; READ_BUFFER],
     };
     loop {
         let (events, deadline) = conn.drain(shared).await;
@@ -158,13 +160,29 @@ impl Connection {
     async fn drain(&mut self, shared: &Shared) -> (Vec<xmpp_proto::Event>, Option<Instant>) {
         let mut events = Vec::new();
         loop {
-            match self.client.poll_output() {
-                Output::Transmit(t) => self.write(&t.bytes).await,
-                Output::StartTls { server_name } => self.start_tls(shared, &server_name).await,
-                Output::CloseTransport => self.close_transport().await,
-                Output::Connect => self.connect_requested = true,
-                Output::Event(e) => events.push(e),
+            // The core's output (~700 bytes) is turned into a small step
+            // before anything is awaited, so that the task does not keep
+            // room for it while the session is idle.
+            let step = match self.client.poll_output() {
+                Output::Transmit(t) => Step::Write(t.bytes),
+                Output::StartTls { server_name } => Step::StartTls(server_name),
+                Output::CloseTransport => Step::Close,
+                Output::Connect => {
+                    self.connect_requested = true;
+                    continue;
+                }
+                Output::Event(e) => {
+                    events.push(e);
+                    continue;
+                }
                 Output::Timeout(deadline) => return (events, deadline),
+            };
+            match step {
+                Step::Write(bytes) => self.write(&bytes).await,
+                // Boxed, as `reconnect`: the handshake's state (~1.5 KiB)
+                // would otherwise stay in every idle session's task.
+                Step::StartTls(name) => Box::pin(self.start_tls(shared, &name)).await,
+                Step::Close => self.close_transport().await,
             }
         }
     }
@@ -175,7 +193,7 @@ impl Connection {
     async fn reconnect(
         &mut self,
         shared: &Shared,
-        rx: &mut mpsc::Receiver<Command>,
+        rx: &mut mpsc::Receiver<Queued>,
         session: &mut Session,
     ) {
         let timeout = shared.opts.login_timeout();
@@ -296,23 +314,31 @@ impl Connection {
 
     /// Waits for bytes, the deadline or a command. Bytes and time go
     /// straight into the core; a command (or `None`: every handle dropped)
-    /// is returned.
+    /// is returned. No read buffer is held while waiting (see
+    /// [`Transport::poll_receive`]).
     async fn wait(
         &mut self,
         deadline: Option<Instant>,
-        commands: Option<&mut mpsc::Receiver<Command>>,
-    ) -> Option<Option<Command>> {
+        commands: Option<&mut mpsc::Receiver<Queued>>,
+    ) -> Option<Option<Queued>> {
         let readable = !matches!(self.transport, Transport::Gone);
+        let Connection {
+            transport, client, ..
+        } = self;
+        let receive = std::future::poll_fn(|cx| {
+            transport.poll_receive(cx, |data| {
+                client.handle_input(Input::Received(Instant::now(), data));
+            })
+        });
         tokio::select! {
-            read = self.transport.read(&mut self.read_buf), if readable => {
-                let now = Instant::now();
+            read = receive, if readable => {
                 match read {
                     Ok(0) => {
                         tracing::debug!("the server closed the connection");
                         self.transport = Transport::Gone;
-                        self.client.handle_input(Input::TransportClosed(now));
+                        self.client.handle_input(Input::TransportClosed(Instant::now()));
                     }
-                    Ok(n) => self.client.handle_input(Input::Received(now, &self.read_buf[..n])),
+                    Ok(_) => {}
                     Err(e) => self.lost(ConnectError::Io(e)),
                 }
                 None
@@ -333,7 +359,7 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-async fn recv(commands: Option<&mut mpsc::Receiver<Command>>) -> Option<Command> {
+async fn recv(commands: Option<&mut mpsc::Receiver<Queued>>) -> Option<Queued> {
     match commands {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
@@ -355,15 +381,15 @@ impl Session {
     /// The commands, unless every handle is gone.
     pub(crate) fn commands<'a>(
         &self,
-        rx: &'a mut mpsc::Receiver<Command>,
-    ) -> Option<&'a mut mpsc::Receiver<Command>> {
+        rx: &'a mut mpsc::Receiver<Queued>,
+    ) -> Option<&'a mut mpsc::Receiver<Queued>> {
         (!self.handles_gone).then_some(rx)
     }
 
-    fn apply(&mut self, conn: &mut Connection, command: Option<Command>) {
+    fn apply(&mut self, conn: &mut Connection, command: Option<Queued>) {
         let client = &mut conn.client;
         let now = Instant::now();
-        match command {
+        match command.map(|command| *command) {
             None => {
                 tracing::debug!("every handle was dropped; closing the stream");
                 self.handles_gone = true;
@@ -404,25 +430,35 @@ impl Session {
 /// The driver task: runs the session's connections (the core decides
 /// when one is replaced) until it is over, then reports
 /// [`Event::Disconnected`] and answers pending `close` calls.
-pub(crate) async fn run(
+///
+/// Not an `async fn`: the parameters of one are copied into the body's
+/// locals, and the task would keep room for the `Connection` (~2.4 KiB)
+/// twice for as long as the session lives; the block uses them in place.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would keep the Connection twice (see above)"
+)]
+pub(crate) fn run(
     shared: Arc<Shared>,
     mut conn: Connection,
-    mut rx: mpsc::Receiver<Command>,
+    mut rx: mpsc::Receiver<Queued>,
     sink: Sink,
-) {
-    let mut session = Session::default();
-    let reason = session_loop(&mut conn, &shared, &mut rx, &sink, &mut session).await;
-    tracing::info!(?reason, "session over");
-    for (_, tx) in session.pending.drain() {
-        let _ = tx.send(Err(CommandError::Ended));
-    }
-    emit(&sink, Event::Disconnected { reason });
-    for tx in session.closers.drain(..) {
-        let _ = tx.send(());
-    }
-    rx.close();
-    while let Ok(command) = rx.try_recv() {
-        command.refuse(CommandError::Ended);
+) -> impl std::future::Future<Output = ()> {
+    async move {
+        let mut session = Session::default();
+        let reason = session_loop(&mut conn, &shared, &mut rx, &sink, &mut session).await;
+        tracing::info!(?reason, "session over");
+        for (_, tx) in session.pending.drain() {
+            let _ = tx.send(Err(CommandError::Ended));
+        }
+        emit(&sink, Event::Disconnected { reason });
+        for tx in session.closers.drain(..) {
+            let _ = tx.send(());
+        }
+        rx.close();
+        while let Ok(command) = rx.try_recv() {
+            command.refuse(CommandError::Ended);
+        }
     }
 }
 
@@ -431,7 +467,7 @@ pub(crate) async fn run(
 async fn session_loop(
     conn: &mut Connection,
     shared: &Shared,
-    rx: &mut mpsc::Receiver<Command>,
+    rx: &mut mpsc::Receiver<Queued>,
     sink: &Sink,
     session: &mut Session,
 ) -> Disconnect {
@@ -475,7 +511,10 @@ async fn session_loop(
             }
         }
         if std::mem::take(&mut conn.connect_requested) {
-            conn.reconnect(shared, rx, session).await;
+            // Boxed: a new transport's state (resolution, TCP, TLS: ~2 KiB)
+            // is needed only now; unboxed, every idle session's task would
+            // keep room for it.
+            Box::pin(conn.reconnect(shared, rx, session)).await;
             continue;
         }
         let commands = session.commands(rx);

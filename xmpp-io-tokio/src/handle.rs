@@ -21,6 +21,16 @@ pub(crate) enum Command {
     With(Job),
 }
 
+/// A command as the channel carries it. Boxed: a Tokio channel allocates
+/// its slots 32 at a time (the first block when it is made) and keeps at
+/// least one block for as long as it lives, so a channel of 440-byte
+/// commands would hold ~14 KiB per idle session; of boxes, 256 bytes.
+pub(crate) type Queued = Box<Command>;
+
+/// An event as the channel carries it: boxed for the same reason (an
+/// [`Event`] is ~700 bytes: ~22 KiB per idle session unboxed).
+pub(crate) type QueuedEvent = Box<Event>;
+
 /// A closure run on the core by [`Handle::with`].
 pub(crate) type Job = Box<dyn FnOnce(Result<(&mut Client, Instant), CommandError>) + Send>;
 
@@ -44,7 +54,7 @@ impl Command {
 /// cleanly and the driver task ends.
 #[derive(Clone, Debug)]
 pub struct Handle {
-    pub(crate) tx: mpsc::Sender<Command>,
+    pub(crate) tx: mpsc::Sender<Queued>,
 }
 
 impl Handle {
@@ -54,7 +64,7 @@ impl Handle {
     ) -> Result<T, CommandError> {
         let (tx, rx) = oneshot::channel();
         self.tx
-            .send(make(tx))
+            .send(Box::new(make(tx)))
             .await
             .map_err(|_| CommandError::Ended)?;
         rx.await.map_err(|_| CommandError::Ended)
@@ -142,18 +152,18 @@ impl Handle {
 /// after [`Event::Disconnected`].
 #[derive(Debug)]
 pub struct Events {
-    pub(crate) rx: mpsc::UnboundedReceiver<Event>,
+    pub(crate) rx: mpsc::UnboundedReceiver<QueuedEvent>,
 }
 
 impl Events {
     /// The next event; `None` after [`Event::Disconnected`] was received.
     pub async fn next(&mut self) -> Option<Event> {
-        self.rx.recv().await
+        self.rx.recv().await.map(|event| *event)
     }
 
     /// The next event if one is waiting.
     pub fn try_next(&mut self) -> Option<Event> {
-        self.rx.try_recv().ok()
+        self.rx.try_recv().ok().map(|event| *event)
     }
 }
 
@@ -164,7 +174,7 @@ impl futures_core::Stream for Events {
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Event>> {
-        self.rx.poll_recv(cx)
+        self.rx.poll_recv(cx).map(|event| event.map(|event| *event))
     }
 }
 
@@ -178,9 +188,9 @@ mod tests {
     async fn events_are_a_stream_that_ends_after_the_session() {
         let (tx, rx) = mpsc::unbounded_channel();
         let events = Events { rx };
-        tx.send(Event::Disconnected {
+        tx.send(Box::new(Event::Disconnected {
             reason: Disconnect::Closed,
-        })
+        }))
         .expect("open");
         drop(tx); // the driver task is gone
         let all: Vec<Event> = events.collect().await;

@@ -2,16 +2,21 @@
 //! from the start with direct TLS).
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 use crate::ConnectionInfo;
 use xmpp_proto::connect::Security;
 use xmpp_proto::sasl::ChannelBindingType;
+
+/// The most one read of plain TCP takes: one maximal TLS record. It is on
+/// the stack of the poll that reads, never kept.
+const PLAIN_READ: usize = 16 * 1024;
 
 /// How many of the server's first bytes a [`Tcp`] keeps.
 const FIRST_BYTES: usize = 16;
@@ -105,6 +110,42 @@ impl Transport {
             Transport::Plain(s) => Some(&s.stream),
             Transport::Tls(s) => Some(&s.get_ref().0.stream),
             Transport::Gone => None,
+        }
+    }
+
+    /// Waits for received bytes and lends them to `deliver`, holding no
+    /// buffer of ours while it waits (an idle session keeps none): over
+    /// TLS, rustls' own buffer of decrypted bytes is lent (its first chunk,
+    /// one record) and consumed; over plain TCP, a buffer on the stack of
+    /// this call is read into. `Ok(0)` is the end of the stream (also for
+    /// a transport that is gone); `deliver` then is not called.
+    pub(crate) fn poll_receive(
+        &mut self,
+        cx: &mut Context<'_>,
+        deliver: impl FnOnce(&[u8]),
+    ) -> Poll<io::Result<usize>> {
+        match self {
+            Transport::Plain(tcp) => {
+                let mut storage = [MaybeUninit::<u8>::uninit(); PLAIN_READ];
+                let mut buf = ReadBuf::uninit(&mut storage);
+                ready!(Pin::new(tcp).poll_read(cx, &mut buf))?;
+                let data = buf.filled();
+                if !data.is_empty() {
+                    deliver(data);
+                }
+                Poll::Ready(Ok(data.len()))
+            }
+            Transport::Tls(tls) => {
+                let mut tls = Pin::new(tls.as_mut());
+                let data = ready!(tls.as_mut().poll_fill_buf(cx))?;
+                let n = data.len();
+                if n > 0 {
+                    deliver(data);
+                }
+                tls.consume(n);
+                Poll::Ready(Ok(n))
+            }
+            Transport::Gone => Poll::Ready(Ok(0)),
         }
     }
 

@@ -117,6 +117,9 @@ pub struct Seen {
     /// The server's view of the channel binding its TLS library computes
     /// (tls-exporter with rustls, tls-server-end-point with native-tls).
     pub channel_binding: Option<Vec<u8>>,
+    /// Whether the client resumed an earlier TLS session (when the TLS
+    /// library tells: rustls does, native-tls does not).
+    pub resumed: Option<bool>,
 }
 
 impl Seen {
@@ -200,6 +203,7 @@ impl Recorder {
                 s.sni = tls.sni;
                 s.alpn = tls.alpn;
                 s.channel_binding = tls.channel_binding;
+                s.resumed = tls.resumed;
             }
             Err(e) => s.tls_error = Some(e),
         });

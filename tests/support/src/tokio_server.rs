@@ -100,6 +100,7 @@ async fn accept(
                     .export_keying_material([0u8; 32], b"EXPORTER-Channel-Binding", None)
                     .ok()
                     .map(|e| e.to_vec()),
+                resumed: Some(conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed)),
                 ..Seen::default()
             })
         }

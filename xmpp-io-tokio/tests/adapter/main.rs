@@ -291,6 +291,34 @@ async fn modules_and_their_state_survive_a_reconnection() {
     assert_eq!(server.connections(), 2);
 }
 
+/// The TLS configurations are shared between sessions, the TLS session
+/// store is not: a reconnection resumes its session's TLS session, another
+/// session with the same trust settings does not (a server could otherwise
+/// link the two).
+#[tokio::test]
+async fn a_reconnection_resumes_its_tls_session_another_session_does_not() {
+    let pki = Pki::new("Test CA");
+    let mut plans = one_reconnection_plans();
+    plans.push(Plan::DirectTls(with_close(direct_tls_login("other"))));
+    let server = TestServer::start(pki.server_config(&[DOMAIN]), plans).await;
+    let options = plain_only(server.options(pki.ca(), TlsMode::DirectTls));
+    let (handle, mut events) = connect(options.clone().reconnect(quick_reconnect(20, 30)))
+        .await
+        .unwrap();
+    assert_eq!(online_jid(&mut events).await, "juliet@localhost/one");
+    expect_reconnecting(next(&mut events).await, 1, Duration::from_millis(20));
+    assert!(matches!(next(&mut events).await, Event::Reconnected { .. }));
+    let (other, mut other_events) = connect(options).await.unwrap();
+    assert_eq!(
+        online_jid(&mut other_events).await,
+        "juliet@localhost/other"
+    );
+    handle.close().await;
+    other.close().await;
+    let resumed: Vec<_> = (0..3).map(|i| server.seen(i).resumed).collect();
+    assert_eq!(resumed, [Some(false), Some(true), Some(false)]);
+}
+
 #[tokio::test]
 async fn no_reconnect_after_auth_failure() {
     let pki = Pki::new("Test CA");
