@@ -3,10 +3,14 @@
 //! await.
 //!
 //! Round trips are login time on a phone link, so whatever does not depend
-//! on the server's answer leaves in the same flush: after SASL success the
-//! restarted stream header and the bind request go out together (binding is
-//! mandatory to negotiate after SASL, RFC 6120 §7.3.1). Over STARTTLS a
-//! SCRAM login takes 6 round trips plus the TLS handshake; over direct TLS, 4.
+//! on the server's answer leaves in the same flush: with TLS required,
+//! `<starttls/>` goes out with the first stream header; a returning client
+//! sends its SASL initial response with the header after TLS
+//! (`optimistic.rs`); after SASL success the restarted stream header and
+//! the bind request go out together (binding is mandatory to negotiate
+//! after SASL, RFC 6120 §7.3.1). A first SCRAM login over STARTTLS takes 5
+//! round trips plus the TLS handshake, a returning one 4; over direct TLS,
+//! 4 and 3.
 //!
 //! Bytes that arrive after `<proceed/>` (or `<success/>`) in the same read
 //! are discarded with the old reader, never parsed as part of the new
