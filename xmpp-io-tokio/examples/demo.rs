@@ -5,7 +5,10 @@
 //! sees both directions as carbon copies (XEP-0280). Then alice creates a
 //! room (XEP-0045), bob joins, they talk there, and alice destroys it;
 //! alice edits her vCard (XEP-0054) and bob reads it; alice's phone reads
-//! the conversation back from her message archive (XEP-0313). Everyone prints what they received
+//! the conversation back from her message archive (XEP-0313). Last, bob's
+//! connection (through a small local proxy) is cut under him while alice
+//! writes to him: his client resumes the stream (XEP-0198) and both
+//! messages arrive, once each. Everyone prints what they received
 //! and closes cleanly.
 //!
 //! Run it with `scripts/demo`, which starts the private Prosody of
@@ -16,13 +19,14 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use xmpp_io_tokio::{connect, ConnectOptions, Event, Events, Handle, TlsMode};
+use xmpp_io_tokio::{connect, ConnectOptions, Event, Events, Handle, ReconnectPolicy, TlsMode};
 use xmpp_proto::mam::{Mam, MamEvent, Page, Query};
 use xmpp_proto::messages::{Carbons, CarbonsEvent, ChatMessage, Messages};
 use xmpp_proto::muc::{Join, Muc, MucEvent, StatusCode};
 use xmpp_proto::stanza::MessageType;
 use xmpp_proto::stanza::{BareJid, Jid, Message, Presence};
 use xmpp_proto::vcard::{Email, VCardEvent, VCards};
+use xmpp_test_support::proxy::Proxy;
 
 const ROUNDS: usize = 3;
 
@@ -59,6 +63,7 @@ async fn login(
     password: &str,
     resource: &str,
     direct_tls: bool,
+    via: Option<&Proxy>,
 ) -> Result<(Handle, Events), String> {
     let jid = format!("{user}@{}", s.domain)
         .parse()
@@ -68,8 +73,13 @@ async fn login(
     } else {
         (s.c2s_port, TlsMode::StartTls)
     };
+    let (host, port) = match via {
+        Some(proxy) => ("127.0.0.1".to_string(), proxy.port()),
+        None => (s.host.clone(), port),
+    };
     let options = ConnectOptions::new(jid, password)
-        .server(s.host.clone(), port)
+        .server(host, port)
+        .reconnect(ReconnectPolicy::new())
         .tls_mode(mode)
         .ca_file(&s.ca)
         .resource(resource)
@@ -242,9 +252,16 @@ fn body(m: &ChatMessage) -> &str {
 
 async fn run() -> Result<(), String> {
     let s = server()?;
-    let (bob, mut bob_events) = login(&s, "bob", "bob-pass", "demo", true).await?;
-    let (alice, mut alice_events) = login(&s, "alice", "alice-pass", "demo", false).await?;
-    let (phone, mut phone_events) = login(&s, "alice", "alice-pass", "phone", false).await?;
+    // Bob reaches the server through a proxy that can cut his connection.
+    let target = (s.host.as_str(), s.tls_port);
+    let target = std::net::ToSocketAddrs::to_socket_addrs(&target)
+        .map_err(|e| e.to_string())?
+        .next()
+        .ok_or("no address for the server")?;
+    let bob_link = Proxy::start(target).map_err(|e| e.to_string())?;
+    let (bob, mut bob_events) = login(&s, "bob", "bob-pass", "demo", true, Some(&bob_link)).await?;
+    let (alice, mut alice_events) = login(&s, "alice", "alice-pass", "demo", false, None).await?;
+    let (phone, mut phone_events) = login(&s, "alice", "alice-pass", "phone", false, None).await?;
     let bob_jid: Jid = format!("bob@{}", s.domain)
         .parse()
         .map_err(|e| format!("{e}"))?;
@@ -421,6 +438,50 @@ async fn run() -> Result<(), String> {
             }
         }
     }
+
+    // A cut: bob's connection dies under him; alice writes meanwhile.
+    let cut = bob_link.cut();
+    println!("bob's connection was cut ({cut} connection closed under him)");
+    for i in 1..=2 {
+        alice
+            .send(Message::chat(
+                bob_jid.clone(),
+                format!("While you were away, Bob ({i}/2)."),
+            ))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let mut got: Vec<String> = Vec::new();
+    while got.iter().collect::<std::collections::HashSet<_>>().len() < 2 {
+        match tokio::time::timeout(Duration::from_secs(20), bob_events.next()).await {
+            Err(_) => return Err(format!("bob: nothing within 20 s; got {got:?}")),
+            Ok(None) => return Err("bob: the session ended".into()),
+            Ok(Some(Event::Reconnected { resumed, .. })) => println!(
+                "bob's client reconnected: the stream was {}",
+                if resumed {
+                    "resumed (XEP-0198): nothing to send again by hand"
+                } else {
+                    "not resumed: a new session"
+                }
+            ),
+            Ok(Some(Event::Core(xmpp_proto::Event::ChatMessage(m)))) if has_body(&m) => {
+                println!(
+                    "bob received after the cut, from {}: {}",
+                    from(&m),
+                    body(&m)
+                );
+                got.push(body(&m).to_string());
+            }
+            Ok(Some(_)) => {}
+        }
+    }
+    if got.len() != 2 {
+        return Err(format!(
+            "bob received {} copies of 2 messages: {got:?}",
+            got.len()
+        ));
+    }
+    println!("bob got both messages, each once");
 
     alice.close().await;
     phone.close().await;

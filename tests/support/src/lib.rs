@@ -42,7 +42,7 @@ pub mod adapter;
 pub mod blocking_server;
 #[cfg(feature = "cli")]
 pub mod cli;
-#[cfg(feature = "cli")]
+#[cfg(feature = "proxy")]
 pub mod proxy;
 #[cfg(feature = "tokio")]
 pub mod tokio_server;
