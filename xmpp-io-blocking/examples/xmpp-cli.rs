@@ -47,8 +47,8 @@ fn run(args: &Args) -> Exit {
     let (mut reader, sender) = client.split();
     let requests: Requests = Arc::default();
     let quit: Quit = Arc::default();
-    stdin_commands(args.clone(), sender, requests.clone(), quit.clone());
-    events(&mut reader, args, &requests, &quit)
+    stdin_commands(args.clone(), sender.clone(), requests.clone(), quit.clone());
+    events(&mut reader, &sender, args, &requests, &quit)
 }
 
 /// Reads stdin on a thread of its own (a blocking read cannot be
@@ -122,7 +122,13 @@ fn handle_line(line: &str, args: &Args, sender: &Sender, requests: &Requests, qu
 
 /// Runs the session and prints its events; returns the exit status once
 /// it is over.
-fn events(reader: &mut Reader, args: &Args, requests: &Requests, quit: &Quit) -> Exit {
+fn events(
+    reader: &mut Reader,
+    sender: &Sender,
+    args: &Args,
+    requests: &Requests,
+    quit: &Quit,
+) -> Exit {
     for event in reader.iter() {
         let event = match event {
             Event::Core(xmpp_proto::Event::IqResponse { id, result }) => {
@@ -137,6 +143,10 @@ fn events(reader: &mut Reader, args: &Args, requests: &Requests, quit: &Quit) ->
             }
             other => other,
         };
+        if cli_common::store::wants_resumption(&event) {
+            let state = sender.with(|c, _| c.resumption_state().map(|s| s.to_bytes()));
+            cli_common::store::save_resumption(state.ok().flatten());
+        }
         // The quit command's result goes before the last event.
         let quit_result = || {
             if let Some(command) = quit.lock().unwrap().take() {

@@ -81,6 +81,12 @@ async fn run(args: Args) -> Exit {
             Some(value) = out_rx.recv() => print(&value),
             event = events.next() => {
                 let Some(event) = event else { return Exit::Connection };
+                if cli_common::store::wants_resumption(&event) {
+                    let state = handle
+                        .with(|c, _| c.resumption_state().map(|s| s.to_bytes()))
+                        .await;
+                    cli_common::store::save_resumption(state.ok().flatten());
+                }
                 // Whatever was queued for stdout goes before the last event.
                 let drain = || while let Ok(v) = out_rx.try_recv() { print(&v) };
                 if let Some(exit) = session::on_event(event, &args.jid, drain) {

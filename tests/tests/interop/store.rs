@@ -136,3 +136,55 @@ fn a_second_run_with_the_store_reuses_roster_keys_and_cursor() {
         let _ = std::fs::remove_dir_all(&dir);
     });
 }
+
+#[test]
+#[ignore = "needs the private Prosody: run through scripts/test"]
+fn a_killed_run_is_resumed_by_the_next_with_the_store() {
+    each_driver(|d, s| {
+        let dir =
+            std::env::temp_dir().join(format!("xmpp-resume-{}-{}", d.name, std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let db = dir.join("alice.db");
+        let db = db.to_str().expect("utf-8 path");
+        let mut first = start(d, s, "alice-pass", db);
+        let jid = first.seen[0]["jid"].clone();
+        // A ping answered: stream management is enabled and its state kept
+        // (saved after each stream-management event: give the save of the
+        // last ack a moment, as a process that runs for more than an
+        // instant has; a state older than the last `<a h/>` sent is refused
+        // by Prosody, and the next login is a fresh one).
+        first.send(json!({"cmd": "ping", "tag": "sync"}));
+        first.expect("ping", T, |v| v["event"] == "result" && v["tag"] == "sync");
+        std::thread::sleep(Duration::from_millis(500));
+        let killed = std::process::Command::new("kill")
+            .args(["-9", &first.pid().to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        std::thread::sleep(Duration::from_millis(300));
+        let mut second = Cli::start(
+            d,
+            s,
+            "alice",
+            "alice-pass",
+            &["--ca-file", &s.ca, "--store", db],
+        );
+        let online = second.online();
+        assert_eq!(online["resumed"], true, "{online}");
+        assert_eq!(online["jid"], jid, "the same session");
+        let (status, _) = second.finish();
+        assert_eq!(status, 0);
+        // A clean quit ended the session: the next run starts afresh.
+        let mut third = Cli::start(
+            d,
+            s,
+            "alice",
+            "alice-pass",
+            &["--ca-file", &s.ca, "--store", db],
+        );
+        assert_eq!(third.online()["resumed"], false);
+        third.finish();
+        drop(first);
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}

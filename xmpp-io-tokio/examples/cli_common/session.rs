@@ -71,6 +71,26 @@ pub fn options(args: &Args) -> ConnectOptions {
     if args.reconnect {
         options = options.reconnect(ReconnectPolicy::new());
     }
+    // With --store: a session the last run left open (killed, or cut
+    // without reconnect) is resumed on the first connection if the server
+    // still keeps it, and each `h` the server hears is kept (one hook: a
+    // second `configure` would replace the first).
+    if args.store.is_some() {
+        let resume = stored
+            .resumption
+            .as_deref()
+            .and_then(|b| xmpp_proto::sm::ResumptionState::from_bytes(b).ok());
+        options = options.configure(move |c| {
+            let c = c.stream_management(xmpp_proto::sm::SmConfig {
+                report_handled: true,
+                ..xmpp_proto::sm::SmConfig::default()
+            });
+            match resume.clone() {
+                Some(state) => c.resume_from(state),
+                None => c,
+            }
+        });
+    }
     let catch_up = if args.store.is_some() {
         Some(stored.archive_cursor.clone())
     } else {
@@ -235,6 +255,7 @@ pub fn on_event(event: Event, jid: &BareJid, before_end: impl FnOnce()) -> Optio
             before_end();
             return Some(match reason {
                 Disconnect::Closed => {
+                    store::save_resumption(None);
                     print(&event::disconnected("closed"));
                     Exit::Clean
                 }

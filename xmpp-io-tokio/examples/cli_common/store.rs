@@ -52,6 +52,28 @@ pub fn loaded() -> Option<Stored> {
     slot().as_ref().map(|o| o.loaded.clone())
 }
 
+/// Whether the resumption state may have changed with `event` and a store
+/// keeps it: stream management news (acks, enabled) and received messages
+/// (the count of stanzas handled).
+pub fn wants_resumption(event: &xmpp_proto::adapter::Event) -> bool {
+    use xmpp_proto::adapter::Event as A;
+    slot().is_some()
+        && matches!(
+            event,
+            A::Core(Event::StreamManagement(_) | Event::ChatMessage(_)) | A::Reconnected { .. }
+        )
+}
+
+/// Keeps the session's resumption state (XEP-0198), or forgets it (a
+/// clean close ends the session: nothing to resume).
+pub fn save_resumption(bytes: Option<Vec<u8>>) {
+    let mut slot = slot();
+    let Some(open) = slot.as_mut() else { return };
+    if let Err(e) = open.store.set_resumption(&open.account, bytes.as_deref()) {
+        eprintln!("xmpp-cli: --store: {e}; the session goes on without it");
+    }
+}
+
 /// Applies one of the core's events, if a store is open.
 pub fn apply(event: &Event) {
     let mut slot = slot();

@@ -322,3 +322,21 @@ fn a_clean_close_acks_requests_and_ends_the_session_unresumable() {
     assert_eq!(sm_events(&mut s), [acked(&["m1"]), unacked(&["m2"])]);
     assert!(s.client.resumption_state().is_none());
 }
+
+#[test]
+fn each_h_told_to_the_server_is_reported_when_asked_for() {
+    let sm = SmConfig {
+        report_handled: true,
+        ..sm_config(5)
+    };
+    let mut s = online(sm, false);
+    s.server("<message from='romeo@example.net/orchard' id='x1'><body>one</body></message>");
+    s.server(R);
+    assert_eq!(s.sent(), a(1));
+    assert_eq!(sm_events(&mut s), [SmEvent::Handled { h: 1 }]);
+    // Off by default: no such event.
+    let mut s = online(sm_config(5), false);
+    s.server(R);
+    assert_eq!(s.sent(), a(0));
+    assert!(sm_events(&mut s).is_empty());
+}

@@ -143,3 +143,41 @@ fn a_state_of_another_account_is_ignored_with_a_warning() {
     s.bind("balcony");
     assert!(s.is_online());
 }
+
+#[test]
+fn an_imported_state_believes_one_h_beyond_its_count_then_no_more() {
+    // Saved with m2 unacknowledged (2 sent); the process sent two more
+    // stanzas before it was killed, so the server handled 4.
+    let state = ResumptionState::from_bytes(&first_process()).expect("reads back");
+    let (mut s, _) = resuming_client(state, 10);
+    s.server("<resumed xmlns='urn:xmpp:sm:3' previd='sm-1' h='4'/>");
+    assert_eq!(s.sent(), "", "nothing sent again: the server has it all");
+    let events = s.take_events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Warning(w) if w.kind == WarningKind::UnexpectedInput)),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Event::StreamManagement(SmEvent::Acked { ids }) if ids == &["m2"])
+        ),
+        "{events:?}"
+    );
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::Online { resumed: true, .. })));
+    // From now on the counts are live: an h beyond them is hostile.
+    s.server(&a(5));
+    assert!(
+        matches!(
+            s.disconnect_reason(),
+            Some(DisconnectReason::StreamManagement(
+                SmError::HandledCountTooHigh { h: 5, sent: 4 }
+            ))
+        ),
+        "{:?}",
+        s.events
+    );
+}

@@ -91,6 +91,12 @@ pub struct SmConfig {
     /// modules' sends are refused with
     /// [`SendError::QueueFull`](crate::SendError::QueueFull) (default 1,000).
     pub max_unacked: usize,
+    /// Report [`SmEvent::Handled`] each time the core tells the server how
+    /// many stanzas it handled (default: off). An application that keeps
+    /// the [`ResumptionState`] across a process restart turns it on and
+    /// saves the state at each: a state older than the last `h` the server
+    /// heard is refused at resumption (Prosody closes the connection).
+    pub report_handled: bool,
 }
 
 impl Default for SmConfig {
@@ -102,6 +108,7 @@ impl Default for SmConfig {
             ack_every: 5,
             ack_after: Duration::from_secs(1),
             max_unacked: 1000,
+            report_handled: false,
         }
     }
 }
@@ -149,6 +156,13 @@ pub enum SmEvent {
     Unacked {
         /// Their ids.
         ids: Vec<String>,
+    },
+    /// We told the server we handled `h` stanzas (answering its `<r/>`):
+    /// the [`ResumptionState`] changed in a way the server knows. Only with
+    /// [`SmConfig::report_handled`].
+    Handled {
+        /// The count sent, mod 2^32.
+        h: u32,
     },
 }
 
@@ -208,6 +222,10 @@ pub(crate) struct Sm {
     /// A resumable connection was lost while the session goes on: IQs are
     /// kept and the modules went `offline(true)`.
     pub(crate) suspended: bool,
+    /// The counters came from an imported state and no `h` came since: the
+    /// process that saved it may have sent more than it saved, so an `h`
+    /// beyond our count is believed once (not a hostile `h`).
+    pub(crate) imported: bool,
     pub(crate) csi: csi::Csi,
 }
 
@@ -219,6 +237,7 @@ impl Sm {
             handled: 0,
             resumable: None,
             suspended: false,
+            imported: false,
             csi: csi::Csi::default(),
         }
     }

@@ -150,6 +150,14 @@ impl SmQueue {
         }
     }
 
+    /// Takes `h` as the count of stanzas sent, whatever ours says: every
+    /// stanza kept is acknowledged (an imported state: the process that
+    /// saved it sent more before it ended).
+    pub(crate) fn adopt(&mut self, h: u32) -> Vec<Unacked> {
+        self.acked = h;
+        self.entries.drain(..).collect()
+    }
+
     pub(crate) fn entries(&self) -> impl Iterator<Item = &Unacked> {
         self.entries.iter()
     }

@@ -171,6 +171,7 @@ impl Client {
             );
         }
         self.sm.handled = state.handled;
+        self.sm.imported = true;
         self.outbox.sm.import(state.acked, state.unacked);
         self.sm.resumable = Some(Resumable {
             id: state.id,

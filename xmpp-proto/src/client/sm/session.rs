@@ -67,6 +67,9 @@ impl Client {
                 if self.outbox.open {
                     let a = format!("<a xmlns='urn:xmpp:sm:3' h='{}'/>", self.sm.handled);
                     self.outbox.write_raw(a.as_bytes());
+                    if self.sm.config.report_handled {
+                        self.sm_event(SmEvent::Handled { h: self.sm.handled });
+                    }
                 }
             }
             "a" => match parse_h(element.attr("h")) {
@@ -134,6 +137,7 @@ impl Client {
     /// reports what it acknowledges; one beyond what was sent ends the
     /// connection (§6). False when it did.
     pub(crate) fn sm_ack(&mut self, h: u32) -> bool {
+        let imported = std::mem::take(&mut self.sm.imported);
         match self.outbox.sm.ack(h) {
             Ok(done) => {
                 let ids: Vec<String> = done.into_iter().filter_map(|u| u.id).collect();
@@ -150,6 +154,28 @@ impl Client {
                         self.outbox.sm.acked
                     ),
                 );
+                true
+            }
+            Err(_) if imported => {
+                // The state was saved before the last stanzas went out.
+                self.warn(
+                    WarningKind::UnexpectedInput,
+                    format!(
+                        "the server handled {h} stanzas, more than the imported state's {}: \
+                         the process that saved it sent more after; all are acknowledged",
+                        self.outbox.sm.sent()
+                    ),
+                );
+                let ids: Vec<String> = self
+                    .outbox
+                    .sm
+                    .adopt(h)
+                    .into_iter()
+                    .filter_map(|u| u.id)
+                    .collect();
+                if !ids.is_empty() {
+                    self.sm_event(SmEvent::Acked { ids });
+                }
                 true
             }
             Err(_) => {
