@@ -126,6 +126,13 @@ fn client(d: &Driver, s: &Server, user: &str, port: &str) -> Cli {
     c.expect("presence result", Duration::from_secs(20), |v| {
         v["event"] == "result" && v["tag"] == "p"
     });
+    // The server handles a session's stanzas in order: once the ping is
+    // answered, the presence is in effect (messages to the bare JID reach
+    // this resource, not offline storage).
+    c.send(json!({"cmd": "ping", "tag": "sync"}));
+    c.expect("ping result", Duration::from_secs(20), |v| {
+        v["event"] == "result" && v["tag"] == "sync"
+    });
     c
 }
 
