@@ -11,23 +11,12 @@ use xmpp_test_support::{scram_server, session};
 
 use scram_server::{Hash, ScramServer};
 use session::{config, Session, PASSWORD};
-use xmpp_proto::sasl::{ChannelBinding, ChannelBindingType, Credentials, ScramHash, ScramKeys};
+use xmpp_proto::sasl::{ChannelBinding, ChannelBindingType, Credentials, ScramKeys};
 use xmpp_proto::testing::server_header;
 use xmpp_proto::{Config, DisconnectReason, Mechanism};
 
 fn keys() -> ScramKeys {
-    let server = ScramServer::new(Hash::Sha1, PASSWORD);
-    ScramKeys {
-        mechanism_hash: ScramHash::Sha1,
-        salted_password: scram_server::salted_password(
-            Hash::Sha1,
-            PASSWORD,
-            &server.salt,
-            server.iterations,
-        ),
-        salt: server.salt,
-        iterations: server.iterations,
-    }
+    ScramServer::new(Hash::Sha1, PASSWORD).keys(PASSWORD)
 }
 
 fn returning() -> Session {

@@ -14,18 +14,7 @@ use xmpp_proto::{Config, Event};
 
 /// Keys as a first SCRAM-SHA-1 login against the scripted server hands out.
 fn sha1_keys() -> ScramKeys {
-    let server = ScramServer::new(Hash::Sha1, PASSWORD);
-    ScramKeys {
-        mechanism_hash: ScramHash::Sha1,
-        salted_password: scram_server::salted_password(
-            Hash::Sha1,
-            PASSWORD,
-            &server.salt,
-            server.iterations,
-        ),
-        salt: server.salt,
-        iterations: server.iterations,
-    }
+    ScramServer::new(Hash::Sha1, PASSWORD).keys(PASSWORD)
 }
 
 fn with(credentials: Credentials) -> Config {

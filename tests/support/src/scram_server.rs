@@ -104,6 +104,20 @@ impl ScramServer {
         }
     }
 
+    /// The salted keys a client derives for this server's salt and count
+    /// from `password` (what a first login hands out as `Event::ScramKeys`).
+    pub fn keys(&self, password: &str) -> xmpp_proto::sasl::ScramKeys {
+        xmpp_proto::sasl::ScramKeys {
+            mechanism_hash: match self.hash {
+                Hash::Sha1 => xmpp_proto::sasl::ScramHash::Sha1,
+                Hash::Sha256 => xmpp_proto::sasl::ScramHash::Sha256,
+            },
+            salted_password: salted_password(self.hash, password, &self.salt, self.iterations),
+            salt: self.salt.clone(),
+            iterations: self.iterations,
+        }
+    }
+
     /// Appends XEP-0474's downgrade-protection hash of the mechanism list
     /// `mechanisms` (joined by U+001E, hashed with this exchange's hash) to
     /// server-first.

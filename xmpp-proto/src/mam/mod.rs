@@ -322,12 +322,7 @@ impl Mam {
         let before = c.cursor.clone();
         let results = c.delivered;
         c.failed();
-        let after = c.cursor.clone();
-        if after != before {
-            if let Some(id) = after {
-                cx.emit(Event::Mam(MamEvent::Cursor { id }));
-            }
-        }
+        cursor_moved(cx, before, &c.cursor);
         cx.emit(Event::Mam(MamEvent::CaughtUp {
             results,
             result: Err(error),
@@ -342,11 +337,7 @@ impl Mam {
         let step = c.page_done(fin);
         let results = c.delivered;
         let run = c.running;
-        if c.cursor != before {
-            if let Some(id) = c.cursor.clone() {
-                cx.emit(Event::Mam(MamEvent::Cursor { id }));
-            }
-        }
+        cursor_moved(cx, before, &c.cursor);
         match step {
             Step::Next(query) => {
                 if self.send_query(cx, *query, run).is_err() {
@@ -488,6 +479,15 @@ impl Mam {
             }
         }
         cx.dispatch(Stanza::Message(message), provenance);
+    }
+}
+
+/// Reports the cursor when it moved from `before`.
+fn cursor_moved(cx: &mut ModuleContext<'_>, before: Option<String>, now: &Option<String>) {
+    if *now != before {
+        if let Some(id) = now.clone() {
+            cx.emit(Event::Mam(MamEvent::Cursor { id }));
+        }
     }
 }
 

@@ -63,7 +63,7 @@ pub enum ResumptionStateError {
 }
 
 /// What a session needs to be resumed, on a new transport or by a new
-/// process: see the [module documentation](self).
+/// process: see [`Client::resumption_state`](crate::Client::resumption_state).
 #[derive(Clone, PartialEq, Eq)]
 pub struct ResumptionState {
     pub(crate) id: String,
