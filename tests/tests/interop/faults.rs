@@ -3,7 +3,8 @@
 //! a loopback proxy of their own that cuts their connection at seeded
 //! random points: at once (between or inside stanzas, during a login or a
 //! resumption), or after a random number of bytes in one direction (inside
-//! a TLS record). Alice's application sends 2,000 messages to Bob while 20
+//! a TLS record); the next cut of a side waits until its client is back
+//! (a byte-counted cut may still land in that login). Alice's application sends 2,000 messages to Bob while 20
 //! cuts hit Alice and 20 hit Bob, sending again only what its client gave
 //! back (refused while offline, or reported `acked: false`), with the same
 //! id. Bob's application must receive each message exactly once, and
@@ -48,6 +49,11 @@ struct Faults {
     next_at: Instant,
     /// A byte-counted cut planned at this time, forced if no traffic comes.
     planned: Option<Instant>,
+    /// A cut happened and the client has not said `reconnected` yet: the
+    /// next cut waits (a cut may still land in a login, by its byte count,
+    /// but cuts do not pile up on one login after another, whose backoff
+    /// would double each time).
+    down: bool,
     kinds: HashMap<&'static str, usize>,
 }
 
@@ -59,6 +65,7 @@ impl Faults {
             done: 0,
             next_at: Instant::now() + Duration::from_millis(500 + rng.below(1500)),
             planned: None,
+            down: false,
             kinds: HashMap::new(),
         }
     }
@@ -78,7 +85,7 @@ impl Faults {
             }
             return false;
         }
-        if self.done == CUTS_EACH || now < self.next_at {
+        if self.done == CUTS_EACH || self.down || now < self.next_at {
             return false;
         }
         match rng.below(3) {
@@ -107,6 +114,7 @@ impl Faults {
 
     fn count(&mut self, kind: &'static str, rng: &mut Rng) -> bool {
         self.done += 1;
+        self.down = true;
         *self.kinds.entry(kind).or_default() += 1;
         self.next_at = Instant::now() + Duration::from_millis(700 + rng.below(2000));
         true
@@ -254,7 +262,10 @@ fn two_thousand_messages_through_forty_cuts_arrive_once_and_are_confirmed_once()
                             to_send.push_back(i);
                         }
                     }
-                    Some("reconnected") => reconnects[0] += 1,
+                    Some("reconnected") => {
+                        reconnects[0] += 1;
+                        faults[0].down = false;
+                    }
                     Some("disconnected") => panic!("[{}] alice gave up: {v}", d.name),
                     _ => {}
                 }
@@ -269,7 +280,10 @@ fn two_thousand_messages_through_forty_cuts_arrive_once_and_are_confirmed_once()
                             assert_eq!(*n, 1, "[{}] seed {seed}: {b} received twice", d.name);
                         }
                     }
-                    Some("reconnected") => reconnects[1] += 1,
+                    Some("reconnected") => {
+                        reconnects[1] += 1;
+                        faults[1].down = false;
+                    }
                     Some("disconnected") => panic!("[{}] bob gave up: {v}", d.name),
                     _ => {}
                 }
