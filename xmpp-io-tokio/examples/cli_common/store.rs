@@ -52,15 +52,17 @@ pub fn loaded() -> Option<Stored> {
     slot().as_ref().map(|o| o.loaded.clone())
 }
 
-/// Whether the resumption state may have changed with `event` and a store
-/// keeps it: stream management news (acks, enabled) and received messages
-/// (the count of stanzas handled).
+/// Whether the resumption state changed in a way the server knows and a
+/// store keeps it: stream management news (enabled, acks, each `h` told to
+/// the server, `SmConfig::report_handled`) and a resumption. (Each received
+/// stanza changes our count too, but only the `h` the server heard must be
+/// kept: a resumption with a lower one is refused.)
 pub fn wants_resumption(event: &xmpp_proto::adapter::Event) -> bool {
     use xmpp_proto::adapter::Event as A;
     slot().is_some()
         && matches!(
             event,
-            A::Core(Event::StreamManagement(_) | Event::ChatMessage(_)) | A::Reconnected { .. }
+            A::Core(Event::StreamManagement(_)) | A::Reconnected { .. }
         )
 }
 
