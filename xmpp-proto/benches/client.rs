@@ -7,11 +7,12 @@
 //! and on (every stanza kept until acknowledged); and the heap held by an
 //! idle logged-in connection.
 //!
-//! `cargo bench -p xmpp-proto --bench client [-- --quick | --rounds N]`
+//! `cargo bench -p xmpp-proto --bench client [-- --quick | --rounds N]
+//! | --ratio | --profile-b messages|plain]`
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use xmpp_proto::messages::Messages;
@@ -29,21 +30,32 @@ struct Counting;
 
 static LIVE: AtomicI64 = AtomicI64::new(0);
 static ALLOCS: AtomicU64 = AtomicU64::new(0);
+/// Whether the allocator counts. Off while a throughput round is timed: the
+/// counters' atomic read-modify-writes (two or three per allocation) would
+/// be charged to the allocating lines and not to (a), which allocates
+/// nothing. Allocations are counted in a separate, untimed pass.
+static COUNTING: AtomicBool = AtomicBool::new(true);
 
 // SAFETY: forwards to the system allocator; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
         System.alloc(layout)
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+        }
         System.dealloc(ptr, layout)
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
         System.realloc(ptr, layout, new_size)
     }
 }
@@ -171,6 +183,37 @@ fn main() {
         None if quick => 1,
         None => 5,
     };
+    // `--profile-b messages|plain`: only line (b) on that corpus, `rounds`
+    // times, for a profiler (`perf record`) to see nothing else.
+    if let Some(i) = args.iter().position(|a| a == "--profile-b") {
+        let (bytes, n) = match args.get(i + 1).map(String::as_str) {
+            Some("plain") => stanzas(corpus::plain_messages(100_000)),
+            _ => stanzas(corpus::messages(100_000)),
+        };
+        let mut best = Duration::MAX;
+        for _ in 0..rounds {
+            best = best.min(through_client(&bytes, n, Modules::None, false).0);
+        }
+        println!(
+            "(b): {:.1} MB/s",
+            bytes.len() as f64 / 1e6 / best.as_secs_f64()
+        );
+        return;
+    }
+    // `--ratio`: only the interleaved (b)/(a) of each corpus.
+    if args.iter().any(|a| a == "--ratio") {
+        for (corpus_name, (bytes, n)) in [
+            ("messages", stanzas(corpus::messages(100_000))),
+            ("plain messages", stanzas(corpus::plain_messages(100_000))),
+        ] {
+            let (ia, ib) = interleaved(&bytes, n, 500, rounds);
+            println!(
+                "{corpus_name}: (b)/(a) interleaved, {rounds} rounds: {:.1}%",
+                100.0 * ia.as_secs_f64() / ib.as_secs_f64()
+            );
+        }
+        return;
+    }
     for (corpus_name, (bytes, n)) in [
         ("messages", stanzas(corpus::messages(100_000))),
         ("plain messages", stanzas(corpus::plain_messages(100_000))),
@@ -194,8 +237,12 @@ fn main() {
             Duration::MAX,
             Duration::MAX,
         );
-        let (mut tokens, mut allocs_r, mut allocs_b, mut allocs_c, mut allocs_d) = (0, 0, 0, 0, 0);
-        let (mut te, mut allocs_e) = (Duration::MAX, 0);
+        let mut tokens = 0;
+        let mut te = Duration::MAX;
+        // (b)/(a) of each round, (a) and (b) timed moments apart: the
+        // speed of this VM drifts over minutes, which a ratio of two
+        // best-of figures taken at different moments does not cancel.
+        let mut ratios: Vec<f64> = Vec::with_capacity(rounds);
         for _ in 0..rounds {
             let t = Clock::now();
             tokens = 0;
@@ -203,19 +250,24 @@ fn main() {
                 black_box(token.expect("corpus tokenizes"));
                 tokens += 1;
             }
-            ta = ta.min(t.elapsed());
-            let (t, allocs) = through_reader(&stream, n);
-            (tr, allocs_r) = (tr.min(t), allocs);
-            let (t, allocs) = through_client(&bytes, n, Modules::None);
-            (tb, allocs_b) = (tb.min(t), allocs);
-            let (t, allocs) = through_client(&bytes, n, Modules::RosterPresence);
-            (tc, allocs_c) = (tc.min(t), allocs);
-            let (t, allocs) = through_client(&bytes, n, Modules::Messages);
-            (td, allocs_d) = (td.min(t), allocs);
-            let (t, allocs) = through_client_sm(&bytes, n, true);
-            (te, allocs_e) = (te.min(t), allocs);
+            let a = t.elapsed();
+            ta = ta.min(a);
+            tr = tr.min(through_reader(&stream, n, false).0);
+            let b = through_client(&bytes, n, Modules::None, false).0;
+            tb = tb.min(b);
+            ratios.push(100.0 * a.as_secs_f64() / b.as_secs_f64());
+            tc = tc.min(through_client(&bytes, n, Modules::RosterPresence, false).0);
+            td = td.min(through_client(&bytes, n, Modules::Messages, false).0);
+            te = te.min(through_client_sm(&bytes, n, true, false).0);
         }
+        // Allocations, in one more untimed pass of each.
+        let allocs_r = through_reader(&stream, n, true).1;
+        let allocs_b = through_client(&bytes, n, Modules::None, true).1;
+        let allocs_c = through_client(&bytes, n, Modules::RosterPresence, true).1;
+        let allocs_d = through_client(&bytes, n, Modules::Messages, true).1;
+        let allocs_e = through_client_sm(&bytes, n, true, true).1;
 
+        let (ia, ib) = interleaved(&bytes, n, 500, rounds);
         println!("connection throughput, {corpus_name} corpus ({n} stanzas, {mb:.1} MB, {tokens} tokens), best of {rounds}:");
         println!(
             "  (a) raw xmlparser tokenization     {:8.1} MB/s {:10.0} stanzas/s",
@@ -242,19 +294,32 @@ fn main() {
             100.0 * ta.as_secs_f64() / tb.as_secs_f64(),
             100.0 * tb.as_secs_f64() / tc.as_secs_f64()
         );
+        println!(
+            "  (b)/(a) interleaved in slices of 500 stanzas, all {rounds} rounds summed: {:.1}% ((a) {:.1} MB/s, (b) {:.1} MB/s)",
+            100.0 * ia.as_secs_f64() / ib.as_secs_f64(),
+            mb * rounds as f64 / ia.as_secs_f64(),
+            mb * rounds as f64 / ib.as_secs_f64()
+        );
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "  (b)/(a) per round: min {:.1}%, median {:.1}%, max {:.1}%",
+            ratios[0],
+            ratios[ratios.len() / 2],
+            ratios[ratios.len() - 1]
+        );
     }
 
     // Sending: Client::send to transmitted bytes, stream management off
     // and on (each stanza kept until the server's ack, an <r/> every 5,
     // the server's <a/> fed back every 100 messages).
     let sends = 100_000;
-    let (mut off, mut on, mut allocs_off, mut allocs_on) = (Duration::MAX, Duration::MAX, 0, 0);
+    let (mut off, mut on) = (Duration::MAX, Duration::MAX);
     for _ in 0..rounds {
-        let (t, allocs) = sending(sends, false);
-        (off, allocs_off) = (off.min(t), allocs);
-        let (t, allocs) = sending(sends, true);
-        (on, allocs_on) = (on.min(t), allocs);
+        off = off.min(sending(sends, false, false).0);
+        on = on.min(sending(sends, true, false).0);
     }
+    let allocs_off = sending(sends, false, true).1;
+    let allocs_on = sending(sends, true, true).1;
     println!("sending {sends} chat messages (Client::send -> Transmit), best of {rounds}:");
     for (name, t, allocs) in [
         ("stream management off", off, allocs_off),
@@ -298,8 +363,9 @@ fn main() {
 
 /// The time for a `StreamReader` alone to read `stream` (header and
 /// stanzas) in 4 KiB reads, dropping each element, and its allocations.
-fn through_reader(stream: &[u8], n: usize) -> (Duration, u64) {
+fn through_reader(stream: &[u8], n: usize, count: bool) -> (Duration, u64) {
     let mut reader = StreamReader::new(ReaderLimits::default());
+    COUNTING.store(count, Ordering::Relaxed);
     let before = ALLOCS.load(Ordering::Relaxed);
     let t = Clock::now();
     let mut elements = 0;
@@ -314,15 +380,17 @@ fn through_reader(stream: &[u8], n: usize) -> (Duration, u64) {
     }
     let elapsed = t.elapsed();
     let allocs = ALLOCS.load(Ordering::Relaxed) - before;
+    COUNTING.store(true, Ordering::Relaxed);
     assert_eq!(elements, n, "every stanza is read");
     (elapsed, allocs)
 }
 
 /// The time to push `bytes` through a freshly logged-in client (the login
 /// is not timed), and the allocations it took.
-fn through_client(bytes: &[u8], n: usize, modules: Modules) -> (Duration, u64) {
+fn through_client(bytes: &[u8], n: usize, modules: Modules, count: bool) -> (Duration, u64) {
     let now = Instant::now();
     let mut client = logged_in_with(now, modules);
+    COUNTING.store(count, Ordering::Relaxed);
     let before = ALLOCS.load(Ordering::Relaxed);
     let t = Clock::now();
     let mut messages = 0;
@@ -350,15 +418,17 @@ fn through_client(bytes: &[u8], n: usize, modules: Modules) -> (Duration, u64) {
     }
     let elapsed = t.elapsed();
     let allocs = ALLOCS.load(Ordering::Relaxed) - before;
+    COUNTING.store(true, Ordering::Relaxed);
     assert_eq!(messages, n, "every message reaches the application");
     (elapsed, allocs)
 }
 
 /// As [`through_client`] without modules, on a session whose server
 /// enabled stream management (`sm`): every stanza received is counted.
-fn through_client_sm(bytes: &[u8], n: usize, sm: bool) -> (Duration, u64) {
+fn through_client_sm(bytes: &[u8], n: usize, sm: bool, count: bool) -> (Duration, u64) {
     let now = Instant::now();
     let mut client = logged_in(now, Modules::None, sm);
+    COUNTING.store(count, Ordering::Relaxed);
     let before = ALLOCS.load(Ordering::Relaxed);
     let t = Clock::now();
     let mut messages = 0;
@@ -380,17 +450,19 @@ fn through_client_sm(bytes: &[u8], n: usize, sm: bool) -> (Duration, u64) {
     }
     let elapsed = t.elapsed();
     let allocs = ALLOCS.load(Ordering::Relaxed) - before;
+    COUNTING.store(true, Ordering::Relaxed);
     assert_eq!(messages, n, "every message reaches the application");
     (elapsed, allocs)
 }
 
 /// The time to send `n` chat messages and drain their bytes, with stream
 /// management on or off, and the allocations it took.
-fn sending(n: usize, sm: bool) -> (Duration, u64) {
+fn sending(n: usize, sm: bool, count: bool) -> (Duration, u64) {
     let now = Instant::now();
     let mut client = logged_in(now, Modules::None, sm);
     let to: Jid = "romeo@example.net".parse().expect("jid");
     let message = Message::chat(to, "Wherefore art thou, Romeo?");
+    COUNTING.store(count, Ordering::Relaxed);
     let before = ALLOCS.load(Ordering::Relaxed);
     let t = Clock::now();
     let mut written = 0;
@@ -413,9 +485,78 @@ fn sending(n: usize, sm: bool) -> (Duration, u64) {
     }
     let elapsed = t.elapsed();
     let allocs = ALLOCS.load(Ordering::Relaxed) - before;
+    COUNTING.store(true, Ordering::Relaxed);
     black_box(written);
     if sm {
         assert_eq!(client.resumption_state().map(|s| s.acked()), Some(n as u32));
     }
     (elapsed, allocs)
+}
+
+/// Where each top-level stanza of `bytes` starts (a corpus of messages,
+/// whitespace between some of them; an inner, forwarded message is
+/// preceded by its wrapper's tag, not by `</message>`).
+fn stanza_starts(bytes: &[u8]) -> Vec<usize> {
+    let mut starts = vec![0];
+    let end_tag = b"</message>";
+    let mut i = 0;
+    while let Some(k) = memchr::memmem::find(&bytes[i..], end_tag) {
+        let mut j = i + k + end_tag.len();
+        while bytes.get(j) == Some(&b' ') {
+            j += 1;
+        }
+        if bytes[j..].starts_with(b"<message") {
+            starts.push(j);
+        }
+        i = j;
+    }
+    starts
+}
+
+/// (a) and (b) timed in turns over the same slices of `slice` stanzas, the
+/// sums over `rounds` rounds: a drift of this VM's speed (it moves by 2x
+/// over minutes on a busy host) touches both alike, which best-of figures
+/// timed seconds apart do not guarantee. Each round logs in a new client
+/// (untimed) and feeds it every slice in 4 KiB reads.
+fn interleaved(bytes: &[u8], n: usize, slice: usize, rounds: usize) -> (Duration, Duration) {
+    let text = std::str::from_utf8(bytes).expect("utf8");
+    let starts = stanza_starts(bytes);
+    assert_eq!(starts.len(), n, "one start per stanza");
+    let mut bounds: Vec<usize> = starts.iter().step_by(slice).copied().collect();
+    bounds.push(bytes.len());
+    let (mut ta, mut tb) = (Duration::ZERO, Duration::ZERO);
+    COUNTING.store(false, Ordering::Relaxed);
+    for _ in 0..rounds {
+        let now = Instant::now();
+        let mut client = logged_in_with(now, Modules::None);
+        let mut messages = 0;
+        for w in bounds.windows(2) {
+            let t = Clock::now();
+            for token in xmlparser::Tokenizer::from_fragment(text, w[0]..w[1]) {
+                black_box(token.expect("corpus tokenizes"));
+            }
+            ta += t.elapsed();
+            let t = Clock::now();
+            for chunk in bytes[w[0]..w[1]].chunks(4096) {
+                client.handle_input(Input::Received(now, chunk));
+                loop {
+                    match client.poll_output() {
+                        Output::Event(Event::Message(m)) => {
+                            black_box(&m);
+                            messages += 1;
+                        }
+                        Output::Event(Event::Disconnected { reason }) => panic!("{reason}"),
+                        Output::Timeout(_) => break,
+                        other => {
+                            black_box(other);
+                        }
+                    }
+                }
+            }
+            tb += t.elapsed();
+        }
+        assert_eq!(messages, n, "every message reaches the application");
+    }
+    COUNTING.store(true, Ordering::Relaxed);
+    (ta, tb)
 }
