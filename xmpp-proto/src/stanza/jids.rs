@@ -25,23 +25,55 @@ const MAX_LEN: usize = 256;
 
 /// Recently seen bare JIDs that are not plain ASCII, by their normalized
 /// form (bounded: [`CAPACITY`] entries of at most [`MAX_LEN`] bytes).
+///
+/// Each entry's hash is kept beside it, so a lookup compares 32 integers
+/// and at most the strings whose hash matches (a scan comparing the strings
+/// themselves cost more than `Jid::new` of an ASCII address). A peer that
+/// makes hashes collide gains nothing: the scan is bounded by [`CAPACITY`]
+/// either way.
 #[derive(Debug, Default)]
 pub(crate) struct JidCache {
     bare: Vec<BareJid>,
+    /// `hash(bare[i].as_str())`, index for index.
+    hashes: Vec<u64>,
     /// The slot the next new entry replaces once the cache is full.
     next: usize,
 }
 
+/// A fast, non-cryptographic hash of a short string (eight bytes at a time).
+fn hash(s: &str) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = s.len() as u64;
+    let mut words = s.as_bytes().chunks_exact(8);
+    for w in &mut words {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
+    }
+    let rest = words.remainder();
+    let mut b = [0u8; 8];
+    b[..rest.len()].copy_from_slice(rest);
+    (h.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K)
+}
+
 impl JidCache {
     fn get(&self, bare: &str) -> Option<&BareJid> {
-        self.bare.iter().find(|b| b.as_str() == bare)
+        let h = hash(bare);
+        self.hashes
+            .iter()
+            .zip(&self.bare)
+            .find(|(&k, b)| k == h && b.as_str() == bare)
+            .map(|(_, b)| b)
     }
 
     fn insert(&mut self, bare: BareJid) {
+        let h = hash(bare.as_str());
         if self.bare.len() < CAPACITY {
             self.bare.push(bare);
+            self.hashes.push(h);
         } else {
             self.bare[self.next] = bare;
+            self.hashes[self.next] = h;
             self.next = (self.next + 1) % CAPACITY;
         }
     }
