@@ -4,8 +4,11 @@
 //! it; live messages move the cursor (held back while a catch-up runs); a
 //! message that arrives both live and from the archive (or twice live, as
 //! after a resumption) reaches the application once; a catch-up cut by a
-//! lost connection starts again from the last complete page. And the
-//! archiving preferences and query form, with hostile answers refused.
+//! lost connection starts again from the last complete page; a message the
+//! server held back between the catch-up and our initial presence (stored
+//! offline, not pushed because we query the archive) is fetched once the
+//! server reflects that presence. And the archiving preferences and query
+//! form, with hostile answers refused.
 
 use xmpp_test_support::{scram_server, session};
 
@@ -174,6 +177,97 @@ fn a_first_login_learns_the_newest_id_and_delivers_nothing() {
             }
         ]
     );
+}
+
+/// Our initial presence as the server reflects it to us.
+const OWN_PRESENCE: &str =
+    "<presence from='juliet@example.com/balcony' to='juliet@example.com/balcony'/>";
+
+#[test]
+fn what_the_server_held_back_before_our_presence_is_fetched_once_it_reflects_it() {
+    let mut s = with_mam(Mam::new().catch_up(None), false);
+    let sent = s.sent();
+    let (id, qid) = (attr(&sent, "id"), attr(&sent, "queryid"));
+    s.server(&result(&qid, "z9"));
+    s.server(&fin(&id, true, Some("z9")));
+    mam_events(&mut s);
+    // Someone else's presence, or ours unavailable: nothing.
+    s.server("<presence from='romeo@montague.lit/orchard' to='juliet@example.com/balcony'/>");
+    s.server("<presence from='juliet@example.com/phone' to='juliet@example.com/balcony'/>");
+    assert_eq!(s.sent(), "", "not our own initial presence");
+    // Meanwhile z10 came for our bare JID: stored offline, not pushed.
+    s.server(OWN_PRESENCE);
+    let sent = s.sent();
+    assert!(
+        sent.contains(
+            "<set xmlns='http://jabber.org/protocol/rsm'><max>50</max><after>z9</after></set>"
+        ),
+        "a follow-up from where the catch-up reached: {sent}"
+    );
+    let (id, qid) = (attr(&sent, "id"), attr(&sent, "queryid"));
+    s.server(&result(&qid, "z10"));
+    s.server(&fin(&id, true, Some("z10")));
+    assert_eq!(bodies(&s), ["z10"]);
+    assert!(s.chat_messages()[0].is_archived());
+    assert_eq!(
+        mam_events(&mut s),
+        [
+            MamEvent::Cursor { id: "z10".into() },
+            MamEvent::CaughtUp {
+                results: 1,
+                result: Ok(())
+            }
+        ]
+    );
+    // Once per session: a presence update reflected again asks nothing.
+    s.server(OWN_PRESENCE);
+    assert_eq!(s.sent(), "");
+}
+
+#[test]
+fn our_presence_reflected_during_a_catch_up_is_followed_up_when_it_ends() {
+    let mut s = with_mam(Mam::new().catch_up(Some("a0".into())), false);
+    let sent = s.sent();
+    let (id, qid) = (attr(&sent, "id"), attr(&sent, "queryid"));
+    s.server(OWN_PRESENCE);
+    assert_eq!(s.sent(), "", "one query at a time");
+    s.server(&result(&qid, "a1"));
+    s.server(&fin(&id, true, Some("a1")));
+    let sent = s.sent();
+    assert!(sent.contains("<after>a1</after>"), "{sent}");
+    let (id, qid) = (attr(&sent, "id"), attr(&sent, "queryid"));
+    s.server(&result(&qid, "a2"));
+    s.server(&fin(&id, true, Some("a2")));
+    assert_eq!(bodies(&s), ["a1", "a2"]);
+    assert_eq!(s.client.module::<Mam>().and_then(Mam::cursor), Some("a2"));
+}
+
+#[test]
+fn a_live_message_before_our_presence_does_not_make_the_follow_up_skip_the_held_back_one() {
+    let mut s = with_mam(Mam::new().catch_up(Some("a0".into())), false);
+    let sent = s.sent();
+    let id = attr(&sent, "id");
+    s.server(&fin(&id, true, None));
+    // a1 to our bare JID is held back; b2, to our full JID, comes live
+    // and moves the cursor past it.
+    s.server(&live("b2"));
+    assert_eq!(bodies(&s), ["b2"]);
+    assert_eq!(s.client.module::<Mam>().and_then(Mam::cursor), Some("b2"));
+    mam_events(&mut s);
+    s.server(OWN_PRESENCE);
+    let sent = s.sent();
+    assert!(sent.contains("<after>a0</after>"), "{sent}");
+    assert_eq!(
+        mam_events(&mut s),
+        [MamEvent::Cursor { id: "a0".into() }],
+        "back to what the catch-up covered, so that a crash now skips nothing"
+    );
+    let (id, qid) = (attr(&sent, "id"), attr(&sent, "queryid"));
+    s.server(&result(&qid, "a1"));
+    s.server(&result(&qid, "b2"));
+    s.server(&fin(&id, true, Some("b2")));
+    assert_eq!(bodies(&s), ["a1"], "b2 once");
+    assert_eq!(s.client.module::<Mam>().and_then(Mam::cursor), Some("b2"));
 }
 
 #[test]

@@ -10,6 +10,23 @@
 //! skips what lies between. With no cursor yet (a first login) the
 //! archive's newest id is asked for (the last page, one item, not
 //! delivered): from then on nothing is missed.
+//!
+//! The gap before our presence: a run starts as soon as the session is
+//! online, before the application's initial presence. A message to our
+//! bare JID that the server handles in between finds no available
+//! resource: it goes to offline storage, and a server may then keep it
+//! back when the presence comes because this session queried the archive
+//! (Prosody 0.12 does: clients that use the archive are expected to fetch
+//! it there). It is in the archive, but after the run's last page. So when
+//! the server reflects our initial presence back to us (RFC 6121 §4.2.2:
+//! from then on, messages reach us live), a run that started before it is
+//! followed by one more, from where the runs' pages reached ([`covered`]).
+//! A live id may have moved the cursor past that point meanwhile (a
+//! message to our full JID): then the cursor goes back to it, the one case
+//! where it moves backwards, so that a crash during the follow-up does not
+//! skip the held-back message.
+//!
+//! [`covered`]: CatchUp::covered
 
 use super::query::{Fin, Query};
 use super::rsm::Page;
@@ -50,6 +67,20 @@ pub(super) struct CatchUp {
     anchor: Option<String>,
     /// Messages delivered by this run so far.
     pub(super) delivered: usize,
+    /// Where the runs' own pages (or the anchor) reached: everything up to
+    /// it was delivered. Live ids do not move it.
+    covered: Option<String>,
+    /// The position the run in flight has reached.
+    reached: Option<String>,
+    /// Whether the last run ended complete (a failed one is retried at
+    /// the next login, not followed up).
+    last_ok: bool,
+    /// This session: a run was started.
+    queried: bool,
+    /// This session: the server reflected our initial presence.
+    presence_seen: bool,
+    /// A follow-up run is due when the run in flight ends.
+    follow_up: bool,
 }
 
 impl CatchUp {
@@ -61,14 +92,69 @@ impl CatchUp {
             newer_live: None,
             anchor: None,
             delivered: 0,
+            covered: None,
+            reached: None,
+            last_ok: false,
+            queried: false,
+            presence_seen: false,
+            follow_up: false,
         }
+    }
+
+    /// A new session (not a resumption): nothing queried or seen yet.
+    pub(super) fn new_session(&mut self) {
+        self.queried = false;
+        self.presence_seen = false;
+        self.follow_up = false;
+    }
+
+    /// The server reflected our initial presence: whether a follow-up run
+    /// should start now (true only once per session, when a run started
+    /// before and is not in flight; one in flight is followed up when it
+    /// ends).
+    pub(super) fn presence_reflected(&mut self) -> bool {
+        if std::mem::replace(&mut self.presence_seen, true) || !self.queried {
+            return false;
+        }
+        if self.running.is_some() {
+            self.follow_up = true;
+            return false;
+        }
+        self.last_ok
+    }
+
+    /// Whether a run that just ended is to be followed up now.
+    pub(super) fn take_follow_up(&mut self) -> bool {
+        std::mem::take(&mut self.follow_up) && self.last_ok
+    }
+
+    /// The first query of a follow-up run: forwards from [`Self::covered`]
+    /// (the cursor goes back there if a live id moved it past).
+    pub(super) fn start_follow_up(&mut self) -> Query {
+        self.cursor = self.covered.clone();
+        self.begin();
+        self.running = Some(Run::Forward);
+        let page = Page::new().with_max(self.page);
+        match &self.cursor {
+            Some(c) => Query::new().page(page.after(c.clone())),
+            // The archive was empty when the anchor was asked for: all of
+            // it is newer.
+            None => Query::new().page(page),
+        }
+    }
+
+    /// A run begins: its own counters and positions.
+    fn begin(&mut self) {
+        self.queried = true;
+        self.newer_live = None;
+        self.anchor = None;
+        self.delivered = 0;
+        self.reached = self.cursor.clone();
     }
 
     /// The first query of a run, and the run begins.
     pub(super) fn start(&mut self) -> Query {
-        self.newer_live = None;
-        self.anchor = None;
-        self.delivered = 0;
+        self.begin();
         match &self.cursor {
             Some(c) => {
                 self.running = Some(Run::Forward);
@@ -98,6 +184,7 @@ impl CatchUp {
     /// An anchor run's result.
     pub(super) fn anchored(&mut self, id: &str) {
         self.anchor = Some(id.to_string());
+        self.reached = self.anchor.clone();
     }
 
     /// A page ended with `fin`: the next query, or the end of the run. The
@@ -107,6 +194,7 @@ impl CatchUp {
         if run == Some(Run::Forward) {
             if let Some(last) = &fin.page.last {
                 self.cursor = Some(last.clone());
+                self.reached = Some(last.clone());
             }
             // Another page only when this one moved the cursor: an archive
             // that says "incomplete" on an empty page would loop forever.
@@ -117,6 +205,7 @@ impl CatchUp {
                 ));
             }
         }
+        self.last_ok = true;
         self.finish();
         Step::Finished
     }
@@ -124,6 +213,7 @@ impl CatchUp {
     /// The run ends (complete, or failed): the newest live id or the
     /// anchor becomes the cursor when it is newer than the pages reached.
     fn finish(&mut self) {
+        self.covered = self.reached.take();
         if let Some(newer) = self.newer_live.take().or_else(|| self.anchor.take()) {
             self.cursor = Some(newer);
         }
@@ -138,6 +228,7 @@ impl CatchUp {
         if self.running == Some(Run::Forward) {
             self.newer_live = None;
         }
+        self.last_ok = false;
         self.finish();
     }
 }
@@ -199,5 +290,32 @@ mod tests {
             Some("z9"),
             "the backlog is not skipped"
         );
+    }
+
+    #[test]
+    fn only_a_complete_run_before_our_presence_is_followed_up_and_once_per_session() {
+        let mut c = CatchUp::new(Some("a5".into()));
+        c.new_session();
+        assert!(!c.presence_reflected(), "nothing queried yet");
+        c.new_session();
+        c.start();
+        c.failed();
+        assert!(
+            !c.presence_reflected(),
+            "a failed run: the next login retries"
+        );
+        c.new_session();
+        c.start();
+        assert!(
+            !c.presence_reflected(),
+            "in flight: followed up when it ends"
+        );
+        assert_eq!(c.page_done(&fin(true, Some("a6"))), Step::Finished);
+        assert!(c.take_follow_up());
+        assert!(!c.take_follow_up(), "taken");
+        let q = c.start_follow_up();
+        assert_eq!(q.page.after.as_deref(), Some("a6"));
+        assert_eq!(c.page_done(&fin(true, None)), Step::Finished);
+        assert!(!c.presence_reflected(), "once per session");
     }
 }

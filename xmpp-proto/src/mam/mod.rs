@@ -37,7 +37,7 @@ use crate::client::{
 };
 use crate::disco::DataForm;
 use crate::messages::{NS_DELAY, NS_FORWARD};
-use crate::stanza::{BareJid, Iq, Jid, Message, MessageType, Stanza};
+use crate::stanza::{BareJid, Iq, Jid, Message, MessageType, PresenceType, Stanza};
 use crate::xml::Element;
 
 pub use catch_up::CATCH_UP_PAGE;
@@ -316,12 +316,26 @@ impl Mam {
         }
     }
 
+    /// Starts the follow-up run after our initial presence (see the
+    /// `catch_up` module).
+    fn start_follow_up(&mut self, cx: &mut ModuleContext<'_>) {
+        let Some(c) = &mut self.catch_up else { return };
+        let before = c.cursor.clone();
+        let query = c.start_follow_up();
+        let run = c.running;
+        cursor_moved(cx, before, &c.cursor);
+        if self.send_query(cx, query, run).is_err() {
+            self.catch_up_failed(cx, QueryError::Iq(IqFailure::Disconnected));
+        }
+    }
+
     /// A catch-up run stopped early.
     fn catch_up_failed(&mut self, cx: &mut ModuleContext<'_>, error: QueryError) {
         let Some(c) = &mut self.catch_up else { return };
         let before = c.cursor.clone();
         let results = c.delivered;
         c.failed();
+        c.take_follow_up();
         cursor_moved(cx, before, &c.cursor);
         cx.emit(Event::Mam(MamEvent::CaughtUp {
             results,
@@ -344,10 +358,15 @@ impl Mam {
                     self.catch_up_failed(cx, QueryError::Iq(IqFailure::Disconnected));
                 }
             }
-            Step::Finished => cx.emit(Event::Mam(MamEvent::CaughtUp {
-                results,
-                result: Ok(()),
-            })),
+            Step::Finished => {
+                cx.emit(Event::Mam(MamEvent::CaughtUp {
+                    results,
+                    result: Ok(()),
+                }));
+                if self.catch_up.as_mut().is_some_and(CatchUp::take_follow_up) {
+                    self.start_follow_up(cx);
+                }
+            }
         }
     }
 
@@ -513,7 +532,25 @@ impl Module for Mam {
 
     fn online(&mut self, cx: &mut ModuleContext<'_>, resumed: bool) {
         if !resumed {
+            if let Some(c) = &mut self.catch_up {
+                c.new_session();
+            }
             self.start_catch_up(cx);
+        }
+    }
+
+    fn observe_stanza(&mut self, cx: &mut ModuleContext<'_>, stanza: &Stanza) {
+        // Our own initial presence, reflected by the server: messages reach
+        // us live from now on; what it held back before is fetched.
+        let (Some(c), Stanza::Presence(p)) = (&mut self.catch_up, stanza) else {
+            return;
+        };
+        let own = match (&p.from, cx.own_jid()) {
+            (Some(from), Some(own)) => from.as_str() == own.as_str(),
+            _ => false,
+        };
+        if own && p.type_ == PresenceType::Available && c.presence_reflected() {
+            self.start_follow_up(cx);
         }
     }
 
