@@ -393,29 +393,7 @@ fn through_client(bytes: &[u8], n: usize, modules: Modules, count: bool) -> (Dur
     COUNTING.store(count, Ordering::Relaxed);
     let before = ALLOCS.load(Ordering::Relaxed);
     let t = Clock::now();
-    let mut messages = 0;
-    for chunk in bytes.chunks(4096) {
-        client.handle_input(Input::Received(now, chunk));
-        loop {
-            match client.poll_output() {
-                Output::Event(Event::Message(m)) => {
-                    black_box(&m);
-                    messages += 1;
-                }
-                // With the messages module; a carbon copy in the corpus
-                // (its wrapper not from our account) stays Event::Message.
-                Output::Event(Event::ChatMessage(m)) => {
-                    black_box(&m);
-                    messages += 1;
-                }
-                Output::Event(Event::Disconnected { reason }) => panic!("{reason}"),
-                Output::Timeout(_) => break,
-                other => {
-                    black_box(other);
-                }
-            }
-        }
-    }
+    let messages = feed_and_drain(&mut client, now, bytes);
     let elapsed = t.elapsed();
     let allocs = ALLOCS.load(Ordering::Relaxed) - before;
     COUNTING.store(true, Ordering::Relaxed);
@@ -431,23 +409,7 @@ fn through_client_sm(bytes: &[u8], n: usize, sm: bool, count: bool) -> (Duration
     COUNTING.store(count, Ordering::Relaxed);
     let before = ALLOCS.load(Ordering::Relaxed);
     let t = Clock::now();
-    let mut messages = 0;
-    for chunk in bytes.chunks(4096) {
-        client.handle_input(Input::Received(now, chunk));
-        loop {
-            match client.poll_output() {
-                Output::Event(Event::Message(m)) => {
-                    black_box(&m);
-                    messages += 1;
-                }
-                Output::Event(Event::Disconnected { reason }) => panic!("{reason}"),
-                Output::Timeout(_) => break,
-                other => {
-                    black_box(other);
-                }
-            }
-        }
-    }
+    let messages = feed_and_drain(&mut client, now, bytes);
     let elapsed = t.elapsed();
     let allocs = ALLOCS.load(Ordering::Relaxed) - before;
     COUNTING.store(true, Ordering::Relaxed);
@@ -537,26 +499,41 @@ fn interleaved(bytes: &[u8], n: usize, slice: usize, rounds: usize) -> (Duration
             }
             ta += t.elapsed();
             let t = Clock::now();
-            for chunk in bytes[w[0]..w[1]].chunks(4096) {
-                client.handle_input(Input::Received(now, chunk));
-                loop {
-                    match client.poll_output() {
-                        Output::Event(Event::Message(m)) => {
-                            black_box(&m);
-                            messages += 1;
-                        }
-                        Output::Event(Event::Disconnected { reason }) => panic!("{reason}"),
-                        Output::Timeout(_) => break,
-                        other => {
-                            black_box(other);
-                        }
-                    }
-                }
-            }
+            messages += feed_and_drain(&mut client, now, &bytes[w[0]..w[1]]);
             tb += t.elapsed();
         }
         assert_eq!(messages, n, "every message reaches the application");
     }
     COUNTING.store(true, Ordering::Relaxed);
     (ta, tb)
+}
+
+/// Feeds `bytes` to `client` in 4 KiB reads, draining its output after
+/// each; returns the messages delivered (`Event::Message`, or
+/// `Event::ChatMessage` with the messages module).
+fn feed_and_drain(client: &mut Client, now: Instant, bytes: &[u8]) -> usize {
+    let mut messages = 0;
+    for chunk in bytes.chunks(4096) {
+        client.handle_input(Input::Received(now, chunk));
+        loop {
+            match client.poll_output() {
+                Output::Event(Event::Message(m)) => {
+                    black_box(&m);
+                    messages += 1;
+                }
+                // With the messages module; a carbon copy in the corpus
+                // (its wrapper not from our account) stays Event::Message.
+                Output::Event(Event::ChatMessage(m)) => {
+                    black_box(&m);
+                    messages += 1;
+                }
+                Output::Event(Event::Disconnected { reason }) => panic!("{reason}"),
+                Output::Timeout(_) => break,
+                other => {
+                    black_box(other);
+                }
+            }
+        }
+    }
+    messages
 }

@@ -24,6 +24,18 @@ use xmpp_test_support::proxy::Proxy;
 
 use super::cli::{drivers, Cli, Server};
 
+/// Alice's command-line client, online, and a runtime for bob's session.
+fn alice_and_runtime(s: &Server) -> (Cli, tokio::runtime::Runtime) {
+    let driver = drivers().into_iter().next().expect("a driver");
+    let mut alice = Cli::start(&driver, s, "alice", "alice-pass", &["--ca-file", &s.ca]);
+    alice.online();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    (alice, rt)
+}
+
 #[test]
 #[ignore = "needs the private Prosody: run through scripts/test"]
 fn a_new_session_after_a_cut_catches_up_each_missed_message_once() {
@@ -36,13 +48,7 @@ fn a_new_session_after_a_cut_catches_up_each_missed_message_once() {
     let proxy = Proxy::start(target).expect("proxy");
     let bob_bare = format!("bob@{}", s.domain);
     let tag = format!("catch-up-{}", std::process::id());
-    let driver = drivers().into_iter().next().expect("a driver");
-    let mut alice = Cli::start(&driver, &s, "alice", "alice-pass", &["--ca-file", &s.ca]);
-    alice.online();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let (mut alice, rt) = alice_and_runtime(&s);
     rt.block_on(async {
         let options = ConnectOptions::new(bob_bare.parse().expect("jid"), "bob-pass")
             .server("127.0.0.1", proxy.port())
@@ -141,13 +147,7 @@ fn a_message_held_back_before_our_presence_is_fetched_once_it_is_sent() {
     let s = Server::from_env();
     let bob_bare = format!("bob@{}", s.domain);
     let body = format!("held back {}", std::process::id());
-    let driver = drivers().into_iter().next().expect("a driver");
-    let mut alice = Cli::start(&driver, &s, "alice", "alice-pass", &["--ca-file", &s.ca]);
-    alice.online();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let (mut alice, rt) = alice_and_runtime(&s);
     rt.block_on(async {
         let options = ConnectOptions::new(bob_bare.parse().expect("jid"), "bob-pass")
             .server(&s.host, s.c2s_port.parse().expect("port"))
